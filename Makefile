@@ -1,0 +1,53 @@
+# Two commands do all their own setup on a fresh machine: `make test` and `make sim`.
+# Everything runs from .venv, created here from pyproject.toml (versions pinned there).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The firmware tests' interpreter: the venv's 64-bit `micropython` unless MICROPYTHON is set
+# (CI also runs them on ../shared/bin/micropython32, a 32-bit build like an ESP32).
+MICROPYTHON ?=
+PORT ?=
+PYTEST_ARGS ?=
+
+.PHONY: venv test test-host test-firmware test-e2e bench lint sim deploy device-test clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test: $(STAMP)
+	MICROPYTHON=$(MICROPYTHON) $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-host: $(STAMP)
+	$(BIN)/python -m pytest tests/host $(PYTEST_ARGS)
+
+test-firmware: $(STAMP)
+	MICROPYTHON=$(MICROPYTHON) $(BIN)/python -m pytest tests/firmware $(PYTEST_ARGS)
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	MICROPYTHON=$(MICROPYTHON) $(BIN)/python bench/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python tools/lint_boards.py
+
+sim: $(STAMP)
+	$(BIN)/host_tools sim
+
+deploy: $(STAMP)
+	$(BIN)/host_tools $(if $(PORT),--port $(PORT)) deploy
+
+device-test: $(STAMP)
+	$(BIN)/host_tools $(if $(PORT),--port $(PORT)) device-test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .sim build

@@ -1,0 +1,71 @@
+# A tiny test runner for firmware test modules, in plain MicroPython.
+#
+# The same test files run under pytest on the host (tests/firmware/conftest.py starts one
+# `micropython` process per module and parses what this prints) and on a board through
+# `mpremote run`. A test module defines `test_*` functions and ends with:
+#
+#     if __name__ == "__main__":
+#         import mptest
+#         mptest.main(globals())
+#
+# Output protocol, one line per event, each starting with the marker so that anything else a
+# test prints is passed through as plain output:
+#
+#     @@MPTEST start <name>
+#     @@MPTEST pass <name>
+#     @@MPTEST fail <name>          (followed by the MicroPython traceback, then)
+#     @@MPTEST endfail <name>
+#     @@MPTEST skip <name> <reason>
+#     @@MPTEST done <passed> <failed> <skipped>
+
+import sys
+
+_MARK = "@@MPTEST"
+
+
+class SkipTest(Exception):
+    pass
+
+
+def skip(reason):
+    """Skip the running test with a visible reason (e.g. it needs the sim's device models)."""
+    raise SkipTest(reason)
+
+
+def raises(exc_type, func, *args, **kwargs):
+    """Call func and return the exception it raised; fail if it raised nothing or another type."""
+    try:
+        func(*args, **kwargs)
+    except exc_type as e:
+        return e
+    raise AssertionError("expected %s, nothing was raised" % exc_type.__name__)
+
+
+def _tests(namespace, only):
+    names = [n for n in namespace if n.startswith("test_") and callable(namespace[n])]
+    # Dict order is not definition order on every port: sort for a stable report.
+    names.sort()
+    if only:
+        names = [n for n in names if n in only]
+    return names
+
+
+def main(namespace, only=None):
+    passed = failed = skipped = 0
+    for name in _tests(namespace, only):
+        print(_MARK, "start", name)
+        try:
+            namespace[name]()
+        except SkipTest as e:
+            skipped += 1
+            print(_MARK, "skip", name, e.args[0] if e.args else "")
+        except Exception as e:  # noqa: BLE001 - a test runner reports every failure
+            failed += 1
+            print(_MARK, "fail", name)
+            sys.print_exception(e)
+            print(_MARK, "endfail", name)
+        else:
+            passed += 1
+            print(_MARK, "pass", name)
+    print(_MARK, "done", passed, failed, skipped)
+    return failed == 0
