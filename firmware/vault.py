@@ -1,0 +1,443 @@
+"""The account vault: OTP accounts kept in RAM and persisted atomically with store.Store.
+
+    v = vault.Vault(data_dir, capacity=64)   # no I/O until load() or the first operation
+    v.load()                 # reads DIR/vault.bin; raises CorruptError if no copy verifies
+    v.accounts()             # tuple of Account, display order (insertion; rename keeps place)
+    v.count, v.capacity, v.revision (+1 at each change), v.recovered (an older copy was used)
+    v.find(query)            # Account; see below
+    v.add(issuer, name, secret, algorithm="sha1", digits=6, period=30, kind="totp",
+          counter=0, replace=False)                      # -> the new Account
+    v.delete(target)         # target: an Account of this vault, or a query string
+    v.rename(target, issuer, name)                       # -> the Account (same object)
+    v.next_hotp(target)      # -> counter to use now; counter+1 is on flash BEFORE it returns
+    v.wipe()                 # removes every account and every copy of the file
+
+Account (read-only by convention): issuer, name, kind ("totp"|"hotp"), algorithm
+("sha1"|"sha256"|"sha512"), digits (6..8), period (seconds), counter (HOTP: the next counter to
+use; TOTP: 0), label ("issuer:name", or "name" when the issuer is empty), key() -> otp.Key built
+on first use and cached. The secret is reachable only through key(): no attribute, repr or
+error message shows it.
+
+find(query): an exact label ("GitHub:alice"), else the one label equal ignoring ASCII case,
+else the one label containing the query ignoring ASCII case. None -> NotFoundError, several ->
+AmbiguousError.
+
+Limits: issuer 0..64 bytes UTF-8 without ':'; name 1..64 bytes UTF-8 (':' allowed only with an
+issuer, so a label splits at its first ':' and labels are unique); no control characters;
+secret 1..128 bytes; digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; (issuer, name)
+unique; capacity 1..255 (default 64).
+
+Errors: VaultError (a ValueError) subclasses with a stable `code`: FullError FULL,
+DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, InvalidError
+INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or on flash: it is
+validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
+before the error propagates. After a CorruptError from load(), accounts() is empty and every
+change except wipe() raises CorruptError: a damaged vault is never overwritten silently.
+
+File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
+    0  version u8 = 1
+    1  count   u8
+    2  records, each:
+         0  flags    u8   bits 0-1 algorithm (0 sha1, 1 sha256, 2 sha512), bit 4 hotp
+         1  digits   u8
+         2  period   u16
+         4  counter  u64
+         12 issuer length u8, name length u8, secret length u8
+         15 issuer, name (UTF-8), secret (raw bytes)
+64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
+
+Flash wear: every change, including each HOTP press, rewrites the whole file (a few 4 KB blocks
+plus littlefs metadata). littlefs spreads writes over the whole partition, so with ~100k erase
+cycles per block and a 2 MB filesystem that is millions of presses; acceptable, but it is why
+the counter is not saved more often than it is used.
+"""
+
+import struct
+
+import store
+from micropython import const
+
+_VERSION = const(1)
+_FIXED = const(15)
+_REC_FMT = "<BBHQBBB"
+_MAX_LABEL = const(64)
+_MAX_SECRET = const(128)
+_MAX_PERIOD = const(3600)
+_MAX_CAPACITY = const(255)
+_COUNTER_LIMIT = 1 << 64  # not const(): a big int on 32-bit ports
+_HOTP_FLAG = const(0x10)
+_ALGORITHMS = ("sha1", "sha256", "sha512")
+_FILE = "vault.bin"
+_MAGIC = b"TKVA"
+
+
+class VaultError(ValueError):
+    code = "ERROR"
+
+
+class FullError(VaultError):
+    code = "FULL"
+
+
+class DuplicateError(VaultError):
+    code = "DUPLICATE"
+
+
+class NotFoundError(VaultError):
+    code = "NOT_FOUND"
+
+
+class AmbiguousError(VaultError):
+    code = "AMBIGUOUS"
+
+
+class InvalidError(VaultError):
+    code = "INVALID"
+
+
+class CorruptError(VaultError):
+    code = "CORRUPT"
+
+
+def make_key(secret, algorithm, digits, period):
+    """The one place that turns a secret into an otp.Key (imported late: no work at import)."""
+    import otp
+
+    return otp.Key(secret, algorithm, digits, period)
+
+
+class Account:
+    def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
+        self.issuer = issuer
+        self.name = name
+        self._secret = secret
+        self.algorithm = algorithm
+        self.digits = digits
+        self.period = period
+        self.kind = kind
+        self.counter = counter
+        self._key = None
+
+    @property
+    def label(self):
+        return self.issuer + ":" + self.name if self.issuer else self.name
+
+    def key(self):
+        if self._key is None:
+            self._key = make_key(self._secret, self.algorithm, self.digits, self.period)
+        return self._key
+
+    def __repr__(self):
+        return "<Account %s %s %s/%d/%d>" % (
+            self.label,
+            self.kind,
+            self.algorithm,
+            self.digits,
+            self.period,
+        )
+
+
+# ---- validation (messages name the field, never the secret's value)
+
+
+def _text(value, what, minimum):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            value = str(bytes(value), "utf-8")
+        except (UnicodeError, ValueError):
+            raise InvalidError(what + " is not valid UTF-8") from None
+    if not isinstance(value, str):
+        raise InvalidError(what + " must be text")
+    size = len(value.encode())
+    if size < minimum or size > _MAX_LABEL:
+        raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
+    for c in value:
+        o = ord(c)
+        if o < 0x20 or o == 0x7F:
+            raise InvalidError(what + " contains a control character")
+    return value
+
+
+def _issuer(value):
+    value = _text(value, "issuer", 0)
+    if ":" in value:
+        raise InvalidError("issuer must not contain ':'")
+    return value
+
+
+def _pair(issuer, name):
+    issuer = _issuer(issuer)
+    name = _text(name, "name", 1)
+    if not issuer and ":" in name:
+        # "a:b" must read as issuer a, name b: keeps every label unique and splittable.
+        raise InvalidError("a name may contain ':' only when the issuer is set")
+    return issuer, name
+
+
+def _int(value, what, low, high):
+    # bool is an int subclass; a flag where a number belongs is a caller bug.
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or value > high:
+        raise InvalidError("%s must be an integer from %d to %d" % (what, low, high))
+    return value
+
+
+def _fields(secret, algorithm, digits, period, kind, counter):
+    if not isinstance(secret, (bytes, bytearray, memoryview)):
+        raise InvalidError("secret must be bytes")
+    if not 1 <= len(secret) <= _MAX_SECRET:
+        raise InvalidError("secret must be 1 to %d bytes" % _MAX_SECRET)
+    if not isinstance(algorithm, str) or algorithm.lower() not in _ALGORITHMS:
+        raise InvalidError("algorithm must be sha1, sha256 or sha512")
+    _int(digits, "digits", 6, 8)
+    _int(period, "period", 1, _MAX_PERIOD)
+    if kind not in ("totp", "hotp"):
+        raise InvalidError("kind must be totp or hotp")
+    if not isinstance(counter, int) or isinstance(counter, bool):
+        raise InvalidError("counter must be an integer")
+    if counter < 0 or counter >= _COUNTER_LIMIT:
+        raise InvalidError("counter must be from 0 to 2**64-1")
+    if kind == "totp":
+        counter = 0
+    return bytes(secret), algorithm.lower(), counter
+
+
+class Vault:
+    def __init__(self, directory, capacity=64):
+        _int(capacity, "capacity", 1, _MAX_CAPACITY)
+        self.capacity = capacity
+        self._store = store.Store(
+            directory.rstrip("/") + "/" + _FILE, _MAGIC, 2 + capacity * (_FIXED + 256)
+        )
+        self._accounts = []
+        self._loaded = False
+        self.corrupt = False
+        self.recovered = False
+        self.revision = 0
+
+    # ---- reading
+
+    def load(self):
+        self._accounts = []
+        self._loaded = True
+        self.corrupt = False
+        self.revision += 1
+        try:
+            data = self._store.load()
+        except store.CorruptError:
+            self.corrupt = True
+            raise CorruptError("vault file is damaged and no good copy remains") from None
+        self.recovered = self._store.recovered
+        if data is not None:
+            try:
+                self._accounts = self._decode(data)
+            except (ValueError, IndexError) as e:  # checksummed yet invalid: a bug, say so
+                self.corrupt = True
+                raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
+
+    def _ready(self):
+        if not self._loaded:
+            self.load()
+        if self.corrupt:
+            raise CorruptError("vault is damaged: wipe it to start again")
+
+    def accounts(self):
+        if not self._loaded:
+            self.load()
+        return tuple(self._accounts)
+
+    @property
+    def count(self):
+        if not self._loaded:
+            self.load()
+        return len(self._accounts)
+
+    def find(self, query):
+        self._ready()
+        if isinstance(query, Account):
+            for a in self._accounts:
+                if a is query:
+                    return a
+            raise NotFoundError("account is not in the vault")
+        if not isinstance(query, str) or not query:
+            raise InvalidError("query must be non-empty text")
+        for a in self._accounts:
+            if a.label == query:  # labels are unique (see _pair)
+                return a
+        q = query.lower()
+        same = [a for a in self._accounts if a.label.lower() == q]
+        if len(same) == 1:
+            return same[0]
+        within = [a for a in self._accounts if q in a.label.lower()]
+        if len(within) == 1:
+            return within[0]
+        if within:
+            raise AmbiguousError("%r matches %d accounts" % (query, len(within)))
+        raise NotFoundError("no account matches %r" % query)
+
+    def _index(self, issuer, name):
+        for i, a in enumerate(self._accounts):
+            if a.issuer == issuer and a.name == name:
+                return i
+        return -1
+
+    # ---- changing (validate, change RAM, save; undo RAM if the save fails)
+
+    def add(
+        self,
+        issuer,
+        name,
+        secret,
+        algorithm="sha1",
+        digits=6,
+        period=30,
+        kind="totp",
+        counter=0,
+        replace=False,
+    ):
+        self._ready()
+        issuer, name = _pair(issuer, name)
+        secret, algorithm, counter = _fields(secret, algorithm, digits, period, kind, counter)
+        account = Account(issuer, name, secret, algorithm, digits, period, kind, counter)
+        accounts = self._accounts
+        i = self._index(issuer, name)
+        if i >= 0:
+            if not replace:
+                raise DuplicateError("%s already exists" % account.label)
+            old = accounts[i]
+            accounts[i] = account
+            try:
+                self._save()
+            except BaseException:
+                accounts[i] = old
+                raise
+            return account
+        if len(accounts) >= self.capacity:
+            raise FullError("vault is full (%d accounts)" % self.capacity)
+        accounts.append(account)
+        try:
+            self._save()
+        except BaseException:
+            accounts.pop()
+            raise
+        return account
+
+    def delete(self, target):
+        account = self.find(target)
+        accounts = self._accounts
+        i = accounts.index(account)
+        accounts.pop(i)
+        try:
+            self._save()
+        except BaseException:
+            accounts.insert(i, account)
+            raise
+
+    def rename(self, target, issuer, name):
+        account = self.find(target)
+        issuer, name = _pair(issuer, name)
+        i = self._index(issuer, name)
+        if i >= 0 and self._accounts[i] is not account:
+            raise DuplicateError("%s already exists" % (issuer + ":" + name if issuer else name))
+        old = account.issuer, account.name
+        account.issuer, account.name = issuer, name
+        try:
+            self._save()
+        except BaseException:
+            account.issuer, account.name = old
+            raise
+        return account
+
+    def next_hotp(self, target):
+        account = self.find(target)
+        if account.kind != "hotp":
+            raise InvalidError("%s is not an HOTP account" % account.label)
+        used = account.counter
+        if used + 1 >= _COUNTER_LIMIT:
+            raise InvalidError("%s: HOTP counter exhausted" % account.label)
+        account.counter = used + 1
+        try:
+            self._save()
+        except BaseException:
+            account.counter = used
+            raise
+        return used
+
+    def wipe(self):
+        self._store.erase()
+        self._accounts = []
+        self._loaded = True
+        self.corrupt = False
+        self.recovered = False
+        self.revision += 1
+
+    # ---- the file format
+
+    def _save(self):
+        accounts = self._accounts
+        size = 2
+        for a in accounts:
+            size += _FIXED + len(a.issuer.encode()) + len(a.name.encode()) + len(a._secret)
+        buf = bytearray(size)
+        buf[0] = _VERSION
+        buf[1] = len(accounts)
+        pos = 2
+        for a in accounts:
+            issuer = a.issuer.encode()
+            name = a.name.encode()
+            secret = a._secret
+            flags = _ALGORITHMS.index(a.algorithm) | (_HOTP_FLAG if a.kind == "hotp" else 0)
+            struct.pack_into(
+                _REC_FMT,
+                buf,
+                pos,
+                flags,
+                a.digits,
+                a.period,
+                a.counter,
+                len(issuer),
+                len(name),
+                len(secret),
+            )
+            pos += _FIXED
+            for part in (issuer, name, secret):
+                buf[pos : pos + len(part)] = part
+                pos += len(part)
+        self._store.save(buf)
+        self.revision += 1
+
+    def _decode(self, data):
+        if len(data) < 2 or data[0] != _VERSION:
+            raise ValueError("unknown vault format")
+        count = data[1]
+        if count > self.capacity:
+            raise ValueError("more accounts than the capacity")
+        mv = memoryview(data)
+        pos = 2
+        accounts = []
+        for _ in range(count):
+            flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, data, pos)
+            pos += _FIXED
+            end = pos + li + ln + ls
+            if end > len(data) or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
+                raise ValueError("bad record")
+            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln])
+            kind = "hotp" if flags & _HOTP_FLAG else "totp"
+            secret, algorithm, counter = _fields(
+                mv[pos + li + ln : end], _ALGORITHMS[flags & 3], digits, period, kind, counter
+            )
+            if self._index_in(accounts, issuer, name):
+                raise ValueError("duplicate account")
+            accounts.append(
+                Account(issuer, name, secret, algorithm, digits, period, kind, counter)
+            )
+            pos = end
+        if pos != len(data):
+            raise ValueError("trailing bytes")
+        return accounts
+
+    @staticmethod
+    def _index_in(accounts, issuer, name):
+        for a in accounts:
+            if a.issuer == issuer and a.name == name:
+                return True
+        return False

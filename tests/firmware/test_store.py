@@ -1,0 +1,176 @@
+# store.Store: atomic, checksummed file with a previous good copy (firmware/store.py).
+# Expected file bytes are built here from the documented layout with struct and hashlib.
+import hashlib
+import os
+import struct
+
+import fsutil
+import mptest
+import store
+
+
+def _expected(magic, generation, payload):
+    head = struct.pack("<4sBBHII", magic, 1, 0, 0, generation, len(payload))
+    return head + hashlib.sha256(head + payload).digest()[:8] + payload
+
+
+def _fresh(magic=b"TEST", max_size=4096):
+    d = fsutil.tmpdir("store")
+    return d, store.Store(d + "/f.bin", magic, max_size)
+
+
+def test_nothing_saved_loads_none():
+    d, s = _fresh()
+    assert s.load() is None
+    assert s.generation == 0 and not s.recovered and not s.exists()
+    fsutil.rmtree(d)
+
+
+def test_file_layout_matches_documentation():
+    d, s = _fresh()
+    s.save(b"hello")
+    assert fsutil.read(d + "/f.bin") == _expected(b"TEST", 1, b"hello")
+    s.save(b"world!")
+    assert fsutil.read(d + "/f.bin") == _expected(b"TEST", 2, b"world!")
+    assert fsutil.read(d + "/f.bin.bak") == _expected(b"TEST", 1, b"hello")
+    assert not fsutil.exists(d + "/f.bin.new")
+    fsutil.rmtree(d)
+
+
+def test_round_trip_and_generation_survive_a_new_instance():
+    d, s = _fresh()
+    s.save(b"")
+    s.save(bytes(range(256)))
+    t = store.Store(d + "/f.bin", b"TEST", 4096)
+    assert t.load() == bytes(range(256))
+    assert t.generation == 2 and not t.recovered
+    t.save(b"x")
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"x"
+    assert t.generation == 3
+    fsutil.rmtree(d)
+
+
+def _damage(path, index):
+    data = bytearray(fsutil.read(path))
+    data[index] ^= 0x01
+    fsutil.write(path, data)
+
+
+def test_every_single_bit_damage_falls_back_to_previous_copy():
+    d, s = _fresh()
+    s.save(b"old content")
+    s.save(b"new content")
+    good = fsutil.read(d + "/f.bin")
+    for i in range(len(good)):
+        fsutil.write(d + "/f.bin", good)
+        _damage(d + "/f.bin", i)
+        t = store.Store(d + "/f.bin", b"TEST")
+        assert t.load() == b"old content", i
+        assert t.recovered and t.generation == 1
+    fsutil.rmtree(d)
+
+
+def test_truncated_or_extended_primary_falls_back():
+    d, s = _fresh()
+    s.save(b"old content")
+    s.save(b"new content")
+    good = fsutil.read(d + "/f.bin")
+    for bad in (good[:-1], good[:10], b"", good + b"\x00"):
+        fsutil.write(d + "/f.bin", bad)
+        assert store.Store(d + "/f.bin", b"TEST").load() == b"old content"
+    fsutil.rmtree(d)
+
+
+def test_damaged_with_no_good_copy_raises_corrupt():
+    d, s = _fresh()
+    s.save(b"only copy")
+    _damage(d + "/f.bin", 30)
+    e = mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    assert "f.bin" in e.args[0] and "only copy" not in e.args[0]
+    # Both copies damaged: still reported, never read as empty.
+    s.save(b"two")
+    s.save(b"three")
+    _damage(d + "/f.bin", 25)
+    _damage(d + "/f.bin.bak", 25)
+    mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    fsutil.rmtree(d)
+
+
+def test_other_magic_is_not_accepted():
+    d, s = _fresh(magic=b"AAAA")
+    s.save(b"payload")
+    mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"BBBB").load)
+    fsutil.rmtree(d)
+
+
+def test_length_over_max_size_is_refused():
+    d, s = _fresh(max_size=16)
+    mptest.raises(ValueError, s.save, bytes(17))
+    assert not s.exists()
+    big = store.Store(d + "/f.bin", b"TEST", 64)
+    big.save(bytes(17))
+    mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST", 16).load)
+    fsutil.rmtree(d)
+
+
+def test_interrupted_rotation_states_load_old_or_new():
+    # The states a power cut can leave between the steps of save(), built by hand.
+    d, s = _fresh()
+    s.save(b"gen1")
+    s.save(b"gen2")
+    path = d + "/f.bin"
+    new = _expected(b"TEST", 3, b"gen3")
+    # step 1 cut: .new half written, current and backup intact
+    fsutil.write(path + ".new", new[:20])
+    assert store.Store(path, b"TEST").load() == b"gen2"
+    # step 2 cut after removing the backup: current intact, .new complete
+    os.remove(path + ".bak")
+    fsutil.write(path + ".new", new)
+    assert store.Store(path, b"TEST").load() == b"gen2"
+    # cut after renaming current to backup
+    os.rename(path, path + ".bak")
+    t = store.Store(path, b"TEST")
+    assert t.load() == b"gen2" and t.recovered
+    # step 3 done
+    os.rename(path + ".new", path)
+    assert store.Store(path, b"TEST").load() == b"gen3"
+    fsutil.rmtree(d)
+
+
+def test_only_a_complete_new_copy_is_used_as_last_resort():
+    d, s = _fresh()
+    fsutil.write(d + "/f.bin.new", _expected(b"TEST", 1, b"first"))
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"first"
+    fsutil.write(d + "/f.bin.new", _expected(b"TEST", 1, b"first")[:-1])
+    mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    fsutil.rmtree(d)
+
+
+def test_save_over_damaged_primary_keeps_the_good_backup():
+    d, s = _fresh()
+    s.save(b"good")
+    s.save(b"newer")
+    _damage(d + "/f.bin", 26)
+    t = store.Store(d + "/f.bin", b"TEST")
+    assert t.load() == b"good"
+    t.save(b"fixed")
+    # The damaged file must not have become the backup.
+    assert fsutil.read(d + "/f.bin.bak") == _expected(b"TEST", 1, b"good")
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"fixed"
+    fsutil.rmtree(d)
+
+
+def test_erase_removes_every_copy():
+    d, s = _fresh()
+    s.save(b"a")
+    s.save(b"b")
+    fsutil.write(d + "/f.bin.new", b"junk")
+    s.erase()
+    assert not s.exists()
+    assert s.load() is None
+    s.erase()  # nothing left: still fine
+    fsutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    mptest.main(globals())

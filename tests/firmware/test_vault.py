@@ -1,0 +1,403 @@
+# vault.Vault: accounts, validation, persistence, power cuts (firmware/vault.py).
+# File contents are checked against the documented record layout, built here with struct.
+import hashlib
+import struct
+
+import fsutil
+import mptest
+import vault
+
+SECRET = b"12345678901234567890"
+
+
+def _keys_as_tuples():
+    # Stand-in for otp.Key so these tests see what the vault hands to the key builder.
+    vault.make_key = lambda secret, algorithm, digits, period: (
+        secret,
+        algorithm,
+        digits,
+        period,
+    )
+
+
+def _fresh(capacity=64):
+    d = fsutil.tmpdir("vault")
+    v = vault.Vault(d, capacity)
+    v.load()
+    return d, v
+
+
+def _labels(v):
+    return [a.label for a in v.accounts()]
+
+
+def _file(d):
+    return fsutil.read(d + "/vault.bin")
+
+
+def test_empty_vault():
+    d, v = _fresh()
+    assert v.count == 0 and v.capacity == 64 and v.accounts() == ()
+    assert not v.corrupt and not v.recovered
+    fsutil.rmtree(d)
+
+
+def test_add_keeps_insertion_order_and_fields():
+    d, v = _fresh()
+    v.add("GitHub", "alice", SECRET)
+    v.add("", "bob@example.com", b"\x01", "SHA256", 8, 60)
+    v.add("Bank", "carol", b"\xff" * 128, "sha512", 7, 15, "hotp", 42)
+    assert _labels(v) == ["GitHub:alice", "bob@example.com", "Bank:carol"]
+    a, b, c = v.accounts()
+    assert (a.kind, a.algorithm, a.digits, a.period, a.counter) == ("totp", "sha1", 6, 30, 0)
+    assert (b.issuer, b.name, b.algorithm, b.digits, b.period) == (
+        "",
+        "bob@example.com",
+        "sha256",
+        8,
+        60,
+    )
+    assert (c.kind, c.algorithm, c.digits, c.period, c.counter) == ("hotp", "sha512", 7, 15, 42)
+    assert v.count == 3
+    fsutil.rmtree(d)
+
+
+def test_reload_gives_same_accounts_and_secrets():
+    _keys_as_tuples()
+    d, v = _fresh()
+    v.add("GitHub", "alice", SECRET)
+    v.add("Bänk €", "ü" * 32, b"\x00" * 7, "sha512", 8, 3600, "hotp", 2**64 - 1)
+    w = vault.Vault(d)
+    w.load()
+    assert _labels(w) == ["GitHub:alice", "Bänk €:" + "ü" * 32]
+    assert w.accounts()[0].key() == (SECRET, "sha1", 6, 30)
+    b = w.accounts()[1]
+    assert b.key() == (b"\x00" * 7, "sha512", 8, 3600)
+    assert b.counter == 2**64 - 1 and b.kind == "hotp"
+    fsutil.rmtree(d)
+
+
+def test_key_is_built_once_and_cached():
+    calls = []
+
+    def counting(secret, algorithm, digits, period):
+        calls.append(1)
+        return object()
+
+    vault.make_key = counting
+    d, v = _fresh()
+    a = v.add("X", "y", SECRET)
+    assert a.key() is a.key()
+    assert len(calls) == 1
+    fsutil.rmtree(d)
+
+
+def test_record_layout_matches_documentation():
+    d, v = _fresh()
+    v.add("Iss", "nm", b"\xaa\xbb", "sha256", 8, 60)
+    v.add("", "h", b"\x01", "sha512", 7, 30, "hotp", 2**40 + 5)
+    payload = (
+        b"\x01\x02"
+        + struct.pack("<BBHQBBB", 1, 8, 60, 0, 3, 2, 2)
+        + b"Issnm\xaa\xbb"
+        + struct.pack("<BBHQBBB", 0x12, 7, 30, 2**40 + 5, 0, 1, 1)
+        + b"h\x01"
+    )
+    head = struct.pack("<4sBBHII", b"TKVA", 1, 0, 0, 2, len(payload))
+    assert _file(d) == head + hashlib.sha256(head + payload).digest()[:8] + payload
+    fsutil.rmtree(d)
+
+
+def test_full_vault_of_longest_fields_round_trips_in_documented_size():
+    _keys_as_tuples()
+    d, v = _fresh()
+    for i in range(64):
+        v.add("I" * 62 + "%02d" % i, "N" * 64, bytes([i]) * 128, "sha256", 8, 30)
+    assert len(_file(d)) == 64 * (15 + 64 + 64 + 128) + 2 + 24 == 17370
+    e = mptest.raises(vault.FullError, v.add, "one", "more", SECRET)
+    assert e.code == "FULL" and "64" in e.args[0]
+    w = vault.Vault(d)
+    assert w.count == 64
+    assert w.accounts()[63].key() == (bytes([63]) * 128, "sha256", 8, 30)
+    fsutil.rmtree(d)
+
+
+def test_capacity_is_configurable():
+    d, v = _fresh(capacity=2)
+    v.add("a", "1", SECRET)
+    v.add("a", "2", SECRET)
+    assert v.capacity == 2
+    mptest.raises(vault.FullError, v.add, "a", "3", SECRET)
+    v.add("a", "2", b"other", replace=True)  # replacing needs no free slot
+    assert v.count == 2
+    mptest.raises(ValueError, vault.Vault, d, 0)
+    mptest.raises(ValueError, vault.Vault, d, 256)
+    fsutil.rmtree(d)
+
+
+def test_duplicate_rejected_and_replace_keeps_position():
+    _keys_as_tuples()
+    d, v = _fresh()
+    v.add("A", "x", SECRET)
+    v.add("B", "y", SECRET)
+    before = _file(d)
+    e = mptest.raises(vault.DuplicateError, v.add, "A", "x", b"other")
+    assert e.code == "DUPLICATE" and "A:x" in e.args[0]
+    assert _file(d) == before
+    v.add("A", "x", b"other", "sha256", replace=True)
+    assert _labels(v) == ["A:x", "B:y"]
+    assert v.find("A:x").key() == (b"other", "sha256", 6, 30)
+    # Same name under another issuer, or another case, is a different account.
+    v.add("a", "x", SECRET)
+    v.add("", "x", SECRET)
+    assert v.count == 4
+    fsutil.rmtree(d)
+
+
+def _assert_rejected(d, v, cls, func, *args, **kwargs):
+    before_file = _file(d)
+    before = [repr(a) for a in v.accounts()]
+    e = mptest.raises(cls, func, *args, **kwargs)
+    assert isinstance(e, vault.VaultError) and isinstance(e, ValueError)
+    assert _file(d) == before_file
+    assert [repr(a) for a in v.accounts()] == before
+    return e
+
+
+def test_invalid_fields_rejected_and_nothing_changes():
+    d, v = _fresh()
+    v.add("Keep", "me", SECRET)
+    inv = vault.InvalidError
+    cases = [
+        (("I" * 65, "n", SECRET), {}),
+        (("é" * 33, "n", SECRET), {}),  # 66 bytes of UTF-8
+        (("a:b", "n", SECRET), {}),
+        (("", "a:b", SECRET), {}),
+        (("i", "", SECRET), {}),
+        (("i", "N" * 65, SECRET), {}),
+        (("i", "tab\there", SECRET), {}),
+        (("i\x7f", "n", SECRET), {}),
+        ((5, "n", SECRET), {}),
+        (("i", b"\xff\xfe", SECRET), {}),
+        (("i", "n", b""), {}),
+        (("i", "n", b"x" * 129), {}),
+        (("i", "n", "text secret"), {}),
+        (("i", "n", SECRET), {"algorithm": "md5"}),
+        (("i", "n", SECRET), {"digits": 5}),
+        (("i", "n", SECRET), {"digits": 9}),
+        (("i", "n", SECRET), {"digits": True}),
+        (("i", "n", SECRET), {"period": 0}),
+        (("i", "n", SECRET), {"period": 3601}),
+        (("i", "n", SECRET), {"period": 30.0}),
+        (("i", "n", SECRET), {"kind": "steam"}),
+        (("i", "n", SECRET), {"kind": "hotp", "counter": -1}),
+        (("i", "n", SECRET), {"kind": "hotp", "counter": 2**64}),
+    ]
+    for args, kwargs in cases:
+        e = _assert_rejected(d, v, inv, v.add, *args, **kwargs)
+        assert e.code == "INVALID"
+    assert v.count == 1
+    fsutil.rmtree(d)
+
+
+def test_limits_inclusive():
+    d, v = _fresh()
+    v.add("é" * 32, "N" * 64, b"x" * 128, digits=8, period=3600)
+    v.add("", "n", b"x", digits=6, period=1, kind="hotp", counter=2**64 - 1)
+    v.add("i", "a:b", SECRET)  # ':' in a name is fine when there is an issuer
+    assert v.count == 3
+    fsutil.rmtree(d)
+
+
+def test_secret_never_in_repr_or_errors():
+    d, v = _fresh()
+    secret = b"TOPSECRETVALUE!!"
+    a = v.add("Svc", "me", secret)
+    texts = [repr(a), str(a)]
+    for args in (("Svc", "me", secret), ("S:", "me", secret), ("Svc", "me", secret * 20)):
+        try:
+            v.add(*args)
+        except vault.VaultError as e:
+            texts.append(repr(e) + str(e))
+    for t in texts:
+        assert "TOPSECRET" not in t and "544f50" not in t.lower(), t
+    assert "Svc:me" in repr(a)
+    fsutil.rmtree(d)
+
+
+def test_find_rules():
+    d, v = _fresh()
+    v.add("GitHub", "alice", SECRET)
+    v.add("GitHub", "alice2", SECRET)
+    v.add("github", "Alice", SECRET)
+    v.add("Bank", "bob", SECRET)
+    assert v.find("GitHub:alice").label == "GitHub:alice"  # exact beats the rest
+    assert v.find("github:Alice").issuer == "github"
+    assert v.find("bank:BOB").name == "bob"  # one equal ignoring case
+    assert v.find("ob").label == "Bank:bob"  # one substring
+    assert v.find("ALICE2").label == "GitHub:alice2"
+    e = mptest.raises(vault.AmbiguousError, v.find, "github:ALICE")
+    assert e.code == "AMBIGUOUS"
+    e = mptest.raises(vault.NotFoundError, v.find, "nobody")
+    assert e.code == "NOT_FOUND"
+    mptest.raises(vault.InvalidError, v.find, "")
+    acc = v.accounts()[3]
+    assert v.find(acc) is acc
+    other = vault.Account("x", "y", SECRET, "sha1", 6, 30, "totp", 0)
+    mptest.raises(vault.NotFoundError, v.find, other)
+    fsutil.rmtree(d)
+
+
+def test_delete():
+    d, v = _fresh()
+    for n in "abc":
+        v.add("I", n, SECRET)
+    v.delete("I:b")
+    assert _labels(v) == ["I:a", "I:c"]
+    v.delete(v.accounts()[0])
+    assert _labels(vault.Vault(d)) == ["I:c"]
+    _assert_rejected(d, v, vault.NotFoundError, v.delete, "I:b")
+    fsutil.rmtree(d)
+
+
+def test_rename_keeps_position_and_key():
+    _keys_as_tuples()
+    d, v = _fresh()
+    for n in "abc":
+        v.add("I", n, SECRET)
+    a = v.find("I:b")
+    key = a.key()
+    assert v.rename("I:b", "New", "name") is a
+    assert _labels(v) == ["I:a", "New:name", "I:c"]
+    assert a.key() is key
+    assert _labels(vault.Vault(d)) == ["I:a", "New:name", "I:c"]
+    v.rename(a, "New", "name")  # to its own label: allowed
+    e = _assert_rejected(d, v, vault.DuplicateError, v.rename, a, "I", "c")
+    assert e.code == "DUPLICATE"
+    _assert_rejected(d, v, vault.InvalidError, v.rename, a, "x:y", "z")
+    _assert_rejected(d, v, vault.InvalidError, v.rename, a, "x", "")
+    fsutil.rmtree(d)
+
+
+def test_next_hotp_persists_before_returning():
+    d, v = _fresh()
+    h = v.add("H", "h", SECRET, kind="hotp", counter=5)
+    saved = []
+    real_save = v._store.save
+
+    def spy(data):
+        real_save(data)
+        saved.append(vault.Vault(d).find("H:h").counter)
+
+    v._store.save = spy
+    assert v.next_hotp(h) == 5
+    assert saved == [6]  # on flash before the counter was handed out
+    assert v.next_hotp("H:h") == 6
+    assert h.counter == 7
+    assert vault.Vault(d).find("H:h").counter == 7
+    v.add("T", "t", SECRET)
+    e = _assert_rejected(d, v, vault.InvalidError, v.next_hotp, "T:t")
+    assert e.code == "INVALID"
+    fsutil.rmtree(d)
+
+
+def test_next_hotp_at_counter_limit():
+    d, v = _fresh()
+    v.add("H", "h", SECRET, kind="hotp", counter=2**64 - 2)
+    assert v.next_hotp("H:h") == 2**64 - 2
+    _assert_rejected(d, v, vault.InvalidError, v.next_hotp, "H:h")
+    fsutil.rmtree(d)
+
+
+def test_failed_save_changes_nothing_in_ram():
+    d, v = _fresh()
+    v.add("A", "a", SECRET)
+    v.add("H", "h", SECRET, kind="hotp", counter=3)
+
+    def broken(data):
+        raise OSError(28)  # ENOSPC
+
+    v._store.save = broken
+    before = [repr(a) for a in v.accounts()]
+    for func, args in (
+        (v.add, ("B", "b", SECRET)),
+        (v.add, ("A", "a", b"new", "sha1", 6, 30, "totp", 0, True)),
+        (v.delete, ("A:a",)),
+        (v.rename, ("A:a", "Z", "z")),
+        (v.next_hotp, ("H:h",)),
+    ):
+        mptest.raises(OSError, func, *args)
+        assert [repr(a) for a in v.accounts()] == before
+    assert v.find("H:h").counter == 3
+    fsutil.rmtree(d)
+
+
+def test_corrupt_vault_is_reported_not_emptied():
+    d, v = _fresh()
+    v.add("A", "a", SECRET)
+    data = bytearray(_file(d))
+    data[-1] ^= 0x40
+    fsutil.write(d + "/vault.bin", data)
+    w = vault.Vault(d)
+    e = mptest.raises(vault.CorruptError, w.load)
+    assert e.code == "CORRUPT"
+    assert w.corrupt and w.accounts() == ()
+    mptest.raises(vault.CorruptError, w.add, "B", "b", SECRET)
+    mptest.raises(vault.CorruptError, w.find, "A")
+    assert _file(d) == data  # left for inspection
+    w.wipe()
+    assert not w.corrupt and w.count == 0
+    w.add("B", "b", SECRET)
+    assert _labels(vault.Vault(d)) == ["B:b"]
+    fsutil.rmtree(d)
+
+
+def test_damaged_current_copy_recovers_previous():
+    d, v = _fresh()
+    v.add("A", "a", SECRET)
+    v.add("B", "b", SECRET)
+    data = bytearray(_file(d))
+    data[30] ^= 1
+    fsutil.write(d + "/vault.bin", data)
+    w = vault.Vault(d)
+    w.load()
+    assert w.recovered and _labels(w) == ["A:a"]
+    fsutil.rmtree(d)
+
+
+def test_checksummed_but_invalid_content_is_corrupt():
+    d = fsutil.tmpdir("vault")
+    import store
+
+    bad = struct.pack("<BB", 1, 1) + struct.pack("<BBHQBBB", 3, 6, 30, 0, 1, 1, 1) + b"abc"
+    store.Store(d + "/vault.bin", b"TKVA").save(bad)
+    mptest.raises(vault.CorruptError, vault.Vault(d).load)
+    fsutil.rmtree(d)
+
+
+def test_wipe_removes_all_copies():
+    d, v = _fresh()
+    v.add("A", "a", SECRET)
+    v.add("B", "b", SECRET)
+    v.wipe()
+    assert v.count == 0
+    assert not fsutil.exists(d + "/vault.bin") and not fsutil.exists(d + "/vault.bin.bak")
+    assert vault.Vault(d).count == 0
+    fsutil.rmtree(d)
+
+
+def test_revision_changes_on_every_change():
+    d, v = _fresh()
+    r = v.revision
+    v.add("A", "a", SECRET, kind="hotp")
+    v.next_hotp("A:a")
+    v.rename("A:a", "B", "b")
+    v.delete("B:b")
+    assert v.revision == r + 4
+    mptest.raises(vault.NotFoundError, v.delete, "B:b")
+    assert v.revision == r + 4
+    fsutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    mptest.main(globals())
