@@ -1,0 +1,233 @@
+# The OTP core: base32 secrets, HOTP (RFC 4226) and TOTP (RFC 6238) with SHA1/SHA256/SHA512.
+#
+# Public API (other firmware and outside checks rely on it):
+#   b32decode(text) -> bytes       lenient: lower case, spaces, hyphens, missing "=" padding
+#   Key(secret, algorithm="sha1", digits=6, period=30)
+#       .hotp(counter) -> int      counter 0 .. 2**64-1
+#       .totp(unix_time) -> int    Unix seconds (int or float), 0 .. far beyond 2**32
+#       .totp_at(days, second_of_day) -> int   the same from small ints (see below)
+#       .format(code) -> str       zero-padded to .digits
+#       .algorithm, .digits, .period
+#   counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
+#   elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
+#   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
+# Bad arguments raise ValueError with a message that never contains the secret.
+#
+# Speed and memory. A SHA1 key keeps its HMAC inner/outer midstates (hmac_sha1.py, viper):
+# a code is two SHA1 compressions over a preallocated buffer and allocates nothing, so
+# key.hotp(c) and key.totp_at(days, sod) work under micropython.heap_lock() while the counter
+# is a small int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods). SHA256
+# re-feeds precomputed pad blocks to hashlib (which has no copy()); SHA512 uses sha512.py with
+# cached midstates. Those two allocate a little per code.
+#
+# The 32-bit clock path. On an ESP32 small ints are 31-bit signed, so today's Unix time (about
+# 1.8e9) is a heap-allocated big int and key.totp(unix) allocates. A clock that keeps time as
+# (days since 1970, second of day), both small ints, gets the time step without ever forming
+# the Unix time: with q, r = divmod(86400, period) and days = dp * period + dm,
+#   step = floor((days * 86400 + sod) / period)
+#        = days * q + dp * r + (dm * r + sod) // period
+# Every term is at most the step itself (a small int until the year 3000 at 30 s) except
+# dm * r + sod < period**2 + 86400, a small int for any period up to 32767 s. For the usual
+# periods (15, 30, 60: divisors of 86400) r is 0 and this is days * q + sod // period.
+
+import hashlib
+
+from micropython import const
+
+_DAY = const(86400)
+_SHA1 = const(1)
+_SHA256 = const(2)
+_SHA512 = const(3)
+
+try:
+    import hmac_sha1 as _fast
+except SyntaxError:  # a port built without the viper emitter: SHA1 goes through hashlib
+    _fast = None
+
+
+def b32decode(text):
+    """Decode an RFC 4648 base32 secret the way users paste it: any case, spaces, hyphens,
+    missing "=" padding. Raises ValueError saying what is wrong, never echoing the text."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode()
+    if not isinstance(text, str):
+        raise ValueError("base32 secret must be text")
+    out = bytearray()
+    acc = 0  # pending bits, fewer than 8 after each step: always a small int
+    bits = 0
+    n = 0  # base32 characters seen
+    pad = 0  # "=" characters seen
+    for pos, ch in enumerate(text):
+        if ch in " \t\r\n-":
+            continue
+        if ch == "=":
+            pad += 1
+            continue
+        if pad:
+            raise ValueError("base32 padding '=' before the end, at position %d" % pos)
+        o = ord(ch)
+        if 97 <= o <= 122:  # a-z
+            o -= 32
+        if 65 <= o <= 90:  # A-Z
+            v = o - 65
+        elif 50 <= o <= 55:  # 2-7
+            v = o - 24
+        else:
+            raise ValueError("invalid base32 character at position %d" % pos)
+        acc = (acc << 5) | v
+        bits += 5
+        n += 1
+        if bits >= 8:
+            bits -= 8
+            out.append(acc >> bits)
+            acc &= (1 << bits) - 1
+    if n == 0:
+        raise ValueError("base32 secret is empty")
+    if n % 8 in (1, 3, 6):
+        raise ValueError("impossible base32 length: %d characters" % n)
+    if pad and (n + pad) % 8:
+        raise ValueError("wrong amount of base32 padding")
+    return bytes(out)
+
+
+def counter(days, second_of_day, period):
+    """The TOTP time step of Unix time days * 86400 + second_of_day, using only small ints
+    (see the module comment)."""
+    if days < 0 or not 0 <= second_of_day < _DAY:
+        raise ValueError("days must be >= 0 and second_of_day in 0..86399")
+    dp = days // period
+    r = _DAY % period
+    return days * (_DAY // period) + dp * r + ((days - dp * period) * r + second_of_day) // period
+
+
+def elapsed(days, second_of_day, period):
+    """Seconds since the TOTP time step containing days * 86400 + second_of_day began."""
+    if days < 0 or not 0 <= second_of_day < _DAY:
+        raise ValueError("days must be >= 0 and second_of_day in 0..86399")
+    return ((days % period) * (_DAY % period) + second_of_day) % period
+
+
+def days_from_civil(year, month, day):
+    """Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm), small ints
+    only: a clock reading Y-M-D h:m:s from an RTC gets (days, h * 3600 + m * 60 + s)."""
+    if not (1970 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= 31):
+        raise ValueError("date out of range")
+    if month <= 2:
+        year -= 1
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+class Key:
+    """One OTP secret with its parameters. Holds derived HMAC state, never the raw secret,
+    and shows neither in its repr."""
+
+    def __init__(self, secret, algorithm="sha1", digits=6, period=30):
+        if not isinstance(secret, (bytes, bytearray)):
+            raise ValueError("secret must be bytes")
+        if not secret:
+            raise ValueError("secret is empty")
+        name = algorithm.lower() if isinstance(algorithm, str) else None
+        kind = {"sha1": _SHA1, "sha256": _SHA256, "sha512": _SHA512}.get(name)
+        if kind is None:
+            raise ValueError("algorithm must be sha1, sha256 or sha512")
+        if not isinstance(digits, int) or isinstance(digits, bool) or digits not in (6, 7, 8):
+            raise ValueError("digits must be 6, 7 or 8")
+        if isinstance(period, float) and period == int(period):
+            period = int(period)
+        if not isinstance(period, int) or isinstance(period, bool) or period < 1:
+            raise ValueError("period must be a positive whole number of seconds")
+        self.algorithm = name
+        self.digits = digits
+        self.period = period
+        self._mod = 10**digits
+        self._kind = kind
+        self._msg = bytearray(8)
+        block = 128 if kind == _SHA512 else 64
+        if len(secret) > block:  # RFC 2104: hash long keys first
+            secret = _digest(kind, secret)
+        if kind == _SHA1 and _fast is not None:
+            self._st = _fast.new(secret)
+            return
+        self._st = None
+        ipad = bytearray(block)
+        opad = bytearray(block)
+        for i in range(block):
+            b = secret[i] if i < len(secret) else 0
+            ipad[i] = b ^ 0x36
+            opad[i] = b ^ 0x5C
+        if kind == _SHA512:
+            import sha512
+
+            self._inner = sha512.midstate(ipad)
+            self._outer = sha512.midstate(opad)
+        else:
+            self._inner = bytes(ipad)
+            self._outer = bytes(opad)
+
+    def __repr__(self):
+        return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)
+
+    def hotp(self, counter):
+        """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
+        if not isinstance(counter, int) or counter < 0 or counter > 0xFFFFFFFFFFFFFFFF:
+            raise ValueError("counter must be an integer in 0 .. 2**64-1")
+        if self._st is not None:
+            return _fast.code(self._st, counter, self._mod)
+        return self._slow(counter)
+
+    def totp(self, unix_time):
+        """TOTP code for the period containing unix_time (Unix seconds, int or float)."""
+        if not isinstance(unix_time, (int, float)) or unix_time < 0:
+            raise ValueError("unix_time must be a number >= 0")
+        return self.hotp(int(unix_time) // self.period)
+
+    def totp_at(self, days, second_of_day):
+        """TOTP code at days * 86400 + second_of_day without forming that big number: no heap
+        allocation on any port for SHA1 keys (see the module comment)."""
+        return self.hotp(counter(days, second_of_day, self.period))
+
+    def format(self, code):
+        """The code as text, zero-padded to the key's digits."""
+        if not isinstance(code, int) or not 0 <= code < self._mod:
+            raise ValueError("code out of range for %d digits" % self.digits)
+        s = str(code)
+        return "0" * (self.digits - len(s)) + s
+
+    def _slow(self, counter):
+        # HMAC through hashlib (SHA256, and SHA1 without viper) or sha512.py.
+        msg = self._msg
+        for i in range(7, -1, -1):
+            msg[i] = counter & 0xFF
+            counter >>= 8
+        if self._kind == _SHA512:
+            import sha512
+
+            mac = sha512.finish(self._outer, sha512.finish(self._inner, msg))
+        else:
+            new = hashlib.sha1 if self._kind == _SHA1 else hashlib.sha256
+            h = new(self._inner)
+            h.update(msg)
+            inner = h.digest()
+            h = new(self._outer)
+            h.update(inner)
+            mac = h.digest()
+        return truncate(mac, self._mod)
+
+
+def truncate(mac, mod):
+    """RFC 4226 dynamic truncation of an HMAC value, reduced mod `mod`."""
+    o = mac[-1] & 15
+    return (int.from_bytes(mac[o : o + 4], "big") & 0x7FFFFFFF) % mod
+
+
+def _digest(kind, data):
+    if kind == _SHA512:
+        import sha512
+
+        return sha512.digest(data)
+    h = hashlib.sha1(data) if kind == _SHA1 else hashlib.sha256(data)
+    return h.digest()

@@ -1,0 +1,276 @@
+# Firmware tests of the OTP core (firmware/otp.py). Expected values come from the RFC tables
+# (RFC 4226 Appendix D, RFC 6238 Appendix B, RFC 4648 section 10) or were computed with
+# CPython's hmac/hashlib/datetime, never with the code under test.
+import micropython
+import mptest
+import otp
+
+SEED20 = b"12345678901234567890"
+SEED32 = SEED20 + b"123456789012"
+SEED64 = SEED20 * 3 + b"1234"
+
+# RFC 4226 Appendix D: HOTP (6 digits) of SEED20 for counters 0-9.
+RFC4226 = (755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489)
+
+# RFC 6238 Appendix B: TOTP, 8 digits, 30 s; each mode uses its own seed (RFC erratum).
+RFC6238_TIMES = (59, 1111111109, 1111111111, 1234567890, 2000000000, 20000000000)
+RFC6238 = (
+    ("sha1", SEED20, ("94287082", "07081804", "14050471", "89005924", "69279037", "65353130")),
+    ("sha256", SEED32, ("46119246", "68084774", "67062674", "91819424", "90698825", "77737706")),
+    ("sha512", SEED64, ("90693936", "25091201", "99943326", "93441116", "38618901", "47863826")),
+)
+
+
+def hashlib_key(*args):
+    """A Key on the bytecode/hashlib SHA1 path, the one used when viper is unavailable."""
+    saved = otp._fast
+    otp._fast = None
+    try:
+        return otp.Key(*args)
+    finally:
+        otp._fast = saved
+
+
+def test_rfc4226_hotp():
+    key = otp.Key(SEED20)
+    for c in range(10):
+        assert key.hotp(c) == RFC4226[c], c
+
+
+def test_rfc6238_totp_all_modes():
+    for algorithm, seed, codes in RFC6238:
+        key = otp.Key(seed, algorithm, 8)
+        for i in range(len(RFC6238_TIMES)):
+            t = RFC6238_TIMES[i]
+            assert key.format(key.totp(t)) == codes[i], (algorithm, t)
+
+
+def test_rfc6238_erratum_seed_matters():
+    # REFERENCE.md: with the 20-byte seed SHA256 at t=59 gives 32247374, not the table's value.
+    assert otp.Key(SEED20, "sha256", 8).totp(59) == 32247374
+
+
+def test_algorithm_name_case_insensitive():
+    key = otp.Key(SEED64, "SHA512", 8)
+    assert key.algorithm == "sha512"
+    assert key.format(key.totp(59)) == "90693936"
+
+
+def test_totp_accepts_float_time():
+    key = otp.Key(SEED20, digits=8)
+    assert key.totp(59.99) == 94287082
+    assert key.totp(1111111109.5) == 7081804
+
+
+def test_hashlib_sha1_path_matches_rfc():
+    key = hashlib_key(SEED20)
+    assert key._st is None
+    for c in range(10):
+        assert key.hotp(c) == RFC4226[c], c
+
+
+def test_counters_beyond_32_bits():
+    # CPython hmac: SHA1 of SEED20, 8 digits.
+    expected = (
+        (2**30 - 1, 54812922),
+        (2**30, 7308829),
+        (2**31, 4197202),
+        (2**32 - 1, 57117190),
+        (2**32, 55999456),
+        (2**63, 17959616),
+        (2**64 - 1, 63094451),
+    )
+    key = otp.Key(SEED20, digits=8)
+    slow = hashlib_key(SEED20, "sha1", 8)
+    for c, code in expected:
+        assert key.hotp(c) == code, c
+        assert slow.hotp(c) == code, c
+    key = otp.Key(SEED20, "sha256")
+    assert key.hotp(2**32) == 111431
+    assert key.hotp(2**64 - 1) == 790413
+
+
+def test_long_keys_hashed_first():
+    # CPython hmac with keys longer than the block (RFC 2104).
+    key = otp.Key(bytes(range(100)))
+    assert (key.hotp(0), key.hotp(1), key.hotp(2**32)) == (61198, 695482, 982483)
+    key = otp.Key(bytes(range(100)), "sha256", 8)
+    assert (key.hotp(0), key.hotp(1)) == (59666317, 59501496)
+    key = otp.Key(bytes((i * 7 + 3) & 255 for i in range(200)), "sha512", 8)
+    assert (key.hotp(0), key.hotp(1)) == (24109086, 24093104)
+
+
+def test_block_size_boundaries():
+    # CPython hmac: exactly one block is used as is, one byte more is hashed.
+    assert otp.Key(bytes(range(64))).hotp(0) == 817747
+    assert otp.Key(bytes(range(65))).hotp(0) == 337508
+    assert otp.Key(bytes(range(128)), "sha512", 8).hotp(0) == 53326914
+    assert otp.Key(bytes(range(129)), "sha512", 8).hotp(0) == 52217035
+
+
+def test_format_pads_to_digits():
+    assert otp.Key(SEED20).format(7) == "000007"
+    assert otp.Key(SEED20, digits=7).format(1234) == "0001234"
+    assert otp.Key(SEED20, digits=8).format(99999999) == "99999999"
+
+
+def test_b32decode_rfc4648_vectors():
+    vectors = (
+        ("MY======", b"f"),
+        ("MZXQ====", b"fo"),
+        ("MZXW6===", b"foo"),
+        ("MZXW6YQ=", b"foob"),
+        ("MZXW6YTB", b"fooba"),
+        ("MZXW6YTBOI======", b"foobar"),
+    )
+    for text, raw in vectors:
+        assert otp.b32decode(text) == raw, text
+
+
+def test_b32decode_lenient_input():
+    assert otp.b32decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ") == SEED20
+    assert otp.b32decode("gezd gnbv gy3t qojq gezd gnbv gy3t qojq") == SEED20
+    assert otp.b32decode("GEZDG-NBVGY-3TQOJ-QGEZD-GNBVG-Y3TQO-JQ") == SEED20
+    assert otp.b32decode("mzxw6ytboi") == b"foobar"  # no padding
+    assert otp.b32decode(" MZXW6YTBOI====== ") == b"foobar"
+    assert otp.b32decode(b"MZXW6YQ") == b"foob"
+
+
+def test_b32decode_errors_do_not_echo_input():
+    cases = (
+        ("MZXW1YTB", "character"),  # 1 is not base32
+        ("MZXW6YTB!", "character"),
+        ("MY==MZXQ", "padding"),
+        ("M", "length"),
+        ("MZX", "length"),
+        ("MZXW6Y", "length"),
+        ("MZXW6===" + "=", "padding"),
+        ("", "empty"),
+        ("  - ", "empty"),
+    )
+    for text, word in cases:
+        e = mptest.raises(ValueError, otp.b32decode, text)
+        msg = str(e)
+        assert word in msg, (text, msg)
+        if text.strip(" -="):
+            assert text.strip(" -=") not in msg, msg
+    mptest.raises(ValueError, otp.b32decode, 12345)
+
+
+def test_key_parameter_errors():
+    bad = (
+        ((SEED20, "md5"), "algorithm"),
+        ((SEED20, None), "algorithm"),
+        ((SEED20, "sha1", 5), "digits"),
+        ((SEED20, "sha1", 9), "digits"),
+        ((SEED20, "sha1", "6"), "digits"),
+        ((SEED20, "sha1", 6.0), "digits"),
+        ((SEED20, "sha1", 6, 0), "period"),
+        ((SEED20, "sha1", 6, -30), "period"),
+        ((SEED20, "sha1", 6, 1.5), "period"),
+        ((SEED20, "sha1", 6, "30"), "period"),
+        ((b"", "sha1"), "empty"),
+        (("GEZDGNBV", "sha1"), "bytes"),
+    )
+    for args, word in bad:
+        e = mptest.raises(ValueError, otp.Key, *args)
+        assert word in str(e), (args, str(e))
+    assert otp.Key(SEED20, period=60.0).period == 60
+
+
+def test_code_argument_errors():
+    key = otp.Key(SEED20)
+    mptest.raises(ValueError, key.hotp, -1)
+    mptest.raises(ValueError, key.hotp, 2**64)
+    mptest.raises(ValueError, key.hotp, 1.0)
+    mptest.raises(ValueError, key.totp, -1)
+    mptest.raises(ValueError, key.totp, "59")
+    mptest.raises(ValueError, key.format, 1000000)
+    mptest.raises(ValueError, key.format, -1)
+    mptest.raises(ValueError, key.totp_at, -1, 0)
+    mptest.raises(ValueError, key.totp_at, 0, 86400)
+    mptest.raises(ValueError, otp.counter, 0, -1, 30)
+
+
+def test_repr_hides_secret():
+    key = otp.Key(SEED20)
+    text = repr(key) + str(key)
+    assert "sha1" in text
+    assert "1234567890" not in text
+
+
+def test_counter_helper_matches_unix_division():
+    # Big-int reference: (days * 86400 + sod) // period, including periods that do not
+    # divide a day and times beyond 2**32.
+    for period in (1, 7, 15, 30, 45, 60, 86399, 86400, 100000):
+        for days in (0, 1, 12859, 20780, 49710, 231481, 2932896):
+            for sod in (0, 1, 29, 30, 59, 43199, 86399):
+                t = days * 86400 + sod
+                assert otp.counter(days, sod, period) == t // period, (period, days, sod)
+                assert otp.elapsed(days, sod, period) == t % period, (period, days, sod)
+
+
+def test_totp_at_matches_totp():
+    key = otp.Key(SEED20, digits=8)
+    for t in RFC6238_TIMES:
+        assert key.totp_at(t // 86400, t % 86400) == key.totp(t), t
+    key = otp.Key(SEED32, "sha256", 8, 45)
+    assert key.totp_at(20780, 50000) == key.totp(20780 * 86400 + 50000)
+
+
+def test_days_from_civil():
+    # CPython datetime.date differences from 1970-01-01.
+    dates = (
+        ((1970, 1, 1), 0),
+        ((2000, 1, 1), 10957),
+        ((2024, 2, 29), 19782),
+        ((2038, 1, 19), 24855),
+        ((2026, 11, 23), 20780),
+        ((2603, 10, 11), 231481),
+        ((9999, 12, 31), 2932896),
+    )
+    for ymd, days in dates:
+        assert otp.days_from_civil(*ymd) == days, ymd
+    mptest.raises(ValueError, otp.days_from_civil, 1969, 12, 31)
+    mptest.raises(ValueError, otp.days_from_civil, 2026, 13, 1)
+
+
+def _codes_locked(key, counters, out):
+    # Everything the locked region needs exists before the lock: `out` is preallocated.
+    micropython.heap_lock()
+    try:
+        for i in range(len(counters)):
+            out[i] = key.hotp(counters[i])
+        out[len(counters)] = key.totp_at(20780, 45296)
+        out[len(counters) + 1] = key.totp_at(231481, 86399)
+    finally:
+        micropython.heap_unlock()
+
+
+def test_sha1_codes_allocate_nothing():
+    key = otp.Key(SEED20)
+    # 2**30 - 1 is the largest small int on a 32-bit port.
+    counters = (0, 1, 9, 59000000, 2**30 - 1)
+    out = [0] * (len(counters) + 2)
+    _codes_locked(key, counters, out)
+    assert out[0:3] == [RFC4226[0], RFC4226[1], RFC4226[9]]
+    # CPython hmac, 6 digits: counters 59000000, 2**30 - 1, (20780 * 86400 + 45296) // 30 and
+    # (231481 * 86400 + 86399) // 30.
+    assert out[3:] == [561009, 812922, 134656, 396350]
+
+
+def test_heap_lock_is_real():
+    # The lock test above only proves something if allocation fails under the lock.
+    micropython.heap_lock()
+    try:
+        try:
+            bytearray(16)
+        except MemoryError:
+            return
+    finally:
+        micropython.heap_unlock()
+    raise AssertionError("heap_lock did not stop an allocation")
+
+
+if __name__ == "__main__":
+    mptest.main(globals())
