@@ -16,14 +16,14 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from host_tools.mptest_report import ModuleRun, parse_run
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-MARK = "@@MPTEST"
 MODULE_TIMEOUT_S = 300
 
 # Where firmware modules are found, in the interpreter's own path syntax. `.frozen` keeps the
@@ -66,45 +66,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     except (pytest.UsageError, OSError, subprocess.SubprocessError) as e:
         return f"micropython: unavailable ({e})"
     return f"micropython: {interp} ({version})"
-
-
-@dataclass
-class Outcome:
-    status: str  # pass, fail, skip, missing
-    output: list[str] = field(default_factory=list)
-    reason: str = ""
-
-
-@dataclass
-class ModuleRun:
-    returncode: int
-    outcomes: dict[str, Outcome]
-    stray: list[str]  # output outside any test: import errors, crashes
-
-
-def parse_run(stdout: str, returncode: int) -> ModuleRun:
-    outcomes: dict[str, Outcome] = {}
-    stray: list[str] = []
-    current: Outcome | None = None
-    for line in stdout.splitlines():
-        if line.startswith(MARK + " "):
-            words = line.split(" ", 3)
-            event, name = words[1], words[2] if len(words) > 2 else ""
-            if event == "start":
-                current = outcomes[name] = Outcome("missing")
-            elif event in ("pass", "fail") and current is not None:
-                current.status = event
-                if event == "pass":
-                    current = None
-            elif event == "endfail":
-                current = None
-            elif event == "skip" and current is not None:
-                current.status = "skip"
-                current.reason = words[3] if len(words) > 3 else ""
-                current = None
-            continue
-        (current.output if current is not None else stray).append(line)
-    return ModuleRun(returncode, outcomes, stray)
 
 
 def run_module(interpreter: str, path: Path) -> ModuleRun:
