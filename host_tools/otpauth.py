@@ -1,0 +1,324 @@
+"""Account descriptions for provisioning: otpauth:// URIs, --secret fields, QR screenshots.
+
+    parse_uri(text) -> AccountSpec            # otpauth://totp|hotp/LABEL?secret=...&...
+    to_uri(spec) -> str                       # the canonical URI; parse_uri(to_uri(s)) == s
+    spec_from_fields(secret_b32, name, issuer="", algorithm="sha1", digits=6, period=30,
+                     kind="totp", counter=0) -> AccountSpec          # the --secret form
+    decode_qr(image_path) -> list[str]        # texts of every QR code in the image
+    decode_base32(text) -> bytes              # lenient base32 (case, spaces, padding)
+
+AccountSpec is a frozen dataclass: kind ("totp"|"hotp"), issuer, name, secret (bytes),
+algorithm ("sha1"|"sha256"|"sha512"), digits, period, counter; `label` is "issuer:name" (or
+"name"). Its repr omits the secret. Constructing one validates it against the vault's limits
+(firmware/vault.py), so anything that builds a spec can send it to the token as is:
+issuer 0..64 bytes of UTF-8 without ':'; name 1..64 bytes, ':' only with an issuer; neither
+with control characters or surrounding spaces; secret 1..128 bytes; digits 6, 7, 8; period
+1..3600 s; counter 0..2**64-1 (always 0 for totp).
+
+Every problem raises host_tools.errors.InvalidInputError with one line that never contains
+the secret (a bad base32 character is reported by position only).
+
+Rules for URIs (Key Uri Format, plus what real exporters produce):
+- scheme and type are case-insensitive; type totp or hotp (steam and others are refused);
+- LABEL is percent-decoded, then split at its first ':' (or '%3A') into issuer prefix and
+  account name; spaces around both are dropped ("Example:%20alice" -> "Example", "alice"),
+  and further ':' stay in the name ("Corp:alice:work" -> "Corp", "alice:work"); '+' in the
+  path is a literal plus, in the query it is a space (form encoding, as exporters do);
+- the `issuer` parameter and the label prefix must agree, ignoring case and surrounding
+  spaces; the parameter's spelling is kept; a disagreement is an error (we do not guess which
+  is right: use --secret with --issuer/--name instead); either one alone is the issuer;
+- secret: base32, any case, spaces and '-' ignored, '=' padding optional;
+- algorithm SHA1/SHA256/SHA512 (any case, "SHA-256" too), default SHA1; digits default 6;
+  period default 30 (ignored for hotp); counter required for hotp (ignored for totp);
+- a repeated parameter is an error; unknown parameters (image, color, ...) are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from host_tools.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("totp", "hotp")
+ALGORITHMS = ("sha1", "sha256", "sha512")
+DIGITS = (6, 7, 8)
+LABEL_MAX_BYTES = 64
+SECRET_MIN_BYTES = 1
+SECRET_MAX_BYTES = 128
+PERIOD_MIN = 1
+PERIOD_MAX = 3600
+COUNTER_MAX = 2**64 - 1
+URI_MAX_CHARS = 4096
+
+_B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_IGNORED = re.compile(r"[\s\-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    kind: str
+    issuer: str
+    name: str
+    secret: bytes = field(repr=False)
+    algorithm: str = "sha1"
+    digits: int = 6
+    period: int = 30
+    counter: int = 0
+
+    def __post_init__(self) -> None:
+        _check_text(self.issuer, "issuer", 0)
+        _check_text(self.name, "name", 1)
+        if ":" in self.issuer:
+            raise InvalidInputError("issuer must not contain ':'")
+        if not self.issuer and ":" in self.name:
+            raise InvalidInputError("a name may contain ':' only when an issuer is set")
+        if self.kind not in KINDS:
+            raise InvalidInputError(f"type must be totp or hotp, not {self.kind!r}")
+        if not isinstance(self.secret, bytes):
+            raise InvalidInputError("secret must be bytes")
+        if not SECRET_MIN_BYTES <= len(self.secret) <= SECRET_MAX_BYTES:
+            raise InvalidInputError(
+                f"secret must be {SECRET_MIN_BYTES} to {SECRET_MAX_BYTES} bytes "
+                f"(this one is {len(self.secret)})"
+            )
+        if self.algorithm not in ALGORITHMS:
+            raise InvalidInputError(
+                f"unsupported algorithm {self.algorithm!r} (use SHA1, SHA256 or SHA512)"
+            )
+        _check_int(self.digits, "digits", 6, 8)
+        _check_int(self.period, "period", PERIOD_MIN, PERIOD_MAX)
+        _check_int(self.counter, "counter", 0, COUNTER_MAX)
+        if self.kind == "totp" and self.counter:
+            raise InvalidInputError("a totp account has no counter")
+
+    @property
+    def label(self) -> str:
+        return f"{self.issuer}:{self.name}" if self.issuer else self.name
+
+
+def _check_text(value: object, what: str, minimum: int) -> None:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if not minimum <= size <= LABEL_MAX_BYTES:
+        raise InvalidInputError(
+            f"{what} must be {minimum} to {LABEL_MAX_BYTES} bytes of UTF-8 ({value!r} is {size})"
+        )
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{what} {value!r} contains a control character")
+    if value != value.strip():
+        raise InvalidInputError(f"{what} {value!r} starts or ends with spaces")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid Unicode text") from None
+
+
+def _check_int(value: object, what: str, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        if what == "digits":
+            raise InvalidInputError(f"digits must be 6, 7 or 8 (got {value!r})")
+        raise InvalidInputError(f"{what} must be an integer from {low} to {high} (got {value!r})")
+
+
+def decode_base32(text: str) -> bytes:
+    """Base32 as people paste it: any case, spaces or '-' between groups, padding optional."""
+    cleaned = _B32_IGNORED.sub("", text).upper().rstrip("=")
+    if not cleaned:
+        raise InvalidInputError("secret is empty")
+    for i, ch in enumerate(cleaned):
+        if ch not in _B32_ALPHABET:
+            raise InvalidInputError(
+                f"secret is not base32: character {i + 1} is outside A-Z and 2-7"
+            )
+    if len(cleaned) % 8 in (1, 3, 6):
+        raise InvalidInputError(
+            f"secret is not base32: {len(cleaned)} characters is not a possible length"
+        )
+    try:
+        return base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
+    except binascii.Error:  # pragma: no cover - the checks above leave nothing for it
+        raise InvalidInputError("secret is not valid base32") from None
+
+
+def encode_base32(secret: bytes) -> str:
+    return base64.b32encode(secret).decode("ascii").rstrip("=")
+
+
+def _algorithm(text: str) -> str:
+    algo = text.strip().lower().replace("-", "")
+    if algo not in ALGORITHMS:
+        raise InvalidInputError(f"unsupported algorithm {text!r} (use SHA1, SHA256 or SHA512)")
+    return algo
+
+
+def _integer(text: str, what: str) -> int:
+    value = text.strip()
+    if not value.isascii() or not value.isdigit():
+        if what == "digits":
+            raise InvalidInputError(f"digits must be 6, 7 or 8 (got {text!r})")
+        raise InvalidInputError(f"{what} must be a whole number (got {text!r})")
+    if len(value) > 30:
+        raise InvalidInputError(f"{what} is too large")
+    return int(value)
+
+
+def parse_uri(text: str) -> AccountSpec:
+    """Parse one otpauth:// URI into a validated AccountSpec (rules in the module docstring)."""
+    if not isinstance(text, str):
+        raise InvalidInputError("URI must be text")
+    text = text.strip()
+    if len(text) > URI_MAX_CHARS:
+        raise InvalidInputError(f"URI is longer than {URI_MAX_CHARS} characters")
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:
+        raise InvalidInputError("not a valid URI") from None
+    scheme = parts.scheme.lower()
+    if scheme == "otpauth-migration":
+        raise InvalidInputError(
+            "this is a Google Authenticator export (otpauth-migration://), not one account"
+        )
+    if scheme != "otpauth":
+        raise InvalidInputError("not an otpauth:// URI")
+    kind = parts.netloc.lower()
+    if kind not in KINDS:
+        raise InvalidInputError(f"unsupported OTP type {parts.netloc!r} (use totp or hotp)")
+
+    params: dict[str, str] = {}
+    try:
+        pairs = urllib.parse.parse_qsl(
+            parts.query, keep_blank_values=True, strict_parsing=False, errors="strict"
+        )
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("URI query is not valid UTF-8") from None
+    for key, value in pairs:
+        key = key.strip().lower()
+        if key in params:
+            raise InvalidInputError(f"parameter {key!r} appears more than once")
+        params[key] = value
+
+    try:
+        label = urllib.parse.unquote(parts.path.lstrip("/"), errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInputError("label is not valid UTF-8") from None
+    prefix, sep, name = label.partition(":")
+    if not sep:
+        prefix, name = "", label
+    prefix, name = prefix.strip(), name.strip()
+    if not name:
+        raise InvalidInputError("URI has no account name in its label")
+
+    issuer = prefix
+    if "issuer" in params:
+        param = params["issuer"].strip()
+        if prefix and param and param.casefold() != prefix.casefold():
+            raise InvalidInputError(
+                f"label issuer {prefix!r} differs from issuer parameter {param!r}; "
+                "use --secret with --issuer and --name to choose"
+            )
+        issuer = param or prefix
+
+    if "secret" not in params:
+        raise InvalidInputError("URI has no secret parameter")
+    secret = decode_base32(params["secret"])
+    algorithm = _algorithm(params["algorithm"]) if "algorithm" in params else "sha1"
+    digits = _integer(params["digits"], "digits") if "digits" in params else 6
+    period = 30
+    counter = 0
+    if kind == "totp":
+        if "period" in params:
+            period = _integer(params["period"], "period")
+    else:
+        if "counter" not in params:
+            raise InvalidInputError("an hotp URI needs a counter parameter")
+        counter = _integer(params["counter"], "counter")
+    ignored = sorted(
+        set(params) - {"secret", "issuer", "algorithm", "digits", "period", "counter"}
+    )
+    if ignored:
+        log.debug("ignored URI parameters: %s", ", ".join(ignored))
+    spec = AccountSpec(kind, issuer, name, secret, algorithm, digits, period, counter)
+    log.debug("parsed %s account %s", kind, spec.label)
+    return spec
+
+
+def to_uri(spec: AccountSpec) -> str:
+    """The canonical otpauth URI of a spec (every parameter explicit)."""
+    quote = urllib.parse.quote
+    label = quote(spec.name, safe="@")
+    if spec.issuer:
+        label = quote(spec.issuer, safe="@") + ":" + label
+    query = [("secret", encode_base32(spec.secret))]
+    if spec.issuer:
+        query.append(("issuer", spec.issuer))
+    query += [("algorithm", spec.algorithm.upper()), ("digits", str(spec.digits))]
+    if spec.kind == "totp":
+        query.append(("period", str(spec.period)))
+    else:
+        query.append(("counter", str(spec.counter)))
+    return f"otpauth://{spec.kind}/{label}?" + urllib.parse.urlencode(query, quote_via=quote)
+
+
+def spec_from_fields(
+    secret_b32: str,
+    name: str,
+    issuer: str = "",
+    algorithm: str = "sha1",
+    digits: int = 6,
+    period: int = 30,
+    kind: str = "totp",
+    counter: int = 0,
+) -> AccountSpec:
+    """The --secret form. Spaces around issuer and name are dropped; with no issuer, a name
+    "Issuer:account" is split like a URI label."""
+    name = (name or "").strip()
+    issuer = (issuer or "").strip()
+    if not issuer and ":" in name:
+        issuer, _, name = name.partition(":")
+        issuer, name = issuer.strip(), name.strip()
+    kind = (kind or "").strip().lower()
+    if kind not in KINDS:
+        raise InvalidInputError(f"unsupported OTP type {kind!r} (use totp or hotp)")
+    return AccountSpec(
+        kind=kind,
+        issuer=issuer,
+        name=name,
+        secret=decode_base32(secret_b32),
+        algorithm=_algorithm(algorithm),
+        digits=digits,
+        period=period if kind == "totp" else 30,
+        counter=counter if kind == "hotp" else 0,
+    )
+
+
+def decode_qr(image_path: str | Path) -> list[str]:
+    """Texts of all QR codes found in an image file (PNG, JPEG, ...), in reading order."""
+    import zxingcpp  # imported here: only --qr needs the native library
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(image_path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            image = img.convert("L")
+    except FileNotFoundError:
+        raise InvalidInputError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise InvalidInputError(f"cannot read image {path}: {e.__class__.__name__}") from None
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(image, formats=qr_only)
+    texts = [b.text for b in found if b.valid]
+    if not texts:
+        raise InvalidInputError(f"no QR code found in {path}")
+    log.debug("found %d QR code(s) in %s", len(texts), path)
+    return texts
