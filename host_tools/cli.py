@@ -15,7 +15,7 @@ import click
 from host_tools import __version__
 from host_tools.errors import HostToolsError
 
-COMMAND_MODULES = ["sim"]
+COMMAND_MODULES = ["sim", "deploy"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -47,8 +47,11 @@ def test_unmodified_copy_is_clean(tmp_path: Path) -> None:
         # a function the machine module does not have (it is lightsleep)
         ("machine.lightsleep(ms)", "machine.light_sleep(ms)", '"light_sleep"'),
         # a constant the esp32 module does not have
-        ("esp32.wake_on_ext0(buttons[0].pin, esp32.WAKEUP_ALL_LOW)",
-         "esp32.wake_on_ext0(buttons[0].pin, esp32.WAKEUP_LOW)", '"WAKEUP_LOW"'),
+        (
+            "esp32.wake_on_ext0(buttons[0].pin, esp32.WAKEUP_ALL_LOW)",
+            "esp32.wake_on_ext0(buttons[0].pin, esp32.WAKEUP_LOW)",
+            '"WAKEUP_LOW"',
+        ),
         # a Pin method that does not exist
         ("return self.pin.value() == 0", "return self.pin.read() == 0", '"read"'),
     ],

@@ -1,0 +1,125 @@
+"""Run the firmware test modules on a device: `host_tools device-test`.
+
+Each tests/firmware/test_*.py is plain MicroPython ending in `mptest.main(globals())` when run
+as `__main__`, which is how code sent to the raw REPL runs (the `mpremote run` way). So:
+copy tests/firmware/mptest.py to the device, then for each module soft-reset into a clean raw
+REPL (the firmware's main.py does not run there) and execute the module's source through
+mpremote's transport, then parse the @@MPTEST lines with host_tools.mptest_report, the same
+parser the host pytest plugin uses. Tests that need the sim's device models call mptest.skip
+on a real board, and their reasons are printed. The device is soft-reset into the token at the
+end and mptest.py removed again.
+
+The firmware modules the tests import must already be on the device (`host_tools deploy`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from host_tools.devicelink import DeviceLink
+from host_tools.errors import HostToolsError, InvalidInputError
+from host_tools.mptest_report import ModuleRun, parse_run
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DIR = REPO / "tests" / "firmware"
+RUNNER = "mptest.py"
+# Seconds without any output before a module counts as hung (mpremote's timeout is per read).
+MODULE_TIMEOUT_S = 120
+
+
+class DeviceTestFailure(HostToolsError):
+    """At least one firmware test failed (or a module did not run) on the device."""
+
+    exit_code = 1
+
+
+@dataclass
+class Totals:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    broken_modules: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and not self.broken_modules
+
+    def summary(self) -> str:
+        text = f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
+        if self.broken_modules:
+            text += f", {len(self.broken_modules)} modules did not run"
+        return text + f" in {self.seconds:.1f} s"
+
+
+def find_modules(test_dir: Path = TEST_DIR, only: tuple[str, ...] = ()) -> list[Path]:
+    modules = sorted(test_dir.glob("test_*.py"))
+    if only:
+        wanted = {name if name.endswith(".py") else name + ".py" for name in only}
+        unknown = wanted - {m.name for m in modules}
+        if unknown:
+            raise InvalidInputError(
+                f"no such firmware test module: {', '.join(sorted(unknown))} "
+                f"(have: {', '.join(m.name for m in modules)})"
+            )
+        modules = [m for m in modules if m.name in wanted]
+    return modules
+
+
+def run_module(link: DeviceLink, module: Path) -> ModuleRun:
+    link.enter_raw_repl(soft_reset=True)
+    out, err = link.exec_capture(module.read_text(), timeout=MODULE_TIMEOUT_S)
+    return parse_run(out + err, 1 if err else 0)
+
+
+def report_module(
+    module: Path, run: ModuleRun, totals: Totals, echo: Callable[[str], None]
+) -> None:
+    for name, outcome in sorted(run.outcomes.items()):
+        label = f"{module.name}::{name}"
+        if outcome.status == "pass":
+            totals.passed += 1
+            echo(f"PASS {label}")
+        elif outcome.status == "skip":
+            totals.skipped += 1
+            echo(f"SKIP {label}: {outcome.reason or 'skipped'}")
+        else:
+            totals.failed += 1
+            echo(f"FAIL {label}")
+            for line in outcome.output:
+                echo(f"    {line}")
+    if run.returncode != 0 or not run.outcomes:
+        totals.broken_modules.append(module.name)
+        echo(f"ERROR {module.name}: the module did not complete on the device")
+        for line in run.stray[-40:]:
+            echo(f"    {line}")
+
+
+def run_device_tests(
+    port: str,
+    only: tuple[str, ...] = (),
+    echo: Callable[[str], None] = print,
+    test_dir: Path = TEST_DIR,
+) -> Totals:
+    modules = find_modules(test_dir, only)
+    totals = Totals()
+    started = time.monotonic()
+    with DeviceLink(port) as link:
+        link.enter_raw_repl(soft_reset=True)
+        link.write_file(RUNNER, (test_dir / RUNNER).read_bytes())
+        try:
+            for module in modules:
+                report_module(module, run_module(link, module), totals, echo)
+        finally:
+            link.enter_raw_repl(soft_reset=True)
+            link.exec(f"import os\nos.remove({RUNNER!r})")
+            link.reset_into_firmware()
+    totals.seconds = time.monotonic() - started
+    echo(totals.summary())
+    return totals
