@@ -66,3 +66,16 @@ def test_api_misuse_fails(tmp_path: Path, original: str, broken: str, expected: 
     assert "bad_board.py" in result.stdout and expected in result.stdout, result.stdout
     # Only our file is reported, never the stub package's own errors.
     assert all(line.startswith(str(bad)) for line in result.stdout.splitlines()), result.stdout
+
+
+def test_driver_constructor_misuse_fails(tmp_path: Path) -> None:
+    # The drivers are on the checker's path, so a board calling them wrongly is caught too.
+    heltec = REPO / "boards" / "heltec_wifi_kit_32.py"
+    original = "_OLED_ADDR, False, reset"
+    source = heltec.read_text()
+    assert original in source, "the board file changed: update this test's snippet"
+    bad = tmp_path / "bad_heltec.py"
+    bad.write_text(source.replace(original, "_OLED_ADDR, rst=reset"))
+    result = lint(bad)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'Unexpected keyword argument "rst" for "SSD1306_I2C"' in result.stdout
