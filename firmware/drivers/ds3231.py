@@ -104,13 +104,13 @@ class DS3231:
         try:
             self.i2c.readfrom_mem_into(self.addr, reg, buf)
         except OSError as e:
-            raise self._error(e.errno, "I2C read failed") from e
+            raise self._error(e.errno, "I2C read failed") from None
 
     def _write(self, reg, buf):
         try:
             self.i2c.writeto_mem(self.addr, reg, buf)
         except OSError as e:
-            raise self._error(e.errno, "I2C write failed") from e
+            raise self._error(e.errno, "I2C write failed") from None
 
     def _read_byte(self, reg):
         self._read(reg, self._one)

@@ -88,7 +88,7 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         try:
             self.i2c.writeto(self.addr, buf)
         except OSError as e:
-            raise self._fail(e) from e
+            raise self._fail(e) from None
         self.bytes_sent += len(buf)
 
     def _write_data(self, data):
@@ -96,7 +96,7 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         try:
             self.i2c.writevto(self.addr, self._vec)
         except OSError as e:
-            raise self._fail(e) from e
+            raise self._fail(e) from None
         self.bytes_sent += 1 + len(data)
 
     def write_cmd(self, cmd):
@@ -255,6 +255,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         try:
             self.i2c.writeto(self.addr, self._txmv[:k])
         except OSError as e:
-            raise self._fail(e) from e
+            raise self._fail(e) from None
         self.bytes_sent += k
         return k - 1
