@@ -2,12 +2,13 @@
 
 Each tests/firmware/test_*.py is plain MicroPython ending in `mptest.main(globals())` when run
 as `__main__`, which is how code sent to the raw REPL runs (the `mpremote run` way). So:
-copy tests/firmware/mptest.py to the device, then for each module soft-reset into a clean raw
+copy tests/firmware/mptest.py and the other helper modules there (every non-test module but
+the pytest conftest) to the device, then for each module soft-reset into a clean raw
 REPL (the firmware's main.py does not run there) and execute the module's source through
 mpremote's transport, then parse the @@MPTEST lines with host_tools.mptest_report, the same
 parser the host pytest plugin uses. Tests that need the sim's device models call mptest.skip
 on a real board, and their reasons are printed. The device is soft-reset into the token at the
-end and mptest.py removed again.
+end and the helpers removed again.
 
 The firmware modules the tests import must already be on the device (`host_tools deploy`).
 """
@@ -26,9 +27,19 @@ from host_tools.mptest_report import ModuleRun, parse_run
 
 log = logging.getLogger(__name__)
 
+REMOVE = """\
+import os
+for p in %r:
+    try:
+        os.remove(p)
+    except OSError:
+        pass
+"""
+
 REPO = Path(__file__).resolve().parent.parent
 TEST_DIR = REPO / "tests" / "firmware"
-RUNNER = "mptest.py"
+FIRMWARE_DIR = REPO / "firmware"
+HOST_ONLY = {"conftest.py"}  # the pytest plugin; everything else beside the tests is MicroPython
 # Seconds without any output before a module counts as hung (mpremote's timeout is per read).
 MODULE_TIMEOUT_S = 120
 
@@ -72,6 +83,21 @@ def find_modules(test_dir: Path = TEST_DIR, only: tuple[str, ...] = ()) -> list[
     return modules
 
 
+def helper_modules(test_dir: Path) -> list[Path]:
+    helpers = sorted(
+        p
+        for p in test_dir.glob("*.py")
+        if not p.name.startswith("test_") and p.name not in HOST_ONLY
+    )
+    # They are copied to, then removed from, the device's working directory: never over a
+    # firmware file of the same name.
+    firmware = {p.name for p in FIRMWARE_DIR.glob("*.py")} | {"board.py"}
+    clash = [p.name for p in helpers if p.name in firmware]
+    if clash:
+        raise InvalidInputError(f"test helper names clash with firmware modules: {clash}")
+    return helpers
+
+
 def run_module(link: DeviceLink, module: Path) -> ModuleRun:
     link.enter_raw_repl(soft_reset=True)
     out, err = link.exec_capture(module.read_text(), timeout=MODULE_TIMEOUT_S)
@@ -112,13 +138,15 @@ def run_device_tests(
     started = time.monotonic()
     with DeviceLink(port) as link:
         link.enter_raw_repl(soft_reset=True)
-        link.write_file(RUNNER, (test_dir / RUNNER).read_bytes())
+        helpers = helper_modules(test_dir)
+        for helper in helpers:
+            link.write_file(helper.name, helper.read_bytes())
         try:
             for module in modules:
                 report_module(module, run_module(link, module), totals, echo)
         finally:
             link.enter_raw_repl(soft_reset=True)
-            link.exec(f"import os\nos.remove({RUNNER!r})")
+            link.exec(REMOVE % ([h.name for h in helpers],))
             link.reset_into_firmware()
     totals.seconds = time.monotonic() - started
     echo(totals.summary())

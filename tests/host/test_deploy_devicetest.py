@@ -17,7 +17,7 @@ from host_tools import devicetest
 from host_tools.errors import InvalidInputError
 
 MICROPYTHON = str(Path(sys.executable).parent / "micropython")
-RUNNER = Path(devicetest.__file__).resolve().parent.parent / "tests" / "firmware" / "mptest.py"
+RUNNER = devicetest.TEST_DIR / "mptest.py"
 
 MIXED = """\
 import mptest
@@ -148,3 +148,16 @@ def test_selecting_modules(setup: tuple[Path, Path]) -> None:
     assert totals.ok and "test_mixed" not in text
     with pytest.raises(InvalidInputError, match="test_nope.py"):
         run(tests, device, ("test_nope",))
+
+
+def test_helper_modules_are_copied_then_removed(setup: tuple[Path, Path]) -> None:
+    tests, device = setup
+    (tests / "conftest.py").write_text("import pytest  # host only: must not be copied\n")
+    (tests / "helperlib.py").write_text("VALUE = 42\n")
+    (tests / "test_uses_helper.py").write_text(
+        "import helperlib\n\ndef test_value():\n    assert helperlib.VALUE == 42\n\n"
+        'if __name__ == "__main__":\n    import mptest\n    mptest.main(globals())\n'
+    )
+    totals, text = run(tests, device)
+    assert totals.ok and "PASS test_uses_helper.py::test_value" in text
+    assert list(device.iterdir()) == []
