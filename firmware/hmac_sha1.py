@@ -37,8 +37,9 @@ _BLOCK = const(64)
 
 
 @micropython.viper
-def _run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
-    # mod > 0: HOTP for the counter (hi << 32) + lo, returns the code mod `mod`.
+def run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
+    # mod > 0: HOTP for the counter (hi << 32) + lo (each below 2**32), returns the code mod
+    # `mod`. otp.Key.hotp splits the counter without allocating while it is a small int.
     # mod == 0: key setup: compress the block already in the ring from the IV into slot `hi`.
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     w = ptr32(uint(st) + _W * 4)
@@ -66,26 +67,59 @@ def _run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
         c = uint(st[base + 2])
         d = uint(st[base + 3])
         e = uint(st[base + 4])
+        # 80 rounds in four loops, one per round function (no per-round dispatch). From
+        # round 16 on, each round first extends the message schedule in the 16-word ring.
         i = 0
+        while i < 16:
+            t = (d ^ (b & (c ^ d))) + k0 + ((a << 5) | (a >> 27)) + e + uint(w[i])
+            e = d
+            d = c
+            c = (b << 30) | (b >> 2)
+            b = a
+            a = t & mask
+            i += 1
+        while i < 20:
+            j = i & 15
+            x = uint(w[(i - 3) & 15]) ^ uint(w[(i - 8) & 15]) ^ uint(w[(i - 14) & 15]) ^ uint(w[j])
+            x = (x << 1) | (x >> 31)
+            w[j] = x
+            t = (d ^ (b & (c ^ d))) + k0 + ((a << 5) | (a >> 27)) + e + x
+            e = d
+            d = c
+            c = (b << 30) | (b >> 2)
+            b = a
+            a = t & mask
+            i += 1
+        while i < 40:
+            j = i & 15
+            x = uint(w[(i - 3) & 15]) ^ uint(w[(i - 8) & 15]) ^ uint(w[(i - 14) & 15]) ^ uint(w[j])
+            x = (x << 1) | (x >> 31)
+            w[j] = x
+            t = (b ^ c ^ d) + k1 + ((a << 5) | (a >> 27)) + e + x
+            e = d
+            d = c
+            c = (b << 30) | (b >> 2)
+            b = a
+            a = t & mask
+            i += 1
+        while i < 60:
+            j = i & 15
+            x = uint(w[(i - 3) & 15]) ^ uint(w[(i - 8) & 15]) ^ uint(w[(i - 14) & 15]) ^ uint(w[j])
+            x = (x << 1) | (x >> 31)
+            w[j] = x
+            t = ((b & c) | (d & (b | c))) + k2 + ((a << 5) | (a >> 27)) + e + x
+            e = d
+            d = c
+            c = (b << 30) | (b >> 2)
+            b = a
+            a = t & mask
+            i += 1
         while i < 80:
             j = i & 15
-            if i >= 16:
-                x = (
-                    uint(w[(i - 3) & 15])
-                    ^ uint(w[(i - 8) & 15])
-                    ^ uint(w[(i - 14) & 15])
-                    ^ uint(w[j])
-                )
-                w[j] = (x << 1) | (x >> 31)
-            if i < 20:
-                t = (d ^ (b & (c ^ d))) + k0
-            elif i < 40:
-                t = (b ^ c ^ d) + k1
-            elif i < 60:
-                t = ((b & c) | (d & (b | c))) + k2
-            else:
-                t = (b ^ c ^ d) + k3
-            t += ((a << 5) | (a >> 27)) + e + uint(w[j])
+            x = uint(w[(i - 3) & 15]) ^ uint(w[(i - 8) & 15]) ^ uint(w[(i - 14) & 15]) ^ uint(w[j])
+            x = (x << 1) | (x >> 31)
+            w[j] = x
+            t = (b ^ c ^ d) + k3 + ((a << 5) | (a >> 27)) + e + x
             e = d
             d = c
             c = (b << 30) | (b >> 2)
@@ -146,14 +180,6 @@ def new(key):
             for j in range(4 * i, 4 * i + 4):
                 word = (word << 8) | ((key[j] if j < len(key) else 0) ^ pad)
             st[_W + i] = word
-        _run(st, slot, 0, 0)
+        run(st, slot, 0, 0)
     return st
 
-
-def code(st, counter, mod):
-    """HOTP code mod `mod` for 0 <= counter < 2**64. Allocates nothing while counter is a small
-    int (below 2**30 on a 32-bit port)."""
-    hi = counter >> 32
-    if hi:  # only then: 0 << 32 is a big int on a 32-bit port
-        counter -= hi << 32
-    return _run(st, hi, counter, mod)

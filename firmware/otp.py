@@ -41,6 +41,8 @@ _SHA512 = const(3)
 
 try:
     import hmac_sha1 as _fast
+
+    _sha1 = _fast.run
 except SyntaxError:  # a port built without the viper emitter: SHA1 goes through hashlib
     _fast = None
 
@@ -175,9 +177,13 @@ class Key:
         """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
         if not isinstance(counter, int) or counter < 0 or counter > 0xFFFFFFFFFFFFFFFF:
             raise ValueError("counter must be an integer in 0 .. 2**64-1")
-        if self._st is not None:
-            return _fast.code(self._st, counter, self._mod)
-        return self._slow(counter)
+        st = self._st
+        if st is None:
+            return self._slow(counter)
+        hi = counter >> 32
+        if hi:  # only then: 0 << 32 is a big int on a 32-bit port
+            counter -= hi << 32
+        return _sha1(st, hi, counter, self._mod)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds, int or float)."""
