@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 # (CI also runs them on ../shared/bin/micropython32, a 32-bit build like an ESP32).
 MICROPYTHON ?=
 PORT ?=
+BOARD ?=
 PYTEST_ARGS ?=
 
 .PHONY: venv test test-host test-firmware test-e2e bench lint sim deploy device-test clean
@@ -44,7 +45,7 @@ sim: $(STAMP)
 	$(BIN)/host_tools sim
 
 deploy: $(STAMP)
-	$(BIN)/host_tools $(if $(PORT),--port $(PORT)) deploy
+	$(BIN)/host_tools $(if $(PORT),--port $(PORT)) deploy $(if $(BOARD),--board $(BOARD))
 
 device-test: $(STAMP)
 	$(BIN)/host_tools $(if $(PORT),--port $(PORT)) device-test
