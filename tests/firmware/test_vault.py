@@ -8,6 +8,7 @@ import mptest
 import vault
 
 SECRET = b"12345678901234567890"
+_REAL_MAKE_KEY = vault.make_key
 
 
 def _keys_as_tuples():
@@ -74,6 +75,21 @@ def test_reload_gives_same_accounts_and_secrets():
     b = w.accounts()[1]
     assert b.key() == (b"\x00" * 7, "sha512", 8, 3600)
     assert b.counter == 2**64 - 1 and b.kind == "hotp"
+    fsutil.rmtree(d)
+
+
+def test_real_otp_key_gives_rfc4226_codes_through_next_hotp():
+    try:
+        import otp  # noqa: F401
+    except ImportError:
+        mptest.skip("needs firmware/otp.py")
+    vault.make_key = _REAL_MAKE_KEY
+    d, v = _fresh()
+    a = v.add("RFC", "4226", SECRET, kind="hotp")
+    # RFC 4226 Appendix D, counters 0, 1, 2.
+    codes = [a.key().hotp(v.next_hotp(a)) for _ in range(3)]
+    assert codes == [755224, 287082, 359152]
+    assert vault.Vault(d).find("RFC:4226").counter == 3
     fsutil.rmtree(d)
 
 
