@@ -41,6 +41,13 @@ class NotFoundError(HostToolsError):
     exit_code = 8
 
 
+class TokenError(HostToolsError):
+    """The token refused or failed a command for another reason (its clock is not set, its
+    vault is damaged, it has no display, an internal fault); the message says which."""
+
+    exit_code = 9
+
+
 class VerificationError(HostToolsError):
     """The token computed something other than the CPython reference."""
 
