@@ -1,34 +1,35 @@
-# The OTP core: base32 secrets, HOTP (RFC 4226) and TOTP (RFC 6238) with SHA1/SHA256/SHA512.
-#
-# Public API (other firmware and outside checks rely on it):
-#   b32decode(text) -> bytes       lenient: lower case, spaces, hyphens, missing "=" padding
-#   Key(secret, algorithm="sha1", digits=6, period=30)
-#       .hotp(counter) -> int      counter 0 .. 2**64-1
-#       .totp(unix_time) -> int    Unix seconds (int or float), 0 .. far beyond 2**32
-#       .totp_at(days, second_of_day) -> int   the same from small ints (see below)
-#       .format(code) -> str       zero-padded to .digits
-#       .algorithm, .digits, .period
-#   counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
-#   elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
-#   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
-# Bad arguments raise ValueError with a message that never contains the secret.
-#
-# Speed and memory. A SHA1 key keeps its HMAC inner/outer midstates (hmac_sha1.py, viper):
-# a code is two SHA1 compressions over a preallocated buffer and allocates nothing, so
-# key.hotp(c) and key.totp_at(days, sod) work under micropython.heap_lock() while the counter
-# is a small int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods). SHA256
-# re-feeds precomputed pad blocks to hashlib (which has no copy()); SHA512 uses sha512.py with
-# cached midstates. Those two allocate a little per code.
-#
-# The 32-bit clock path. On an ESP32 small ints are 31-bit signed, so today's Unix time (about
-# 1.8e9) is a heap-allocated big int and key.totp(unix) allocates. A clock that keeps time as
-# (days since 1970, second of day), both small ints, gets the time step without ever forming
-# the Unix time: with q, r = divmod(86400, period) and days = dp * period + dm,
-#   step = floor((days * 86400 + sod) / period)
-#        = days * q + dp * r + (dm * r + sod) // period
-# Every term is at most the step itself (a small int until the year 3000 at 30 s) except
-# dm * r + sod < period**2 + 86400, a small int for any period up to 32767 s. For the usual
-# periods (15, 30, 60: divisors of 86400) r is 0 and this is days * q + sod // period.
+"""The OTP core: base32 secrets, HOTP (RFC 4226) and TOTP (RFC 6238) with SHA1/SHA256/SHA512.
+
+Public API (other firmware and outside checks rely on it):
+  b32decode(text) -> bytes       lenient: lower case, spaces, hyphens, missing "=" padding
+  Key(secret, algorithm="sha1", digits=6, period=30)
+      .hotp(counter) -> int      counter 0 .. 2**64-1
+      .totp(unix_time) -> int    Unix seconds (int or float), 0 .. far beyond 2**32
+      .totp_at(days, second_of_day) -> int   the same from small ints (see below)
+      .format(code) -> str       zero-padded to .digits
+      .algorithm, .digits, .period
+  counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
+  elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
+  days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
+Bad arguments raise ValueError with a message that never contains the secret.
+
+Speed and memory. A SHA1 key keeps its HMAC inner/outer midstates (hmac_sha1.py, viper):
+a code is two SHA1 compressions over a preallocated buffer and allocates nothing, so
+key.hotp(c) and key.totp_at(days, sod) work under micropython.heap_lock() while the counter
+is a small int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods). SHA256
+re-feeds precomputed pad blocks to hashlib (which has no copy()); SHA512 uses sha512.py with
+cached midstates. Those two allocate a little per code.
+
+The 32-bit clock path. On an ESP32 small ints are 31-bit signed, so today's Unix time (about
+1.8e9) is a heap-allocated big int and key.totp(unix) allocates. A clock that keeps time as
+(days since 1970, second of day), both small ints, gets the time step without ever forming
+the Unix time: with q, r = divmod(86400, period) and days = dp * period + dm,
+  step = floor((days * 86400 + sod) / period)
+       = days * q + dp * r + (dm * r + sod) // period
+Every term is at most the step itself (a small int until the year 3000 at 30 s) except
+dm * r + sod < period**2 + 86400, a small int for any period up to 32767 s. For the usual
+periods (15, 30, 60: divisors of 86400) r is 0 and this is days * q + sod // period.
+"""
 
 import hashlib
 
@@ -94,9 +95,9 @@ def b32decode(text):
 
 def counter(days, second_of_day, period):
     """The TOTP time step of Unix time days * 86400 + second_of_day, using only small ints
-    (see the module comment)."""
-    if days < 0 or not 0 <= second_of_day < _DAY:
-        raise ValueError("days must be >= 0 and second_of_day in 0..86399")
+    (see the module docstring)."""
+    if days < 0 or not 0 <= second_of_day < _DAY or period < 1:
+        raise ValueError("days must be >= 0, second_of_day in 0..86399 and period >= 1")
     dp = days // period
     r = _DAY % period
     return days * (_DAY // period) + dp * r + ((days - dp * period) * r + second_of_day) // period
@@ -104,8 +105,8 @@ def counter(days, second_of_day, period):
 
 def elapsed(days, second_of_day, period):
     """Seconds since the TOTP time step containing days * 86400 + second_of_day began."""
-    if days < 0 or not 0 <= second_of_day < _DAY:
-        raise ValueError("days must be >= 0 and second_of_day in 0..86399")
+    if days < 0 or not 0 <= second_of_day < _DAY or period < 1:
+        raise ValueError("days must be >= 0, second_of_day in 0..86399 and period >= 1")
     return ((days % period) * (_DAY % period) + second_of_day) % period
 
 
@@ -193,7 +194,7 @@ class Key:
 
     def totp_at(self, days, second_of_day):
         """TOTP code at days * 86400 + second_of_day without forming that big number: no heap
-        allocation on any port for SHA1 keys (see the module comment)."""
+        allocation on any port for SHA1 keys (see the module docstring)."""
         return self.hotp(counter(days, second_of_day, self.period))
 
     def format(self, code):

@@ -190,6 +190,8 @@ def test_code_argument_errors():
     mptest.raises(ValueError, key.totp_at, -1, 0)
     mptest.raises(ValueError, key.totp_at, 0, 86400)
     mptest.raises(ValueError, otp.counter, 0, -1, 30)
+    mptest.raises(ValueError, otp.counter, 0, 0, 0)
+    mptest.raises(ValueError, otp.elapsed, 0, 0, 0)
 
 
 def test_repr_hides_secret():
