@@ -57,6 +57,8 @@ class FileBlockDevice:
         self._scratch = bytearray(block_size)
         self._cut_after = -1
         self.dead = False
+        # Made now: a file finaliser may touch a dead device while the GC holds the heap lock.
+        self._off = PowerCut("flash: power is off")
         self.reset_counts()
 
     def reset_counts(self):
@@ -82,7 +84,7 @@ class FileBlockDevice:
 
     def _alive(self):
         if self.dead:
-            raise PowerCut("flash: power is off")
+            raise self._off
 
     def _check(self, block, offset, n):
         if not (0 <= block < self.block_count) or offset < 0 or offset + n > self.block_size:
