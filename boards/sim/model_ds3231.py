@@ -19,6 +19,7 @@
 #       clock: host time source returning integer nanoseconds (default time.time_ns), so tests
 #       can move the host clock.
 #   unix() -> int            the chip's time as UTC Unix seconds
+#   unix_ns() -> int         the same in nanoseconds (sub-second phase included)
 #   set_unix(t)              set the time (int or float seconds, 2000..2199); phase from t
 #   shift(seconds)           move the chip's time by seconds (may be negative or float)
 #   pull_battery()           coin cell out (and power gone): registers back to reset values,
@@ -143,6 +144,9 @@ class Ds3231Model(Device):
 
     def unix(self):
         return self._now_ns() // _NS
+
+    def unix_ns(self):
+        return self._now_ns()
 
     def set_unix(self, t):
         if not (_Y2000 <= t < _Y2200):
