@@ -3,9 +3,10 @@
 # Used by otp.Key for SHA1 keys; otp.py falls back to hashlib when this module cannot be
 # compiled (a port built without the native emitters raises SyntaxError on import).
 #
-# A key's state is one array('I') of _WORDS 32-bit words (see new()): the HMAC inner and outer
-# midstates (SHA1 state after the key XOR ipad / opad block, computed once per key), the round
-# constants, the SHA1 IV and a 16-word message schedule ring. A code then costs:
+# Each key keeps only its HMAC inner and outer midstates (SHA1 state after the key XOR ipad /
+# opad block, computed once in new()): 10 words in an array('I'). The round constants, the
+# SHA1 IV and the 16-word message schedule ring are in one scratch array shared by all keys
+# (scratch()): run() never yields, so no two codes are ever computed at once. A code costs:
 #   compress(inner midstate, counter block)   -> inner digest, written straight into the ring
 #   compress(outer midstate, digest block)    -> MAC, truncated as RFC 4226 says
 # Both blocks are built in place: nothing is allocated, so codes can be computed under
@@ -13,7 +14,7 @@
 #
 # Word size. The same code must be right with 32-bit machine words (ESP32) and 64-bit (unix):
 # - no literal >= 2**30 inside viper (it would be an object on a 32-bit target and the code
-#   would not compile): round constants and the IV live in the state array; 0x80000000 is
+#   would not compile): round constants and the IV live in the scratch array; 0x80000000 is
 #   built as uint(1) << 31 and the 32-bit mask as (0xFFFF << 16) | 0xFFFF.
 # - ptr32 loads are signed on a 32-bit target: every load is cast with uint() before a >>.
 # - on 64-bit, << and + leave garbage above bit 31, harmless except where a right shift
@@ -26,28 +27,34 @@ from array import array
 import micropython
 from micropython import const
 
+# A key's state: word offsets.
 _HI = const(0)  # inner midstate, 5 words
 _HO = const(5)  # outer midstate, 5 words
-_K = const(10)  # round constants, 4 words
-_IV = const(14)  # SHA1 initial state, 5 words
-_W = const(20)  # message schedule ring, 16 words
-_WORDS = const(36)
+_KEY_WORDS = const(10)
+# The shared scratch array: word offsets.
+_K = const(0)  # round constants, 4 words
+_IV = const(4)  # SHA1 initial state, 5 words
+_W = const(16)  # message schedule ring, 16 words
+_SCRATCH_WORDS = const(32)
+
+_scratch = None
 
 _BLOCK = const(64)
 
 
 @micropython.viper
-def run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
+def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
+    # st: a key's midstates, sc: the scratch array.
     # mod > 0: HOTP for the counter (hi << 32) + lo (each below 2**32), returns the code mod
     # `mod`. otp.Key.hotp splits the counter without allocating while it is a small int.
-    # mod == 0: key setup: compress the block already in the ring from the IV into slot `hi`.
+    # mod == 0: key setup: compress the block already in the ring from the IV into st[hi:].
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
-    w = ptr32(uint(st) + _W * 4)
+    w = ptr32(uint(sc) + _W * 4)
     if mod == 0:
-        base = _IV
+        h = ptr32(uint(sc) + _IV * 4)
         passes = 1
     else:
-        base = _HI
+        h = ptr32(uint(st) + _HI * 4)
         passes = 2
         w[0] = hi
         w[1] = lo
@@ -57,16 +64,16 @@ def run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
             w[i] = 0
             i += 1
         w[15] = (_BLOCK + 8) * 8  # message bit length: pad block + 8-byte counter
-    k0 = uint(st[_K])
-    k1 = uint(st[_K + 1])
-    k2 = uint(st[_K + 2])
-    k3 = uint(st[_K + 3])
+    k0 = uint(sc[_K])
+    k1 = uint(sc[_K + 1])
+    k2 = uint(sc[_K + 2])
+    k3 = uint(sc[_K + 3])
     while True:
-        a = uint(st[base])
-        b = uint(st[base + 1])
-        c = uint(st[base + 2])
-        d = uint(st[base + 3])
-        e = uint(st[base + 4])
+        a = uint(h[0])
+        b = uint(h[1])
+        c = uint(h[2])
+        d = uint(h[3])
+        e = uint(h[4])
         # 80 rounds in four loops, one per round function (no per-round dispatch). From
         # round 16 on, each round first extends the message schedule in the 16-word ring.
         i = 0
@@ -127,19 +134,19 @@ def run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
             a = t & mask
             i += 1
         if mod == 0:
-            st[hi] = uint(st[base]) + a
-            st[hi + 1] = uint(st[base + 1]) + b
-            st[hi + 2] = uint(st[base + 2]) + c
-            st[hi + 3] = uint(st[base + 3]) + d
-            st[hi + 4] = uint(st[base + 4]) + e
+            st[hi] = uint(h[0]) + a
+            st[hi + 1] = uint(h[1]) + b
+            st[hi + 2] = uint(h[2]) + c
+            st[hi + 3] = uint(h[3]) + d
+            st[hi + 4] = uint(h[4]) + e
             return 0
         # The digest goes into the ring: after the inner pass it is the outer message block,
         # after the outer pass it is the MAC to truncate.
-        w[0] = uint(st[base]) + a
-        w[1] = uint(st[base + 1]) + b
-        w[2] = uint(st[base + 2]) + c
-        w[3] = uint(st[base + 3]) + d
-        w[4] = uint(st[base + 4]) + e
+        w[0] = uint(h[0]) + a
+        w[1] = uint(h[1]) + b
+        w[2] = uint(h[2]) + c
+        w[3] = uint(h[3]) + d
+        w[4] = uint(h[4]) + e
         passes -= 1
         if passes == 0:
             break
@@ -149,7 +156,7 @@ def run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
             w[i] = 0
             i += 1
         w[15] = (_BLOCK + 20) * 8  # pad block + 20-byte inner digest
-        base = _HO
+        h = ptr32(uint(st) + _HO * 4)
     # Dynamic truncation (RFC 4226 5.3): 4 bytes at offset (last byte & 15) of the big-endian
     # digest, top bit cleared.
     o = int(uint(w[4]) & 15)
@@ -162,24 +169,33 @@ def run(st: ptr32, hi: uint, lo: uint, mod: int) -> int:
     return int(v) % mod
 
 
+def scratch():
+    """The scratch array shared by all keys, made on first use."""
+    global _scratch
+    if _scratch is None:
+        sc = array("I", [0] * _SCRATCH_WORDS)
+        sc[_K] = 0x5A827999
+        sc[_K + 1] = 0x6ED9EBA1
+        sc[_K + 2] = 0x8F1BBCDC
+        sc[_K + 3] = 0xCA62C1D6
+        sc[_IV] = 0x67452301
+        sc[_IV + 1] = 0xEFCDAB89
+        sc[_IV + 2] = 0x98BADCFE
+        sc[_IV + 3] = 0x10325476
+        sc[_IV + 4] = 0xC3D2E1F0
+        _scratch = sc
+    return _scratch
+
+
 def new(key):
-    """State array for a key already hashed to at most 64 bytes (RFC 2104)."""
-    st = array("I", [0] * _WORDS)
-    st[_K] = 0x5A827999
-    st[_K + 1] = 0x6ED9EBA1
-    st[_K + 2] = 0x8F1BBCDC
-    st[_K + 3] = 0xCA62C1D6
-    st[_IV] = 0x67452301
-    st[_IV + 1] = 0xEFCDAB89
-    st[_IV + 2] = 0x98BADCFE
-    st[_IV + 3] = 0x10325476
-    st[_IV + 4] = 0xC3D2E1F0
+    """Midstate array for a key already hashed to at most 64 bytes (RFC 2104)."""
+    sc = scratch()
+    st = array("I", [0] * _KEY_WORDS)
     for slot, pad in ((_HI, 0x36), (_HO, 0x5C)):
         for i in range(16):
             word = 0
             for j in range(4 * i, 4 * i + 4):
                 word = (word << 8) | ((key[j] if j < len(key) else 0) ^ pad)
-            st[_W + i] = word
-        run(st, slot, 0, 0)
+            sc[_W + i] = word
+        run(st, sc, slot, 0, 0)
     return st
-

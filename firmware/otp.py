@@ -148,12 +148,12 @@ class Key:
         self.period = period
         self._mod = 10**digits
         self._kind = kind
-        self._msg = bytearray(8)
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
             secret = _digest(kind, secret)
         if kind == _SHA1 and _fast is not None:
             self._st = _fast.new(secret)
+            self._sc = _fast.scratch()
             return
         self._st = None
         ipad = bytearray(block)
@@ -184,7 +184,7 @@ class Key:
         hi = counter >> 32
         if hi:  # only then: 0 << 32 is a big int on a 32-bit port
             counter -= hi << 32
-        return _sha1(st, hi, counter, self._mod)
+        return _sha1(st, self._sc, hi, counter, self._mod)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds, int or float)."""
@@ -206,10 +206,7 @@ class Key:
 
     def _slow(self, counter):
         # HMAC through hashlib (SHA256, and SHA1 without viper) or sha512.py.
-        msg = self._msg
-        for i in range(7, -1, -1):
-            msg[i] = counter & 0xFF
-            counter >>= 8
+        msg = counter.to_bytes(8, "big")
         if self._kind == _SHA512:
             import sha512
 
