@@ -179,12 +179,21 @@ class Store:
         if not got or got[0] != gen or got[1] != length:
             _remove(self._new)
             raise OSError(5, "store: write did not verify")  # EIO
-        if self._read(self.path, False):
-            _remove(self._bak)
-            os.rename(self.path, self._bak)
-        else:
-            _remove(self.path)  # damaged or missing: keep the good .bak
-        os.rename(self._new, self.path)
+        try:
+            if self._read(self.path, False):
+                _remove(self._bak)
+                os.rename(self.path, self._bak)
+            else:
+                _remove(self.path)  # damaged or missing: keep the good .bak
+            os.rename(self._new, self.path)
+        except OSError:
+            # The save failed and the caller keeps the old content: drop the copy so that it
+            # can never be loaded later as a last resort.
+            try:
+                _remove(self._new)
+            except OSError:
+                pass
+            raise
         self.generation = gen
         self.recovered = False
 

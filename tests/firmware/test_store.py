@@ -160,6 +160,29 @@ def test_save_over_damaged_primary_keeps_the_good_backup():
     fsutil.rmtree(d)
 
 
+class _FailingRename:
+    # Stands in for the os module inside store: every rename fails, as on a full disk.
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def rename(self, a, b):
+        raise OSError(28)
+
+
+def test_failed_rename_keeps_old_content_and_leaves_no_new_copy():
+    d, s = _fresh()
+    s.save(b"old")
+    store.os = _FailingRename()
+    try:
+        mptest.raises(OSError, s.save, b"new")
+    finally:
+        store.os = os
+    assert not fsutil.exists(d + "/f.bin.new")
+    t = store.Store(d + "/f.bin", b"TEST")
+    assert t.load() == b"old"
+    fsutil.rmtree(d)
+
+
 def test_erase_removes_every_copy():
     d, s = _fresh()
     s.save(b"a")
