@@ -188,9 +188,13 @@ class Key:
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds, int or float)."""
-        if not isinstance(unix_time, (int, float)) or unix_time < 0:
+        if not isinstance(unix_time, (int, float)) or not unix_time >= 0:  # NaN fails too
             raise ValueError("unix_time must be a number >= 0")
-        return self.hotp(int(unix_time) // self.period)
+        try:
+            step = int(unix_time) // self.period
+        except OverflowError:  # float infinity
+            raise ValueError("unix_time out of range") from None
+        return self.hotp(step)
 
     def totp_at(self, days, second_of_day):
         """TOTP code at days * 86400 + second_of_day without forming that big number: no heap
