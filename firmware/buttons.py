@@ -1,0 +1,92 @@
+"""Polled, debounced buttons with short and long presses.
+
+    b = buttons.Buttons(board.buttons)     # objects with pressed() -> bool
+    ev = b.poll()                          # call every ~10 ms; 0 or one event
+    button, kind = ev >> 2, ev & 3         # kind: DOWN, SHORT or LONG
+    b.swallow()                            # the presses now held produce no SHORT/LONG
+
+Events, per button (index 0 = next, 1 = previous):
+    DOWN   the press was accepted (after the debounce time); comes first, every time
+    LONG   the button has been held for long_ms (fires while still held, once)
+    SHORT  the button went up before long_ms
+A button already held when Buttons is made (the press that woke the board from deep sleep)
+counts only after it has been released once. poll() returns at most one event; a button
+that also changed waits for the next poll (10 ms later). Allocates nothing per poll.
+"""
+
+import time
+
+from micropython import const
+
+DOWN = const(1)
+SHORT = const(2)
+LONG = const(3)
+
+_DEBOUNCE_MS = const(30)
+_LONG_MS = const(700)
+
+
+class Buttons:
+    def __init__(self, pins, debounce_ms=_DEBOUNCE_MS, long_ms=_LONG_MS, ticks_ms=None):
+        self._pins = tuple(pins)
+        n = len(self._pins)
+        self.count = n
+        self._ticks = ticks_ms or time.ticks_ms
+        self._debounce = debounce_ms
+        self._long = long_ms
+        self._raw = bytearray(n)  # last reading
+        self._stable = bytearray(n)  # debounced state
+        self._swallow = bytearray(n)  # ignore this press's SHORT/LONG
+        self._long_done = bytearray(n)
+        now = self._ticks()
+        self._since = [now] * n  # when _raw last changed
+        self._down_at = [now] * n
+        for i in range(n):
+            if self._read(i):  # held at start: wait for a release
+                self._raw[i] = self._stable[i] = 1
+                self._swallow[i] = 1
+                self._long_done[i] = 1
+
+    def _read(self, i):
+        try:
+            return 1 if self._pins[i].pressed() else 0
+        except OSError:
+            return 0
+
+    def held(self, i):
+        """The debounced state of button i."""
+        return self._stable[i] == 1
+
+    def swallow(self):
+        """Drop the SHORT/LONG of every press now in progress (a press that woke the screen)."""
+        for i in range(self.count):
+            if self._stable[i]:
+                self._swallow[i] = 1
+
+    def poll(self):
+        now = self._ticks()
+        i = 0
+        while i < self.count:
+            raw = self._read(i)
+            if raw != self._raw[i]:
+                self._raw[i] = raw
+                self._since[i] = now
+            elif raw != self._stable[i]:
+                if time.ticks_diff(now, self._since[i]) >= self._debounce:
+                    self._stable[i] = raw
+                    if raw:
+                        self._down_at[i] = now
+                        self._long_done[i] = 0
+                        self._swallow[i] = 0
+                        return (i << 2) | DOWN
+                    if self._swallow[i]:
+                        self._swallow[i] = 0
+                    elif not self._long_done[i]:
+                        return (i << 2) | SHORT
+            elif raw and not self._long_done[i]:
+                if time.ticks_diff(now, self._down_at[i]) >= self._long:
+                    self._long_done[i] = 1
+                    if not self._swallow[i]:
+                        return (i << 2) | LONG
+            i += 1
+        return 0
