@@ -24,7 +24,8 @@
 #   pixel(x, y)     1 if the pixel at glass position (x, y) is lit (0, 0 = top left)
 #   glass()         the visible picture, bytes of width*height//8 in MONO_VLSB page-major
 #                   order (framebuf-compatible); all zeros when the glass is dark
-#   version         incremented on every change that can alter the glass (cheap to poll)
+#   version         incremented on every change that can alter the glass: a GDDRAM byte that
+#                   changed value, or a visible setting (not window or addressing commands)
 #   bytes_received  every byte of every write transaction (control bytes included; the
 #                   address byte is counted by SimI2C, not here)
 #   data_bytes, command_bytes, transactions   finer counters; reset_counts() zeroes them
@@ -212,7 +213,25 @@ class Ssd1306Model(Device):
         if len(cmd) <= _PARAMS.get(cmd[0], 0):
             return  # waiting for parameters
         self._cmd = []
+        before = self._visible()
         self._execute(cmd)
+        if self._visible() != before:
+            self._changed(True)
+
+    def _visible(self):
+        # Everything besides GDDRAM that decides what the glass shows.
+        return (
+            self.display_on,
+            self.contrast,
+            self.inverted,
+            self.entire_on,
+            self.com_remap,
+            self.charge_pump,
+            self.multiplex,
+            self.com_pins,
+            self.start_line,
+            self.display_offset,
+        )
 
     def _execute(self, cmd):
         op = cmd[0]
@@ -228,7 +247,6 @@ class Ssd1306Model(Device):
             self.seg_remap = op == 0xA1
         elif 0xC0 <= op <= 0xCF:
             self.com_remap = bool(op & 0x08)
-            self._changed(True)
         elif op == 0x8D:
             self.charge_pump = bool(cmd[1] & 0x04)
         elif op == 0x20:
@@ -250,18 +268,14 @@ class Ssd1306Model(Device):
                 self.page = op & 0x07
         elif 0x40 <= op <= 0x7F:
             self.start_line = op & 0x3F
-            self._changed(True)
         elif op == 0xA8:
             mux = (cmd[1] & 0x3F) + 1
             if mux >= 16:  # the datasheet marks 0..14 as invalid entries
                 self.multiplex = mux
-            self._changed(True)
         elif op == 0xDA:
             self.com_pins = cmd[1]
-            self._changed(True)
         elif op == 0xD3:
             self.display_offset = cmd[1] & 0x3F
-            self._changed(True)
         elif op in (0x26, 0x27, 0x29, 0x2A):
             pass  # scroll setup: parameters consumed, takes effect on 0x2F
         elif op == 0x2F:
@@ -273,8 +287,6 @@ class Ssd1306Model(Device):
         else:
             if len(self.unknown) < 32:
                 self.unknown.append(op)
-            return
-        self._changed()
 
     # --- the glass ------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@
 # after the panel lost power). `bytes_sent` counts bytes handed to the bus (control bytes
 # included, address bytes not). Bus errors raise OSError(errno, "SSD1306 at 0x..: ...").
 
+import time
+
 import framebuf
 from micropython import const
 
@@ -113,8 +115,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
     def init_display(self):
         """Reset (if there is a reset pin), configure the panel, send the frame, switch on."""
         if self._reset is not None:
-            import time
-
             self._reset.value(1)
             time.sleep_ms(1)
             self._reset.value(0)  # RES# low for at least 3 us

@@ -197,6 +197,21 @@ def test_ssd1306_wrong_com_configuration_scrambles_rows():
     assert model.pixel(0, 1) == 1
 
 
+def test_ssd1306_version_counts_visible_changes_only():
+    bus, model = _oled()
+    _on(bus)
+    v = model.version
+    _cmds(bus, 0x20, 0x00, 0x21, 0, 127, 0x22, 0, 7, 0xD5, 0x80, 0xA1)  # no visible effect
+    _cmds(bus, 0x81, 0x7F)  # contrast already 0x7F
+    assert model.version == v
+    bus.writeto(OLED, b"\x40\x00")  # GDDRAM already 0 there
+    assert model.version == v
+    bus.writeto(OLED, b"\x40\x01")
+    assert model.version == v + 1
+    _cmds(bus, 0xA7)
+    assert model.version == v + 2
+
+
 def test_ssd1306_reset_keeps_gddram():
     bus, model = _oled()
     _on(bus)
