@@ -1,14 +1,96 @@
-"""`host_tools sim`: the virtual token (placeholder until the simulator lands)."""
+"""`host_tools sim`: run the virtual token (see host_tools/sim/README.md)."""
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
 import click
 
-from host_tools.errors import HostToolsError
+from host_tools.sim import SimError
 
 
 def register(group: click.Group) -> None:
     @group.command()
-    def sim() -> None:
-        """Run the virtual token."""
-        raise HostToolsError("the simulator is not built yet")
+    @click.option(
+        "--state",
+        "state_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".sim"),
+        show_default=True,
+        help="Directory for the flash image, RTC state and snapshots (kept across runs).",
+    )
+    @click.option(
+        "--link",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Also make PATH a symlink to the serial pseudo-terminal.",
+    )
+    @click.option("--headless", is_flag=True, help="Do not draw the panel; no keys.")
+    @click.option(
+        "--rx-buffer",
+        type=click.IntRange(min=0),
+        default=260,
+        show_default=True,
+        help="Serial input bytes the firmware may leave unread before more are dropped, as "
+        "in the ESP32's UART ring buffer; 0 disables the limit.",
+    )
+    @click.option(
+        "--micropython",
+        "micropython",
+        envvar="SIM_MICROPYTHON",
+        default=None,
+        help="MicroPython unix interpreter (default: the venv's micropython).",
+    )
+    def sim(
+        state_dir: Path,
+        link: Path | None,
+        headless: bool,
+        rx_buffer: int,
+        micropython: str | None,
+    ) -> None:
+        """Run the virtual token: the firmware in MicroPython with the sim board.
+
+        The serial port is a pseudo-terminal (its path is printed): use it with mpremote or
+        host_tools --port like /dev/ttyUSB0. Tests and scripts drive the sim through
+        STATE/control.sock (host_tools.sim.control.SimControl).
+        """
+        from host_tools.sim.supervisor import (
+            SimOptions,
+            Supervisor,
+            find_micropython,
+            find_repo,
+            install_signal_handlers,
+        )
+
+        state_dir = state_dir.absolute()
+        interactive = not headless and sys.stdin.isatty() and sys.stdout.isatty()
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(state_dir / "sim.log")
+        if not interactive:
+            handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sim: %(message)s"))
+        logger = logging.getLogger("host_tools.sim")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        options = SimOptions(
+            state_dir=state_dir,
+            repo=find_repo(),
+            micropython=micropython or find_micropython(),
+            link=link.absolute() if link is not None else None,
+            headless=not interactive,
+            rx_buffer=rx_buffer,
+        )
+        sup = Supervisor(options)
+        if interactive:
+            from host_tools.sim.terminal import TerminalView
+
+            sup.view = TerminalView()
+        install_signal_handlers(sup)
+        try:
+            sup.run()
+        except KeyboardInterrupt:
+            pass
+        except OSError as e:
+            raise SimError(f"sim: {e}") from e

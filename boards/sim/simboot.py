@@ -1,0 +1,129 @@
+# Boot script of the virtual token: `host_tools sim` runs `micropython -i simboot.py`.
+#
+# It does what the ESP32 port does before main.py, then runs main.py; `-i` leaves the
+# interpreter in the REPL when main.py ends or is interrupted, as on a board.
+#   1. Host directories the board needs, mounted beside the flash:
+#        /_state  the state directory (RTC model state, flash image), read-write
+#        /_sim    the repository, READ-ONLY (boards/sim models, and firmware/ when not deployed)
+#      mpremote therefore lists `_sim` and `_state` in `/`; they are not on the flash.
+#   2. The flash: a littlefs2 image (_state/flash.img, simflash.FileBlockDevice, made on first
+#      start) mounted at / and made the working directory, as on an ESP32.
+#   3. The side channel to the supervisor (simlink.Link) and the board's hardware models.
+#   4. sys.path: "" (the flash), ".frozen", "/lib", then the repo's firmware/ ONLY if the flash
+#      holds no main.py (nothing deployed yet), then boards/sim. A deployed main.py on the
+#      flash wins; without one the repo's firmware/main.py runs.
+#   5. main.py, if SIM_RUN_MAIN is 1 (power-up, friendly-REPL soft reset, deep-sleep wake);
+#      a soft reset from the raw REPL boots without it, as a board does.
+# Environment (set by the supervisor): SIM_REPO, SIM_STATE, SIM_LINK_PORT, SIM_LINK_KEY,
+# SIM_RUN_MAIN, SIM_FLASH_BLOCKS.
+
+import os
+import sys
+
+import vfs
+
+_FLASH_BLOCK = 4096
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+class _StateFs:
+    # The state directory as a file system: vfs.VfsPosix(root), except rename(). In the PyPI
+    # micropython build (1.29 preview, 2026-07) VfsPosix joins root and path in one shared
+    # buffer, so rename's second path overwrites its first and it fails with ENOENT; the
+    # DS3231 model saves its state with a rename. A root-less VfsPosix gets host paths whole.
+    def __init__(self, root):
+        self._root = root
+        self._fs = vfs.VfsPosix(root)
+        self._host = vfs.VfsPosix()
+
+    def mount(self, readonly, mkfs):
+        pass
+
+    def umount(self):
+        pass
+
+    def open(self, path, mode):
+        return self._fs.open(path, mode)
+
+    def ilistdir(self, path):
+        return self._fs.ilistdir(path)
+
+    def stat(self, path):
+        return self._fs.stat(path)
+
+    def statvfs(self, path):
+        return self._fs.statvfs(path)
+
+    def mkdir(self, path):
+        return self._fs.mkdir(path)
+
+    def rmdir(self, path):
+        return self._fs.rmdir(path)
+
+    def remove(self, path):
+        return self._fs.remove(path)
+
+    def chdir(self, path):
+        return self._fs.chdir(path)
+
+    def getcwd(self):
+        return self._fs.getcwd()
+
+    def rename(self, old, new):
+        return self._host.rename(self._root + old, self._root + new)
+
+
+def _boot():
+    repo = os.getenv("SIM_REPO")
+    state = os.getenv("SIM_STATE")
+    vfs.mount(_StateFs(state), "/_state")
+    vfs.mount(vfs.VfsPosix(repo), "/_sim", readonly=True)
+    sys.path[:] = [".frozen", "/_sim/boards/sim"]
+    import simflash
+    import simlink
+
+    port = os.getenv("SIM_LINK_PORT")
+    link = simlink.Link(int(port), os.getenv("SIM_LINK_KEY")) if port else None
+    blocks = int(os.getenv("SIM_FLASH_BLOCKS") or "512")
+    dev = simflash.FileBlockDevice("/_state/flash.img", _FLASH_BLOCK, blocks)
+    hw = simlink.boot("/_state", link, dev)
+    flash = simlink.Flash(dev, hw)
+    try:
+        fs = vfs.VfsLfs2(flash)
+    except OSError:
+        vfs.VfsLfs2.mkfs(flash)
+        fs = vfs.VfsLfs2(flash)
+    vfs.umount("/")
+    vfs.mount(fs, "/")
+    os.chdir("/")
+    deployed = _exists("/main.py")
+    path = ["", ".frozen", "/lib"]
+    if not deployed:
+        path.append("/_sim/firmware")
+    path.append("/_sim/boards/sim")
+    sys.path[:] = path
+    run_main = os.getenv("SIM_RUN_MAIN") == "1"
+    if link is not None:
+        link.hello({"t": "hello", "key": link.key, "run_main": run_main, "deployed": deployed})
+    if not run_main:
+        return None
+    return "/main.py" if deployed else "/_sim/firmware/main.py"
+
+
+def _run(path):
+    with open(path) as f:
+        source = f.read()
+    exec(compile(source, path[1:] if path == "/main.py" else path, "exec"), globals())
+
+
+_main = _boot()
+del _boot
+if _main:
+    _run(_main)

@@ -1,0 +1,363 @@
+# The virtual token's hardware and its side channel to the supervisor (runs inside MicroPython).
+#
+# Hardware(state_dir, link, flash) builds what sits on the sim board's PCB: the I2C bus
+# (simi2c.SimI2C) with the SSD1306 model at 0x3C and the DS3231 model at 0x68 (its
+# battery-backed state in state_dir/ds3231.json), two buttons and the flash block device.
+# boards/sim/simboot.py makes one at boot (boot()); board.make() builds the firmware's board
+# object on top of hardware(). Without a boot (a firmware test importing board directly)
+# hardware() makes a standalone one: no supervisor, RTC state in memory, no flash.
+#
+# The side channel (Link) is a TCP connection to the supervisor on 127.0.0.1 (port and key
+# from the environment, see simboot.py). Messages are JSON lines; a message with "n": N is
+# followed by N raw bytes.
+#   firmware -> supervisor:
+#     {"t": "hello", "key", "run_main"}            once, after the flash is mounted; the
+#                                                  supervisor answers {"t": "welcome",
+#                                                  "panel": state or null, "gddram": hex}
+#     {"t": "frame", ..., "n": 2048} + GDDRAM + glass  after an I2C write changed the panel
+#     {"t": "ack", "id", "error"?, ...}            a command was applied (or failed)
+#     {"t": "sleep", "state": "light"|"awake"}     light sleep entered / left
+#     {"t": "deep_sleep", "ms"}, {"t": "powercut"} the process waits to be killed
+#   supervisor -> firmware (each with an "id", acknowledged once applied):
+#     {"t": "press", "button", "ms"}, {"t": "rtc_set", "unix"}, {"t": "rtc_shift", "s"},
+#     {"t": "battery", "fitted"}, {"t": "cut", "after"}, {"t": "status"}
+# Commands are applied lazily, when the firmware next touches the hardware (an I2C
+# transaction, a button poll, a flash write, a light sleep): nothing runs in the background,
+# and the firmware pays one poll() system call per hardware access and sends a frame only when
+# the panel's picture state changed.
+
+import json
+import select
+import socket
+import time
+from binascii import unhexlify
+
+from model_ds3231 import Ds3231Model
+from model_ssd1306 import Ssd1306Model
+from simi2c import Device, SimI2C
+
+PANEL_ADDR = 0x3C
+RTC_ADDR = 0x68
+_RX_MAX = 4096
+_WELCOME_MS = 5000
+# The SSD1306 registers a frame reports and a soft reset restores (the panel keeps its power
+# and its picture while the ESP32 resets or sleeps; only a power cut clears it).
+PANEL_REGS = (
+    "display_on",
+    "contrast",
+    "inverted",
+    "entire_on",
+    "seg_remap",
+    "com_remap",
+    "charge_pump",
+    "addressing_mode",
+    "multiplex",
+    "com_pins",
+    "start_line",
+    "display_offset",
+)
+
+_hw = None
+
+
+def hardware():
+    """The board's hardware: the one simboot made, else a standalone one (made once)."""
+    global _hw
+    if _hw is None:
+        _hw = Hardware()
+    return _hw
+
+
+def boot(state_dir, link, flash):
+    global _hw
+    _hw = Hardware(state_dir, link, flash)
+    return _hw
+
+
+class Link:
+    """JSON-lines side channel to the supervisor over a localhost TCP socket."""
+
+    def __init__(self, port, key):
+        sock = socket.socket()
+        sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        self._sock = sock
+        self._poller = select.poll()
+        self._poller.register(sock, select.POLLIN)
+        self._rx = b""
+        self.alive = True
+        self.key = key
+        self.handler = None  # callable(msg) for every message received
+
+    def send(self, msg, payload=None):
+        if not self.alive:
+            return
+        if payload is not None:
+            msg["n"] = len(payload)
+        try:
+            self._sock.write(json.dumps(msg).encode() + b"\n")
+            if payload is not None:
+                self._sock.write(payload)
+        except OSError:
+            self.alive = False
+
+    def poll(self, timeout_ms=0):
+        """Receive and dispatch what the supervisor sent; wait up to timeout_ms for the first."""
+        if not self.alive:
+            if timeout_ms > 0:
+                time.sleep_ms(timeout_ms)
+            return
+        while self._poller.poll(timeout_ms):
+            timeout_ms = 0
+            try:
+                data = self._sock.recv(_RX_MAX)
+            except OSError:
+                data = b""
+            if not data:
+                self.alive = False
+                return
+            self._rx += data
+            while b"\n" in self._rx:
+                line, self._rx = self._rx.split(b"\n", 1)
+                if self.handler is not None:
+                    self.handler(json.loads(line))
+
+    def hello(self, msg):
+        """Introduce this boot and wait for the supervisor's welcome (panel state to keep)."""
+        self.welcomed = False
+        self.send(msg)
+        deadline = time.ticks_add(time.ticks_ms(), _WELCOME_MS)
+        while self.alive and not self.welcomed:
+            left = time.ticks_diff(deadline, time.ticks_ms())
+            if left <= 0:
+                break
+            self.poll(left)
+
+    def wait_forever(self):
+        # After a power cut or a deep sleep request: nothing runs until the supervisor kills
+        # the process (it restarts it as a board would boot).
+        while True:
+            time.sleep_ms(1000)
+
+
+class Button:
+    """A button pressed from outside: press(ms) holds it down for ms milliseconds."""
+
+    def __init__(self, hw):
+        self._hw = hw
+        self._until = None
+
+    def press(self, ms):
+        self._until = time.ticks_add(time.ticks_ms(), ms)
+
+    def release(self):
+        self._until = None
+
+    def pressed(self):
+        self._hw.service()
+        until = self._until
+        if until is None:
+            return False
+        if time.ticks_diff(until, time.ticks_ms()) > 0:
+            return True
+        self._until = None
+        return False
+
+
+class _Port(Device):
+    # Sits between the bus and a model: applies pending commands before each transaction.
+    def __init__(self, model, hw):
+        self.model = model
+        self._hw = hw
+
+    @property
+    def present(self):
+        return getattr(self.model, "present", True)
+
+    def i2c_start(self, read):
+        self._hw.service()
+        self.model.i2c_start(read)
+
+    def i2c_write(self, data):
+        self.model.i2c_write(data)
+
+    def i2c_read(self, buf):
+        self.model.i2c_read(buf)
+
+    def i2c_stop(self):
+        self.model.i2c_stop()
+
+
+class _PanelPort(_Port):
+    def i2c_stop(self):
+        self.model.i2c_stop()
+        self._hw.panel_changed()
+
+
+class Flash:
+    """The block device vfs.VfsLfs2 sees: forwards to simflash, turns a power cut into a halt."""
+
+    def __init__(self, dev, hw=None):
+        self.dev = dev
+        self.hw = hw
+
+    def readblocks(self, block, buf, offset=0):
+        try:
+            self.dev.readblocks(block, buf, offset)
+        except BaseException as e:  # noqa: B036 - simflash.PowerCut is a BaseException
+            self._cut(e)
+
+    def writeblocks(self, block, buf, offset=None):
+        if self.hw is not None:
+            self.hw.service()
+        try:
+            self.dev.writeblocks(block, buf, offset)
+        except BaseException as e:  # noqa: B036
+            self._cut(e)
+
+    def ioctl(self, op, arg):
+        try:
+            return self.dev.ioctl(op, arg)
+        except BaseException as e:  # noqa: B036
+            self._cut(e)
+
+    def _cut(self, e):
+        hw = self.hw
+        if type(e).__name__ != "PowerCut" or hw is None or hw.link is None or not hw.link.alive:
+            raise e
+        hw.link.send({"t": "powercut"})
+        hw.link.wait_forever()
+
+
+class Hardware:
+    def __init__(self, state_dir=None, link=None, flash=None):
+        self.link = link
+        self.state_dir = state_dir
+        self.panel = Ssd1306Model(128, 64)
+        self.rtc = Ds3231Model(state_dir + "/ds3231.json" if state_dir else None)
+        ports = {PANEL_ADDR: _PanelPort(self.panel, self), RTC_ADDR: _Port(self.rtc, self)}
+        self.i2c = SimI2C(ports)
+        self.buttons = (Button(self), Button(self))
+        self.flash = flash  # simflash.FileBlockDevice or None
+        self._sent_version = -1
+        self._servicing = False
+        if link is not None:
+            link.handler = self._command
+
+    # --- side channel -------------------------------------------------------------------------
+
+    def service(self, timeout_ms=0):
+        """Apply what the supervisor sent (called on every hardware access)."""
+        if self.link is not None and not self._servicing:
+            self._servicing = True
+            try:
+                self.link.poll(timeout_ms)
+            finally:
+                self._servicing = False
+
+    def panel_changed(self):
+        panel = self.panel
+        if self.link is None or panel.version == self._sent_version:
+            return
+        self._sent_version = panel.version
+        rtc_ns = getattr(self.rtc, "_now_ns", None)
+        msg = {
+            "t": "frame",
+            "v": panel.version,
+            "w": panel.width,
+            "h": panel.height,
+            "lit": panel.lit,
+            "host_ns": time.time_ns(),
+            "rtc_ns": rtc_ns() if rtc_ns else None,
+            "i2c_bytes": self.i2c.total_bytes,
+            "panel_bytes": panel.bytes_received,
+        }
+        for name in PANEL_REGS:
+            msg[name] = getattr(panel, name)
+        self.link.send(msg, bytes(panel.gddram) + panel.glass())
+
+    def restore_panel(self, state, gddram_hex):
+        panel = self.panel
+        panel.gddram[:] = unhexlify(gddram_hex)
+        for name in PANEL_REGS:
+            if name in state:
+                setattr(panel, name, state[name])
+        panel._changed(True)  # the model's own hook: new version, row map recomputed
+        self._sent_version = panel.version
+
+    def status(self):
+        rtc = self.rtc
+        flash = self.flash
+        return {
+            "i2c_bytes": self.i2c.total_bytes,
+            "i2c_by_addr": {"0x%02x" % a: n for a, n in self.i2c.bytes.items()},
+            "i2c_transactions": self.i2c.transactions,
+            "panel_bytes": self.panel.bytes_received,
+            "rtc_unix": rtc.unix(),
+            "battery": rtc.battery,
+            "flash_writes": flash.writes if flash is not None else None,
+        }
+
+    def _command(self, msg):
+        kind = msg.get("t")
+        if kind == "welcome":
+            if msg.get("panel"):
+                self.restore_panel(msg["panel"], msg["gddram"])
+            self.link.welcomed = True
+            return
+        reply = {"t": "ack", "id": msg.get("id")}
+        try:
+            if kind == "press":
+                self.buttons[msg["button"]].press(msg["ms"])
+            elif kind == "rtc_set":
+                self.rtc.set_unix(msg["unix"])
+            elif kind == "rtc_shift":
+                self.rtc.shift(msg["s"])
+            elif kind == "battery":
+                if msg["fitted"]:
+                    self.rtc.insert_battery()
+                else:
+                    self.rtc.pull_battery()
+            elif kind == "cut":
+                if self.flash is None:
+                    raise ValueError("no flash")
+                self.flash.cut_power_after(msg["after"])
+            elif kind == "status":
+                reply.update(self.status())
+            else:
+                raise ValueError("unknown command %r" % kind)
+        except Exception as e:  # noqa: BLE001 - every failure goes back to the supervisor
+            reply["error"] = "%s: %s" % (type(e).__name__, e)
+        self.link.send(reply)
+
+    # --- sleep --------------------------------------------------------------------------------
+
+    def light_sleep(self, ms):
+        """Sleep up to ms milliseconds; a button press (or a press arriving) ends it early."""
+        deadline = time.ticks_add(time.ticks_ms(), ms)
+        link = self.link
+        if link is not None:
+            link.send({"t": "sleep", "state": "light"})
+        while True:
+            for button in self.buttons:
+                if button.pressed():
+                    break
+            else:
+                left = time.ticks_diff(deadline, time.ticks_ms())
+                if left <= 0:
+                    break
+                if link is not None and link.alive:
+                    self.service(left)
+                else:
+                    time.sleep_ms(min(left, 10))
+                continue
+            break
+        if link is not None:
+            link.send({"t": "sleep", "state": "awake"})
+
+    def deep_sleep(self, ms):
+        """Power down until a button press or ms: the supervisor restarts the firmware."""
+        link = self.link
+        if link is None or not link.alive:
+            raise SystemExit("deep sleep: no supervisor to wake the sim board")
+        link.send({"t": "deep_sleep", "ms": ms})
+        link.wait_forever()
