@@ -415,6 +415,87 @@ def test_revision_changes_on_every_change():
     fsutil.rmtree(d)
 
 
+def test_random_operations_match_a_simple_model():
+    # A seeded random walk of add/replace/delete/rename/next_hotp against a plain list model;
+    # every few steps a fresh Vault reloads the file and must equal the model.
+    import random
+
+    random.seed(4226)
+    _keys_as_tuples()
+    d, v = _fresh(capacity=8)
+    model = []  # [issuer, name, secret, kind, counter]
+
+    def where(issuer, name):
+        for i, m in enumerate(model):
+            if m[0] == issuer and m[1] == name:
+                return i
+        return -1
+
+    absent = vault.Account("none", "none", b"k", "sha1", 6, 30, "totp", 0)
+
+    def exact(issuer, name):
+        # By object, not by query: a query would also match "n1x" by substring.
+        for a in v.accounts():
+            if a.issuer == issuer and a.name == name:
+                return a
+        return absent
+
+    for step in range(400):
+        op = random.getrandbits(3)
+        issuer = "I%d" % random.getrandbits(2)
+        name = "n%d" % random.getrandbits(2)
+        secret = bytes([random.getrandbits(8) for _ in range(1 + random.getrandbits(4))])
+        i = where(issuer, name)
+        if op <= 2:
+            kind = "hotp" if op == 2 else "totp"
+            counter = random.getrandbits(8) if kind == "hotp" else 0
+            replace = bool(random.getrandbits(1))
+            try:
+                v.add(issuer, name, secret, kind=kind, counter=counter, replace=replace)
+            except vault.DuplicateError:
+                assert i >= 0 and not replace
+            except vault.FullError:
+                assert i < 0 and len(model) == 8
+            else:
+                entry = [issuer, name, secret, kind, counter]
+                if i >= 0:
+                    model[i] = entry
+                else:
+                    model.append(entry)
+        elif op == 3 or op == 4:
+            try:
+                v.delete(exact(issuer, name))
+            except vault.NotFoundError:
+                assert i < 0
+            else:
+                model.pop(i)
+        elif op == 5:
+            new_issuer = "I%d" % random.getrandbits(2)
+            j = where(new_issuer, name + "x")
+            try:
+                v.rename(exact(issuer, name), new_issuer, name + "x")
+            except vault.NotFoundError:
+                assert i < 0
+            except vault.DuplicateError:
+                assert j >= 0 and j != i
+            else:
+                model[i][0], model[i][1] = new_issuer, name + "x"
+        else:
+            try:
+                used = v.next_hotp(exact(issuer, name))
+            except vault.NotFoundError:
+                assert i < 0
+            except vault.InvalidError:
+                assert model[i][3] == "totp"
+            else:
+                assert used == model[i][4]
+                model[i][4] += 1
+        view = v if step % 7 else vault.Vault(d)
+        got = [(a.issuer, a.name, a.key()[0], a.kind, a.counter) for a in view.accounts()]
+        assert got == [tuple(m) for m in model], step
+    fsutil.rmtree(d)
+
+
 # ---- power cuts on the sim's flash (boards/sim/simflash.py): every write position
 
 _MOUNT = "/pcut"
