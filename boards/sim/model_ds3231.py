@@ -14,8 +14,8 @@
 # Public API (used by boards/sim/board.py, the supervisor's control socket and tests):
 #   Ds3231Model(state_path=None, clock=None)
 #       state_path: JSON file holding the battery-backed state; read at creation, rewritten
-#       atomically (temp file, then rename) on every change. A missing file is a first
-#       power-up: registers at their reset values, time 2000-01-01 00:00:00, OSF set.
+#       atomically (temp file, then rename) on every change. A missing or unreadable file is
+#       a first power-up: registers at their reset values, time 2000-01-01 00:00:00, OSF set.
 #       clock: host time source returning integer nanoseconds (default time.time_ns), so tests
 #       can move the host clock.
 #   unix() -> int            the chip's time as UTC Unix seconds
@@ -110,11 +110,15 @@ class Ds3231Model(Device):
         try:
             with open(self.state_path) as f:
                 state = json.load(f)
-        except OSError:
-            return False
-        self._offset_ns = int(state["offset_ns"])
-        for i, v in enumerate(state["regs"][:_NREGS]):
-            self._reg[i] = v
+            offset = int(state["offset_ns"])
+            regs = state["regs"]
+            if len(regs) != _NREGS:
+                raise ValueError("register count")
+            for i, v in enumerate(regs):
+                self._reg[i] = v
+        except (OSError, ValueError, KeyError, TypeError):
+            return False  # no state, or unreadable: a first power-up
+        self._offset_ns = offset
         self._hour12 = bool(state.get("hour12", False))
         self._dow_delta = int(state.get("dow_delta", 0))
         self.battery = bool(state.get("battery", True))

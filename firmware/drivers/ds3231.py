@@ -180,7 +180,10 @@ class DS3231:
     def set_time(self, unix_seconds):
         if not isinstance(unix_seconds, int):
             raise ValueError("DS3231: time must be an int of Unix seconds")
-        days, second = divmod(unix_seconds, 86400)
+        # // and % rather than divmod(): on 32-bit ports divmod of a big int gives big-int
+        # objects even for small results.
+        days = unix_seconds // 86400
+        second = unix_seconds % 86400
         if not _MIN_DAYS <= days <= _MAX_DAYS:
             raise ValueError("DS3231: time outside 2000-01-01..2099-12-31")
         self._write_fields(days, second)

@@ -307,6 +307,12 @@ def test_ds3231_state_file_is_replaced_atomically():
         except OSError:
             leftover = False
         assert not leftover
+        # An unreadable state file counts as a first power-up, not a crash.
+        with open(path, "w") as f:
+            f.write('{"offset_ns": 12, "regs": [1, 2')
+        bus, model, clock = _rtc(path)
+        assert bus.readfrom_mem(RTC, 0x0F, 1) == b"\x88"
+        assert model.unix() == 946684800
     finally:
         for p in (path, path + ".tmp"):
             try:
