@@ -3,6 +3,7 @@
     v = vault.Vault(data_dir, capacity=64)   # no I/O until load() or the first operation
     v.load()                 # reads DIR/vault.bin; raises CorruptError if no copy verifies
     v.accounts()             # tuple of Account, display order (insertion; rename keeps place)
+    v.account(i)             # the i-th Account in display order, allocation-free (IndexError)
     v.count, v.capacity, v.revision (+1 at each change), v.recovered (an older copy was used)
     v.find(query)            # Account; see below
     v.add(issuer, name, secret, algorithm="sha1", digits=6, period=30, kind="totp",
@@ -244,6 +245,11 @@ class Vault:
         if not self._loaded:
             self.load()
         return tuple(self._accounts)
+
+    def account(self, index):
+        if not self._loaded:
+            self.load()
+        return self._accounts[index]
 
     @property
     def count(self):

@@ -60,6 +60,8 @@ def test_add_keeps_insertion_order_and_fields():
     )
     assert (c.kind, c.algorithm, c.digits, c.period, c.counter) == ("hotp", "sha512", 7, 15, 42)
     assert v.count == 3
+    assert v.account(0) is a and v.account(2) is c and v.account(-1) is c
+    mptest.raises(IndexError, v.account, 3)
     fsutil.rmtree(d)
 
 
