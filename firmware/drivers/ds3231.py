@@ -94,6 +94,7 @@ class DS3231:
         self._buf = bytearray(7)
         self._one = bytearray(1)
         self._two = bytearray(2)
+        self._fields = [0] * 6
 
     # --- bus ------------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class DS3231:
     # --- time -----------------------------------------------------------------------------
 
     def _read_fields(self):
+        # Decodes into self._fields (year, month, day, hour, minute, second): no allocation.
         # One transaction: the chip latches all seven registers at START, so they agree.
         b = self._buf
         self._read(_REG_TIME, b)
@@ -151,18 +153,26 @@ class DS3231:
         year += 2100 if b[5] & _CENTURY else 2000
         if not 1 <= day <= _month_days(year, month):
             raise self._error(_EIO, "invalid time registers")
-        return year, month, day, hour, minute, second
+        f = self._fields
+        f[0] = year
+        f[1] = month
+        f[2] = day
+        f[3] = hour
+        f[4] = minute
+        f[5] = second
 
     def days_seconds(self):
-        y, mo, d, h, mi, s = self._read_fields()
-        return days_from_civil(y, mo, d), h * 3600 + mi * 60 + s
+        self._read_fields()
+        f = self._fields
+        return days_from_civil(f[0], f[1], f[2]), f[3] * 3600 + f[4] * 60 + f[5]
 
     def time(self):
         days, second = self.days_seconds()
         return days * 86400 + second
 
     def datetime(self):
-        y, mo, d, h, mi, s = self._read_fields()
+        self._read_fields()
+        y, mo, d, h, mi, s = self._fields
         return y, mo, d, h, mi, s, (days_from_civil(y, mo, d) + 3) % 7
 
     def _write_fields(self, days, second):
