@@ -567,24 +567,27 @@ class Server:
     def _config_get(self, req):
         name = req.text()
         req.end()
-        config = self.token.config
-        names = (name,) if name else config.NAMES
-        for n in names:
-            if n not in config.NAMES:
-                raise Fail(_NOT_FOUND, "no setting %s" % n)
-            self._put_text(n)
-            self._put_text(_config_text(config.get(n)))
+        found = False
+        for n, value in self.token.config.items():
+            if not name or n == name:
+                self._put_text(n)
+                self._put_text(_config_text(value))
+                found = True
+        if not found:
+            raise Fail(_NOT_FOUND, "no setting %s" % name)
 
     def _config_set(self, req):
         name = req.text()
         text = req.text()
         req.end()
         config = self.token.config
-        if name not in config.NAMES:
-            raise Fail(_NOT_FOUND, "no setting %s" % name)
-        config.set(name, _config_value(config.get(name), text))
-        self.token.changed()
-        self._put_text(_config_text(config.get(name)))
+        for n, value in config.items():
+            if n == name:
+                config.set(name, _config_value(value, text))
+                self.token.changed()
+                self._put_text(_config_text(config.get(name)))
+                return
+        raise Fail(_NOT_FOUND, "no setting %s" % name)
 
 
 def _readable(poller):

@@ -15,7 +15,18 @@ import click
 from host_tools import __version__
 from host_tools.errors import HostToolsError
 
-COMMAND_MODULES = ["sim", "deploy"]
+COMMAND_MODULES = [
+    "sim",
+    "deploy",
+    # the token over the protocol (host_tools.session)
+    "info",
+    "accounts",
+    "provision",
+    "clock",
+    "verify",
+    "screen",
+    "config",
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol as TypingProtocol
 
@@ -37,6 +37,8 @@ from host_tools.otpauth import AccountSpec
 from host_tools.reference import Vector
 
 log = logging.getLogger(__name__)
+
+MAX_VECTORS = 32  # per VECTORS message (the token's limit)
 
 
 class Transport(TypingProtocol):
@@ -146,6 +148,17 @@ class Calculation:
 
 
 @dataclass(frozen=True)
+class HotpVector:
+    """An HOTP test vector (period 0 on the wire). The secret stays out of repr."""
+
+    secret: bytes = field(repr=False)
+    algorithm: str
+    digits: int
+    counter: int
+    code: int
+
+
+@dataclass(frozen=True)
 class Screen:
     width: int
     height: int
@@ -167,6 +180,7 @@ class Session:
         self.transport = transport
         self.timeout = timeout
         self.attempts = attempts
+        self.flash_s = 3.0  # extra wait for commands that write the token's flash
         self._parser = p.FrameParser()
         self._pending: list[p.Frame] = []
         self._rid = int(time.monotonic_ns()) % 256  # a fresh id after a reconnect
@@ -400,20 +414,26 @@ class Session:
             .text(spec.name)
             .raw(spec.secret, p.MAX_SECRET)
         )
-        r = p.FieldReader(self.request(p.Command.ADD, fields.bytes(), timeout=self.timeout + 3))
+        r = p.FieldReader(
+            self.request(p.Command.ADD, fields.bytes(), timeout=self.timeout + self.flash_s)
+        )
         return r.u8(), r.u8()
 
     def delete(self, account: Account | AccountSpec) -> None:
-        self.request(p.Command.DELETE, self._key(account).bytes(), timeout=self.timeout + 3)
+        self.request(
+            p.Command.DELETE, self._key(account).bytes(), timeout=self.timeout + self.flash_s
+        )
 
     def rename(self, account: Account, issuer: str, name: str) -> None:
         payload = self._key(account).text(issuer).text(name).bytes()
-        self.request(p.Command.RENAME, payload, timeout=self.timeout + 3)
+        self.request(p.Command.RENAME, payload, timeout=self.timeout + self.flash_s)
 
     def calculate(self, account: Account) -> Calculation:
         """The current code (TOTP) or the next code (HOTP: the token advances its counter)."""
         r = p.FieldReader(
-            self.request(p.Command.CALC, self._key(account).bytes(), timeout=self.timeout + 3)
+            self.request(
+                p.Command.CALC, self._key(account).bytes(), timeout=self.timeout + self.flash_s
+            )
         )
         code, left, step = r.u32(), r.u8(), r.u64()
         return Calculation(account, code, left, step)
@@ -431,8 +451,11 @@ class Session:
             r.end()
         return out
 
-    def vectors(self, vectors: Iterable[Vector], batch_bytes: int | None = None) -> list[int]:
-        """The token's codes for host-made vectors (transient secrets, never stored)."""
+    def vectors(
+        self, vectors: Iterable[Vector | HotpVector], batch_bytes: int | None = None
+    ) -> list[int]:
+        """The token's codes for host-made vectors, in order (transient secrets, never
+        stored). Batched: as many vectors per VECTORS message as its size limit allows."""
         limit = batch_bytes or (self.hello_info.max_request if self.hello_info else 640)
         out: list[int] = []
         batch: list[bytes] = []
@@ -448,37 +471,24 @@ class Session:
             batch, size = [], 1
 
         for v in vectors:
+            if isinstance(v, HotpVector):
+                period, value = 0, v.counter
+            else:
+                period, value = v.period, v.unix_time
             item = (
                 p.Fields()
                 .u8(p.ALGORITHMS.index(v.algorithm) + 1)
                 .u8(v.digits)
-                .u16(v.period)
-                .u64(v.unix_time)
+                .u16(period)
+                .u64(value)
                 .raw(v.secret, p.MAX_SECRET)
                 .bytes()
             )
-            if batch and (size + len(item) > limit or len(batch) >= 32):
+            if batch and (size + len(item) > limit or len(batch) >= MAX_VECTORS):
                 flush()
             batch.append(item)
             size += len(item)
         flush()
-        return out
-
-    def hotp_vectors(self, items: Iterable[tuple[bytes, str, int, int]]) -> list[int]:
-        """HOTP codes for (secret, algorithm, digits, counter) tuples (period 0 on the wire)."""
-        out: list[int] = []
-        for secret, algorithm, digits, counter in items:
-            payload = (
-                p.Fields()
-                .u8(1)
-                .u8(p.ALGORITHMS.index(algorithm) + 1)
-                .u8(digits)
-                .u16(0)
-                .u64(counter)
-                .raw(secret, p.MAX_SECRET)
-                .bytes()
-            )
-            out.append(p.FieldReader(self.request(p.Command.VECTORS, payload)).u32())
         return out
 
     def screen(self) -> Screen:
@@ -490,7 +500,7 @@ class Session:
         return Screen(width, height, data)
 
     def wipe(self) -> None:
-        self.request(p.Command.WIPE, p.WIPE_MAGIC, timeout=self.timeout + 3)
+        self.request(p.Command.WIPE, p.WIPE_MAGIC, timeout=self.timeout + self.flash_s)
 
     def config_get(self, name: str = "") -> dict[str, str]:
         r = p.FieldReader(self.request(p.Command.CONFIG_GET, p.Fields().text(name).bytes()))
@@ -503,5 +513,5 @@ class Session:
     def config_set(self, name: str, value: str) -> str:
         payload = p.Fields().text(name).text(value).bytes()
         return p.FieldReader(
-            self.request(p.Command.CONFIG_SET, payload, timeout=self.timeout + 3)
+            self.request(p.Command.CONFIG_SET, payload, timeout=self.timeout + self.flash_s)
         ).text()

@@ -39,6 +39,9 @@ class Config:
     def get(self, name):
         return self.values[name]
 
+    def items(self):
+        return tuple((n, self.values[n]) for n in self.NAMES)
+
     def set(self, name, value):
         if name == "contrast" and not 0 <= value <= 255:
             raise ValueError("contrast must be 0 to 255")
