@@ -2,6 +2,7 @@
 
     parse_text(text) -> ImportResult     # otpauth://, otpauth-migration:// or a JSON export
     load_file(path) -> ImportResult      # the same, from a file (UTF-8)
+    load_qr(image_path) -> ImportResult  # every QR code in a screenshot (otpauth or migration)
     parse_migration_uri(uri) -> ImportResult                       # Google Authenticator
     parse_aegis(obj) / parse_andotp(obj) / parse_2fas(obj) -> ImportResult   # decoded JSON
 
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from host_tools.errors import InvalidInputError
-from host_tools.otpauth import AccountSpec, decode_base32, parse_uri
+from host_tools.otpauth import AccountSpec, decode_base32, decode_qr, parse_uri
 
 log = logging.getLogger(__name__)
 
@@ -428,3 +429,12 @@ def load_file(path: str | Path) -> ImportResult:
     except OSError as e:
         raise InvalidInputError(f"cannot read {p}: {e.strerror}") from None
     return parse_text(text)
+
+
+def load_qr(image_path: str | Path) -> ImportResult:
+    """Accounts from every QR code in an image: otpauth:// codes and Google Authenticator
+    export codes alike (an export spread over several codes needs one image per code)."""
+    result = ImportResult("qr")
+    for text in decode_qr(image_path):
+        result.extend(parse_text(text))
+    return result

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from host_tools.errors import InvalidInputError
 from host_tools.imports import (
     load_file,
+    load_qr,
     parse_2fas,
     parse_aegis,
     parse_andotp,
@@ -369,3 +370,24 @@ def test_load_file_errors(tmp_path: Path):
     bad.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InvalidInputError, match="UTF-8"):
         load_file(bad)
+
+
+def test_load_qr_reads_every_code_in_an_image(tmp_path: Path):
+    import segno
+    from PIL import Image
+
+    uri = f"otpauth://totp/Example:alice?secret={WIKI_B32}&issuer=Example"
+    export = _migration(_otp(b"k" * 10, "bob", "Bank"), _otp(b"j" * 10, "carol", "Corp"))
+    images = []
+    for i, text in enumerate((uri, export)):
+        path = tmp_path / f"{i}.png"
+        segno.make(text, error="m", micro=False).save(str(path), scale=5, border=4)
+        images.append(Image.open(path).convert("L"))
+    width = sum(im.width for im in images) + 40
+    sheet = Image.new("L", (width, max(im.height for im in images)), 255)
+    sheet.paste(images[0], (0, 0))
+    sheet.paste(images[1], (images[0].width + 40, 0))
+    sheet_path = tmp_path / "sheet.png"
+    sheet.save(sheet_path)
+    got = sorted(a.label for a in load_qr(sheet_path).accounts)
+    assert got == ["Bank:bob", "Corp:carol", "Example:alice"]
