@@ -60,7 +60,7 @@ def register(group: click.Group) -> None:
         for c in codes:
             a = c.account
             entry = account_json(a)
-            if a.kind == "hotp" and len(codes) == 1:
+            if a.kind == "hotp" and query is not None and len(codes) == 1:
                 calc = s.calculate(a)
                 entry.update(code=calc.text, counter=calc.step)
                 rows.append((a.label, calc.text, f"counter {calc.step}", entry))
