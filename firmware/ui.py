@@ -1,0 +1,226 @@
+"""The token's screens, drawn on a framebuf (the SSD1306 driver is one); no I/O here.
+
+    u = ui.UI(display)                 # display: framebuf.FrameBuffer with .width/.height
+    u.shift(dx, dy)                    # burn-in: move everything by a pixel or two
+    u.totp(top, bottom, step, code, digits, left_ms, period_ms, position, preview)
+    u.hotp(top, bottom, step, code, digits, counter, position)
+    u.message(lines)                   # a few lines of small text (errors, guidance)
+    ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
+
+Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift, 0..2 px):
+    0..7    issuer (or the name alone)          small text, scrolled if too long
+    8..15   name                                small text, scrolled if too long
+    18..41  the code, large digits, grouped 3+3, 3+4 or 4+4, centred
+    45..47  countdown bar: full at the start of the period, empty at its end
+    54..61  next code (left, in the last seconds), position "2/7" (right)
+A 128x32 panel shows one label line, the digits, and the bar upright at the right edge.
+
+The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB) blitted from
+preallocated glyph framebuffers; small text is framebuf's built-in 8x8 font, ASCII only.
+Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
+bytearray and small digits come from a tuple of one-character strings.
+"""
+
+import framebuf
+from micropython import const
+
+_GW = const(12)  # glyph width
+_GH = const(24)  # glyph height
+_GB = const(36)  # glyph bytes
+_GAP = const(2)  # between digits of a group
+_GROUP_GAP = const(10)  # between the two groups
+_CHAR = const(8)
+_PAUSE = const(2)  # scroll steps to rest at each end of a long label
+
+DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+
+# Latin-1 letters U+00C0..U+00FF without their accents, so "Müller" reads "Muller".
+_LATIN1 = "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty"
+
+
+def ascii_label(text):
+    """`text` with every character the 8x8 font lacks replaced: Latin-1 letters lose their
+    accents, anything else becomes '?'. Allocates: call when a label is chosen, not per frame."""
+    for c in text:
+        if not 32 <= ord(c) < 127:
+            break
+    else:
+        return text
+    out = []
+    for c in text:
+        o = ord(c)
+        if 32 <= o < 127:
+            out.append(c)
+        elif 0xC0 <= o <= 0xFF:
+            out.append(_LATIN1[o - 0xC0])
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def group_split(digits):
+    """Digits in the first group: 6 -> 3+3, 7 -> 3+4, 8 -> 4+4."""
+    return digits // 2
+
+
+def code_width(digits):
+    return digits * _GW + (digits - 2) * _GAP + _GROUP_GAP
+
+
+class UI:
+    def __init__(self, fb):
+        import font_digits
+
+        self.fb = fb
+        self.width = fb.width
+        self.height = fb.height
+        self.tall = self.height >= 64
+        data = bytearray(font_digits.DIGITS)  # FrameBuffer needs a writable buffer
+        mv = memoryview(data)
+        self._glyphs = tuple(
+            framebuf.FrameBuffer(mv[d * _GB : (d + 1) * _GB], _GW, _GH, framebuf.MONO_VLSB)
+            for d in range(10)
+        )
+        self._split = bytearray(8)
+        self.dx = 0
+        self.dy = 0
+        if self.tall:
+            self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
+                0, 8, 18, 45, 3, 54)
+        else:
+            self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
+                0, -1, 8, 8, 24, -1)
+
+    def shift(self, dx, dy):
+        self.dx = dx
+        self.dy = dy
+
+    # ---- pieces
+
+    def label(self, text, y, step):
+        """One line of small text at y; a label wider than the panel scrolls by one character
+        per step, resting at both ends."""
+        over = len(text) * _CHAR - (self.width - 2)
+        x = 0
+        if over > 0:
+            steps = (over + _CHAR - 1) // _CHAR
+            pos = step % (steps + 2 * _PAUSE) - _PAUSE
+            if pos > 0:
+                x = pos * _CHAR
+                if x > over:
+                    x = over
+        self.fb.text(text, self.dx - x, y + self.dy, 1)
+
+    def digits(self, code, digits, y):
+        """The code in large digits, grouped, centred at row y."""
+        split = self._split
+        i = digits
+        while i:
+            i -= 1
+            split[i] = code % 10
+            code //= 10
+        x = (self.width - code_width(digits)) // 2 + self.dx - 1
+        first = group_split(digits)
+        fb = self.fb
+        glyphs = self._glyphs
+        i = 0
+        while i < digits:
+            fb.blit(glyphs[split[i]], x, y + self.dy)
+            x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
+            i += 1
+
+    def small_digits(self, code, digits, x, y):
+        """The code in small type, a space between the groups; returns the x after it."""
+        split = self._split
+        i = digits
+        while i:
+            i -= 1
+            split[i] = code % 10
+            code //= 10
+        first = group_split(digits)
+        fb = self.fb
+        i = 0
+        while i < digits:
+            fb.text(DIGIT_TEXT[split[i]], x, y, 1)
+            x += _CHAR + (_CHAR // 2 if i == first - 1 else 0)
+            i += 1
+        return x
+
+    def dashes(self, digits, y):
+        """Placeholders where a code will be (an HOTP account before its press)."""
+        x = (self.width - code_width(digits)) // 2 + self.dx - 1
+        first = group_split(digits)
+        mid = y + self.dy + _GH // 2
+        i = 0
+        while i < digits:
+            self.fb.fill_rect(x + 2, mid - 1, _GW - 4, 3, 1)
+            x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
+            i += 1
+
+    def bar(self, left, total):
+        """Countdown: a bar as long as the part of the period still left; horizontal under
+        the code, or on a 32-row panel vertical at the right edge."""
+        full = self.width - 4 if self.tall else self.bar_h
+        n = (left * full) // total if total > 0 else 0
+        if n < 0:
+            n = 0
+        if n > full:
+            n = full
+        if self.tall:
+            self.fb.fill_rect(2 + self.dx - 1, self.y_bar + self.dy, n, self.bar_h, 1)
+        else:
+            self.fb.fill_rect(self.width - 3, self.y_bar + full - n, 2, n, 1)
+
+    def _labels(self, top, bottom, step):
+        self.label(top, self.y_top, step)
+        if bottom and self.y_name >= 0:
+            self.label(bottom, self.y_name, step)
+
+    def _position(self, position):
+        if position and self.y_bottom >= 0:
+            x = self.width - len(position) * _CHAR + self.dx - 2
+            self.fb.text(position, x, self.y_bottom + self.dy, 1)
+
+    # ---- screens
+
+    def totp(self, top, bottom, step, code, digits, left_ms, period_ms, position, preview):
+        """A TOTP account: labels, code, countdown, position, and `preview` (the next code,
+        or -1 for none)."""
+        self.fb.fill(0)
+        self._labels(top, bottom, step)
+        self.digits(code, digits, self.y_code)
+        self.bar(left_ms, period_ms)
+        self._position(position)
+        if preview >= 0 and self.y_bottom >= 0:
+            y = self.y_bottom + self.dy
+            self.fb.text(">", self.dx, y, 1)
+            self.small_digits(preview, digits, self.dx + _CHAR + 2, y)
+
+    def hotp(self, top, bottom, step, code, digits, counter_text, position):
+        """An HOTP account: the code once revealed (code >= 0) with its counter, else dashes
+        and a hint to hold the button."""
+        self.fb.fill(0)
+        self._labels(top, bottom, step)
+        if code >= 0:
+            self.digits(code, digits, self.y_code)
+            hint = counter_text
+        else:
+            self.dashes(digits, self.y_code)
+            hint = "hold: code"
+        if self.y_bottom >= 0:
+            self.fb.text(hint, self.dx, self.y_bottom + self.dy, 1)
+        self._position(position)
+
+    def message(self, lines):
+        """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
+        fb = self.fb
+        fb.fill(0)
+        rows = self.height // 8
+        y = self.dy
+        for i, line in enumerate(lines[:rows]):
+            if i == 0:
+                fb.fill_rect(0, y, self.width, 8, 1)
+                fb.text(line, self.dx + 1, y, 0)
+            else:
+                fb.text(line, self.dx, y, 1)
+            y += 8

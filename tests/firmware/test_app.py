@@ -1,0 +1,338 @@
+# The app on a fake board: screens, codes against RFC 6238/4226 values, buttons, timeout,
+# clock states, settings, HOTP persistence, and an allocation-free steady-state refresh.
+import time
+
+import app as appmod
+import buttons
+import fsutil
+import micropython
+import mptest
+import panelread
+import vault
+from fakes import RTC, Button, Display
+
+SEED20 = b"12345678901234567890"
+SEED32 = b"12345678901234567890123456789012"
+SEED64 = SEED20 * 3 + b"1234"
+# RFC 6238 Appendix B (8 digits; the 6/7-digit codes are the low digits of the same value)
+RFC6238 = {
+    1111111109: {"sha1": "07081804", "sha256": "68084774", "sha512": "25091201"},
+    1234567890: {"sha1": "89005924", "sha256": "91819424", "sha512": "93441116"},
+    2000000000: {"sha1": "69279037", "sha256": "90698825", "sha512": "38618901"},
+}
+RFC4226 = ("755224", "287082", "359152", "969429", "338314")
+SHORT = (0 << 2) | buttons.SHORT
+LONG = (0 << 2) | buttons.LONG
+DOWN = (0 << 2) | buttons.DOWN
+PREV_SHORT = (1 << 2) | buttons.SHORT
+
+
+class Board:
+    NAME = "fake"
+
+    def __init__(self, data_dir, unix=1111111109, phase_ms=0, nbuttons=2, rtc=True):
+        self.data_dir = data_dir
+        self.i2c = None
+        self.buttons = tuple(Button() for _ in range(nbuttons))
+        self.fake_rtc = RTC(time.ticks_ms, unix, phase_ms) if rtc else None
+        self.panel = Display()
+        self.sleeps = []
+
+    def display(self):
+        return self.panel
+
+    def rtc(self):
+        if self.fake_rtc is None:
+            raise OSError(19, "DS3231 at 0x68: no device")
+        return self.fake_rtc
+
+    def serial(self):
+        raise OSError(19, "no serial in this test")
+
+    def light_sleep(self, ms):
+        self.sleeps.append(("light", ms))
+
+    def deep_sleep(self, ms):
+        self.sleeps.append(("deep", ms))
+
+
+def make(accounts=(), **kw):
+    d = fsutil.tmpdir("app")
+    v = vault.Vault(d)
+    for a in accounts:
+        v.add(*a[:3], **a[3]) if len(a) > 3 else v.add(*a)
+    b = Board(d, **kw)
+    a = appmod.App(b)
+    a.start()
+    return b, a
+
+
+def shown(b):
+    return bytes(b.panel.shown)
+
+
+def rfc_account(alg="sha1", digits=8, period=30, name="acct"):
+    seed = {"sha1": SEED20, "sha256": SEED32, "sha512": SEED64}[alg]
+    return ("RFC", name, seed, {"algorithm": alg, "digits": digits, "period": period})
+
+
+def test_no_accounts_says_how_to_provision():
+    b, a = make()
+    f = shown(b)
+    assert panelread.has_text(f, "No accounts", ink=0)
+    assert panelread.has_text(f, "provision URI")
+    assert panelread.code(f) is None
+    assert a.first_frame_ms >= 0
+
+
+def test_codes_match_rfc6238_for_6_7_8_digits_and_each_algorithm():
+    for t, want in RFC6238.items():
+        for alg in ("sha1", "sha256", "sha512"):
+            for digits in (6, 7, 8):
+                b, a = make([rfc_account(alg, digits)], unix=t)
+                got = panelread.code(shown(b))
+                assert got == want[alg][-digits:], (t, alg, digits, got)
+
+
+def test_labels_and_position_are_drawn():
+    b, a = make([("GitHub", "alice", SEED20), ("", "solo", SEED20)])
+    f = shown(b)
+    assert panelread.has_text(f, "GitHub")
+    assert panelread.has_text(f, "alice")
+    assert panelread.has_text(f, "1/2")
+
+
+def test_non_ascii_labels_are_readable():
+    b, a = make([("Bänk", "zoë@例", SEED20)])
+    f = shown(b)
+    assert panelread.has_text(f, "Bank")
+    assert panelread.has_text(f, "zoe@?")
+
+
+def test_long_label_scrolls_to_its_end():
+    name = "a.very.long.account.name@example.com"
+    b, a = make([("Issuer", name, SEED20)])
+    assert panelread.has_text(shown(b), name[:15])
+    a.selected_at = time.ticks_add(time.ticks_ms(), -60000)  # as if shown for a while
+    seen_end = False
+    for s in range(0, 60):
+        a.selected_at = time.ticks_add(time.ticks_ms(), -1000 * s)
+        a.render()
+        if panelread.has_text(shown(b), name[-15:]):
+            seen_end = True
+            break
+    assert seen_end
+
+
+def test_countdown_bar_shrinks_and_preview_appears_in_the_last_seconds():
+    # t = 1111111109 is 29 s into its period (1 s left): preview of the next code shown.
+    b, a = make([rfc_account("sha1", 8)], unix=1111111109)
+    f = shown(b)
+    # The preview is the code one second later (the next period), in small type.
+    b2, a2 = make([rfc_account("sha1", 8)], unix=1111111110)
+    code_next = panelread.code(shown(b2))
+    assert panelread.has_text(f, code_next[:4]) and panelread.has_text(f, code_next[4:])
+    # Early in a period: no preview, and a wider bar than late in the period.
+    b3, a3 = make([rfc_account("sha1", 8)], unix=1111111111)  # 1 s into the period
+    f3 = shown(b3)
+    assert not panelread.has_text(f3, ">")
+
+    def bar_width(frame):
+        row = 45 + 1  # the bar's rows are 45..47 (+ the burn-in dy)
+        best = 0
+        for dy in (0, 1, 2):
+            y = row + dy
+            n = sum(1 for x in range(128) if frame[(y // 8) * 128 + x] >> (y % 8) & 1)
+            best = max(best, n)
+        return best
+
+    assert bar_width(f3) > 100 > 10 > bar_width(f) > 0, (bar_width(f3), bar_width(f))
+
+
+def test_preview_setting_zero_turns_it_off():
+    d = fsutil.tmpdir("app")
+    vault.Vault(d).add("RFC", "x", SEED20)
+    import config
+
+    config.Config(d).set("preview_s", 0)
+    b = Board(d, unix=1111111109)
+    a = appmod.App(b)
+    a.start()
+    assert not panelread.has_text(shown(b), ">")
+
+
+def test_clock_not_set_shows_guidance_and_no_digits():
+    b, a = make([rfc_account()], unix=1111111109)
+    assert panelread.code(shown(b)) is not None
+    b.fake_rtc.osf = True
+    a.clock.read()
+    a.render()
+    f = shown(b)
+    assert panelread.code(f) is None
+    assert panelread.has_text(f, "Clock not set", ink=0)
+    assert panelread.has_text(f, "  time sync")
+
+
+def test_missing_rtc_is_a_screen_not_a_crash():
+    b, a = make([rfc_account()], rtc=False)
+    f = shown(b)
+    assert panelread.code(f) is None
+    assert panelread.has_text(f, "RTC not found", ink=0)
+
+
+def test_damaged_vault_is_a_screen_not_a_crash():
+    d = fsutil.tmpdir("app")
+    vault.Vault(d).add("A", "b", SEED20)
+    for name in ("vault.bin",):
+        data = bytearray(fsutil.read(d + "/" + name))
+        data[30] ^= 0xFF
+        fsutil.write(d + "/" + name, data)
+    b = Board(d)
+    a = appmod.App(b)
+    a.start()
+    f = shown(b)
+    assert panelread.has_text(f, "Vault damaged", ink=0)
+    assert panelread.code(f) is None
+
+
+def test_two_buttons_step_and_wrap():
+    accts = [("A", "one", SEED20), ("B", "two", SEED20), ("C", "three", SEED20)]
+    b, a = make(accts, nbuttons=2)
+    seen = []
+    for _ in range(4):
+        a.on_button(SHORT)
+        a.render()
+        seen.append(a.index)
+    assert seen == [1, 2, 0, 1]
+    a.on_button(PREV_SHORT)
+    a.on_button(PREV_SHORT)
+    a.render()
+    assert a.index == 2
+    assert panelread.has_text(shown(b), "3/3")
+
+
+def test_one_button_short_is_next_long_is_previous():
+    accts = [("A", "one", SEED20), ("B", "two", SEED20), ("C", "three", SEED20)]
+    b, a = make(accts, nbuttons=1)
+    a.on_button(SHORT)
+    assert a.index == 1
+    a.on_button(LONG)
+    a.on_button(LONG)
+    assert a.index == 2
+
+
+def test_button_mode_one_on_a_two_button_board_applies_live():
+    accts = [("A", "one", SEED20), ("B", "two", SEED20)]
+    b, a = make(accts, nbuttons=2)
+    a.config.set("button_mode", "one")
+    a._apply_config()
+    a.on_button(PREV_SHORT)  # button 1 is ignored in one-button mode
+    assert a.index == 0
+    a.on_button(LONG)
+    assert a.index == 1
+
+
+def test_timeout_turns_the_screen_off_and_a_press_only_wakes():
+    b, a = make([("A", "one", SEED20), ("B", "two", SEED20)])
+    a._idle(time.ticks_add(a.input_at, 29000))
+    assert a.screen_on and b.panel.on
+    a._idle(time.ticks_add(a.input_at, 30000))
+    assert not a.screen_on and not b.panel.on
+    a.on_button(DOWN)
+    assert a.screen_on and b.panel.on
+    assert a.index == 0
+    # The whole press, through buttons.Buttons: its release must not step either.
+    a.screen_off()
+    pin = b.buttons[0]
+    pin.down = True
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < 120:
+        ev = a.buttons.poll()
+        if ev:
+            a.on_button(ev)
+        time.sleep_ms(5)
+    pin.down = False
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < 120:
+        ev = a.buttons.poll()
+        if ev:
+            a.on_button(ev)
+        time.sleep_ms(5)
+    assert a.screen_on and a.index == 0
+
+
+def test_timeout_setting_applies_live():
+    b, a = make([("A", "one", SEED20)])
+    a.config.set("screen_timeout_s", 5)
+    a._apply_config()
+    a._idle(time.ticks_add(a.input_at, 5000))
+    assert not a.screen_on
+
+
+def test_contrast_and_rotation_apply_live():
+    b, a = make([("A", "one", SEED20)])
+    a.config.set("contrast", 17)
+    a.config.set("rotate", True)
+    a._apply_config()
+    assert b.panel.contrast_value == 17
+    assert b.panel.rotated is True
+
+
+def test_hotp_long_press_persists_the_counter_before_showing_the_code():
+    d = fsutil.tmpdir("app")
+    v = vault.Vault(d)
+    v.add("H", "counter", SEED20, kind="hotp", digits=6)
+    b = Board(d)
+    a = appmod.App(b)
+    a.start()
+    assert panelread.code(shown(b)) is None  # nothing until asked
+    assert panelread.has_text(shown(b), "hold: code")
+    for i in range(3):
+        a.on_button(LONG)
+        a.render()
+        assert panelread.code(shown(b)) == RFC4226[i]
+        assert vault.Vault(d).accounts()[0].counter == i + 1  # on flash already
+
+
+def test_hotp_code_hides_when_the_screen_sleeps():
+    d = fsutil.tmpdir("app")
+    vault.Vault(d).add("H", "c", SEED20, kind="hotp")
+    b = Board(d)
+    a = appmod.App(b)
+    a.start()
+    a.on_button(LONG)
+    a.screen_off()
+    a.wake()
+    assert panelread.code(shown(b)) is None
+
+
+def test_a_host_added_account_is_selected_and_the_screen_wakes():
+    b, a = make([("A", "one", SEED20)])
+    a.screen_off()
+    a.vault.add("New", "acct", SEED20)
+    a.token.changed()
+    a._sync_accounts()
+    assert a.index == 1
+    if a._wake_ask:
+        a.wake()
+    assert a.screen_on
+    assert panelread.has_text(shown(b), "New")
+
+
+def test_steady_state_refresh_allocates_nothing():
+    b, a = make([rfc_account("sha1", 6)], unix=1795000000)
+    a.render()
+    micropython.heap_lock()
+    try:
+        n = 3
+        while n:
+            a.render()
+            n -= 1
+    finally:
+        micropython.heap_unlock()
+    assert a.fault is None, a.fault
+    assert panelread.code(shown(b)) is not None
+
+
+if __name__ == "__main__":
+    mptest.main(globals())

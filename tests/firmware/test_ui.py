@@ -1,0 +1,77 @@
+# UI drawing: digit grouping and placement, labels, messages, burn-in shift, 128x32 panels.
+import framebuf
+import mptest
+import panelread
+import ui
+
+
+class Panel(framebuf.FrameBuffer):
+    def __init__(self, h=64):
+        self.width = 128
+        self.height = h
+        self.buffer = bytearray(128 * h // 8)
+        super().__init__(self.buffer, 128, h, framebuf.MONO_VLSB)
+
+
+def test_digits_grouped_and_centred():
+    for digits, code, groups in ((6, 12345, (3, 3)), (7, 1234567, (3, 4)), (8, 90123456, (4, 4))):
+        p = Panel()
+        u = ui.UI(p)
+        u.totp("I", "N", 0, code, digits, 15000, 30000, "1/1", -1)
+        found = panelread.big_digits(p.buffer)
+        assert len(found) == 1, found
+        assert found[0][1] == "%0*d" % (digits, code), found
+        assert ui.group_split(digits) == groups[0]
+
+
+def test_group_gap_is_wider_than_the_digit_gap():
+    p = Panel()
+    u = ui.UI(p)
+    u.digits(111111, 6, 18)
+    cols = [x for x in range(128) if any(p.pixel(x, y) for y in range(18, 42))]
+    gaps = [cols[i + 1] - cols[i] for i in range(len(cols) - 1) if cols[i + 1] - cols[i] > 1]
+    assert len(gaps) == 5, gaps
+    assert gaps[2] > max(gaps[:2] + gaps[3:]), gaps
+
+
+def test_shift_moves_everything_by_at_most_two_pixels():
+    for dx, dy in ((0, 0), (2, 2)):
+        p = Panel()
+        u = ui.UI(p)
+        u.shift(dx, dy)
+        u.totp("Issuer", "name", 0, 123456, 6, 1000, 30000, "2/7", 654321)
+        assert panelread.code(p.buffer) == "123456"
+        assert panelread.has_text(p.buffer, "Issuer")
+        assert panelread.has_text(p.buffer, "2/7")
+        assert panelread.has_text(p.buffer, "654") and panelread.has_text(p.buffer, "321")
+
+
+def test_message_has_highlighted_title_and_lines():
+    p = Panel()
+    u = ui.UI(p)
+    u.message(("Title", "", "line two"))
+    assert panelread.has_text(p.buffer, "Title", ink=0)
+    assert panelread.has_text(p.buffer, "line two")
+
+
+def test_ascii_label():
+    assert ui.ascii_label("plain") == "plain"
+    assert ui.ascii_label("Ünïcödé") == "Unicode"
+    assert ui.ascii_label("Müller") == "Muller"
+    assert ui.ascii_label("日本") == "??"
+    assert ui.ascii_label("a\u00e9b") == "aeb"
+
+
+def test_small_panel_layout():
+    p = Panel(32)
+    u = ui.UI(p)
+    u.totp("Issuer", "name", 0, 12345678, 8, 1000, 30000, "2/7", -1)
+    big = bytearray(1024)  # the reader works on 128x64 frames: the 32 rows on top
+    big[:512] = p.buffer
+    found = panelread.big_digits(big)
+    assert found and found[0][1] == "12345678", found
+    assert panelread.has_text(big, "Issuer")
+
+
+if __name__ == "__main__":
+    mptest.main(globals())
