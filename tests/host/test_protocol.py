@@ -6,6 +6,7 @@ import base64
 import binascii
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -152,3 +153,10 @@ def test_fields_and_reader() -> None:
 
 def test_crc_is_zlib_crc32() -> None:
     assert binascii.crc32(b"123456789") == 0xCBF43926  # the CRC-32 check value
+
+
+def test_the_example_in_the_docs() -> None:
+    line = p.encode_frame(p.Frame(0, 0x2A, 0, p.Command.INFO))
+    assert line == b"!ACoAAgZ9kPo=\n"
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    assert "`!ACoAAgZ9kPo=\\n`" in doc
