@@ -1,25 +1,33 @@
-# Minimal main (temporary, until the app lands): the UTC time from the RTC on the panel,
-# refreshed each second.
-import time
-
-import board
+# The token's entry point: build the board, run the app. If the app cannot start or dies,
+# say so on the panel and fall through to the REPL (USB still works for mpremote/deploy).
+# KeyboardInterrupt (Ctrl-C from mpremote) is not caught: it must reach the REPL.
 
 
-def _run():
-    b = board.make()
-    display = b.display()
-    rtc = b.rtc()
-    last = -1
-    while True:
-        t = rtc.time()
-        if t != last:
-            last = t
-            s = t % 86400
-            display.fill(0)
-            display.text("UTC", 0, 0)
-            display.text("%02d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60), 32, 28)
-            display.show()
-        time.sleep_ms(50)
+def _fallback(e):
+    import sys
+
+    sys.print_exception(e)
+    try:
+        import board
+
+        d = board.make().display()
+        text = str(e)
+        d.fill(0)
+        d.fill_rect(0, 0, 128, 8, 1)
+        d.text("Firmware error", 1, 0, 0)
+        d.text(type(e).__name__[:16], 0, 16, 1)
+        for i in range(3):
+            d.text(text[i * 16 : i * 16 + 16], 0, 28 + 8 * i, 1)
+        d.text("REPL on USB", 0, 56, 1)
+        d.show()
+    except Exception as e2:  # noqa: BLE001 - nothing else left to try
+        sys.print_exception(e2)
 
 
-_run()
+try:
+    import app
+    import board
+
+    app.run(board.make())
+except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL
+    _fallback(e)
