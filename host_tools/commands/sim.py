@@ -37,6 +37,14 @@ def register(group: click.Group) -> None:
         "in the ESP32's UART ring buffer; 0 disables the limit.",
     )
     @click.option(
+        "--baud",
+        type=click.IntRange(min=0),
+        default=115200,
+        show_default=True,
+        help="Rate at which input reaches the firmware (bits/s, 10 bits per byte), as over "
+        "the board's UART; 0 delivers at once.",
+    )
+    @click.option(
         "--micropython",
         "micropython",
         envvar="SIM_MICROPYTHON",
@@ -48,6 +56,7 @@ def register(group: click.Group) -> None:
         link: Path | None,
         headless: bool,
         rx_buffer: int,
+        baud: int,
         micropython: str | None,
     ) -> None:
         """Run the virtual token: the firmware in MicroPython with the sim board.
@@ -81,6 +90,7 @@ def register(group: click.Group) -> None:
             link=link.absolute() if link is not None else None,
             headless=not interactive,
             rx_buffer=rx_buffer,
+            baud=baud,
         )
         sup = Supervisor(options)
         if interactive:

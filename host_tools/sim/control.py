@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,12 @@ class SimControl:
 
     # --- transport --------------------------------------------------------------------------
 
-    def request(self, cmd: str, timeout: float | None = None, **args: Any) -> dict:
-        """Send one request and return the reply; raise SimError on an error reply."""
-        limit = self.timeout if timeout is None else timeout
+    def request(self, cmd: str, **args: Any) -> dict:
+        """Send one request and return the reply; raise SimError on an error reply.
+
+        A `timeout` argument is the sim's own wait (for an ack or a frame); the client waits
+        that long plus its own margin."""
+        limit = self.timeout + float(args.get("timeout", 0))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(limit + 1.0)
         try:
@@ -110,7 +114,21 @@ class SimControl:
         args: dict[str, Any] = {"timeout": timeout}
         if after is not None:
             args["after"] = after
-        return self._panel(self.request("wait_frame", timeout=timeout, **args))
+        return self._panel(self.request("wait_frame", **args))
+
+    def wait_panel(self, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
+        """Wait until predicate(panel()) holds (checked on the current and each new frame)."""
+        deadline = time.monotonic() + timeout
+        panel = self.panel()
+        while not predicate(panel):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SimError(f"sim: panel condition not met within {timeout:.0f} s")
+            try:
+                panel = self.wait_frame(after=panel["version"], timeout=min(left, 5.0))
+            except SimError:
+                panel = self.panel()
+        return panel
 
     def snapshot(self, path: str | Path | None = None, scale: int = 4) -> Path:
         """Write a PNG of the panel (relative paths go under STATE/snapshots); return it."""
@@ -125,7 +143,7 @@ class SimControl:
 
     def firmware_status(self, timeout: float = 5.0) -> dict:
         """Counters from inside the firmware process: I2C bytes, RTC time, battery, flash."""
-        return self.request("fw_status", timeout=timeout)
+        return self.request("fw_status", timeout=timeout)  # the sim waits for the firmware
 
     def wait_ready(self, timeout: float = 30.0, boot_count: int = 1) -> dict:
         """Wait until the firmware booted at least boot_count times and is running."""

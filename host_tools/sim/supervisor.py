@@ -61,6 +61,7 @@ class SimOptions:
     rx_buffer: int = 260  # unread input bytes kept, as the ESP32's UART ring; 0: unlimited
     flash_blocks: int = 512  # 4 KiB blocks: 2 MiB, an ESP32 4 MB module's usual VFS size
     off_ms: int = 200  # how long the power stays off after a cut or a reset
+    baud: int = 115200  # the serial line's rate, input is paced at it; 0: instant
 
 
 def _child_setup() -> None:
@@ -138,7 +139,9 @@ class Supervisor:
         self.fw_status: dict = {}
         self.sleep_state = "awake"
         self.held = bytearray()  # user input held while the firmware boots
-        self.to_fw = bytearray()  # input waiting for room in the firmware's pty
+        self.line_queue = bytearray()  # input on its way down the serial line
+        self.line_clock = 0.0
+        self.pump_scheduled = False
         self.rx_dropped = 0
         self.tx_dropped = 0
         self.raw_boot_buf = b""
@@ -365,9 +368,47 @@ class Supervisor:
 
     def _unread(self) -> int:
         buf = fcntl.ioctl(self.b_slave, termios.FIONREAD, b"\0\0\0\0")
-        return struct.unpack("i", buf)[0] + len(self.to_fw)
+        return int(struct.unpack("i", buf)[0])
 
     def _deliver(self, data: bytes) -> None:
+        # The serial line: bytes queue here (the host's side of the cable) and go out at
+        # the line rate, so a firmware that keeps reading never overflows, as on a board.
+        self.line_queue += data
+        self._pump()
+
+    def _pump(self) -> None:
+        self.pump_scheduled = False
+        if not self.line_queue:
+            return
+        now = time.monotonic()
+        rate = self.opt.baud / 10  # 8N1: ten bit times per byte
+        if rate:
+            # An idle line may send a burst of at most 2 ms worth at once.
+            self.line_clock = max(self.line_clock, now - 0.002)
+            n = int((now - self.line_clock) * rate)
+            if n <= 0:
+                self._schedule_pump(1 / rate)
+                return
+        else:
+            n = len(self.line_queue)
+        chunk = bytes(self.line_queue[:n])
+        kept = self._receive(chunk)
+        if kept < len(chunk):  # the pty is full (no rx limit): try the rest later
+            n = kept
+        del self.line_queue[:n]
+        if rate:
+            self.line_clock += n / rate
+        if self.line_queue:
+            self._schedule_pump(0.002)
+
+    def _schedule_pump(self, delay: float) -> None:
+        if not self.pump_scheduled:
+            self.pump_scheduled = True
+            self.add_timer(delay, self._pump)
+
+    def _receive(self, data: bytes) -> int:
+        """The UART receives data: drop what the ring buffer has no room for, hand the rest
+        to the firmware. Returns how many bytes of data were consumed (dropped or passed)."""
         limit = self.opt.rx_buffer
         if limit:
             isig = termios.tcgetattr(self.b_slave)[3] & termios.ISIG
@@ -381,20 +422,15 @@ class Supervisor:
                     room -= 1
                 else:
                     self.rx_dropped += 1
-            data = bytes(out)
-        self.to_fw += data
-        self._flush_to_fw()
-
-    def _flush_to_fw(self) -> None:
-        while self.to_fw:
             try:
-                n = os.write(self.b_master, self.to_fw)
+                os.write(self.b_master, out)
             except BlockingIOError:
-                n = 0
-            if n <= 0:
-                self.add_timer(0.01, self._flush_to_fw)
-                return
-            del self.to_fw[:n]
+                self.rx_dropped += len(out)
+            return len(data)
+        try:
+            return os.write(self.b_master, data)
+        except BlockingIOError:
+            return 0
 
     def _drain_firmware_output(self) -> None:
         while True:
@@ -748,6 +784,7 @@ class Supervisor:
             "port": self.port,
             "rx_buffer": self.opt.rx_buffer,
             "rx_dropped": self.rx_dropped,
+            "baud": self.opt.baud,
             "tx_dropped": self.tx_dropped,
             "first_frame_s": self.first_frame_s,
             "boot_first_frame_s": self.boot_first_frame_s,
@@ -755,8 +792,23 @@ class Supervisor:
             "pending_commands": len(self.unacked),
             "deployed": self.deployed,
             "ran_main": self.ran_main,
+            "rtc": self.rtc_state(),
             **{f"fw_{k}": v for k, v in self.fw_status.items()},
         }
+
+    def rtc_state(self) -> dict | None:
+        """The DS3231 model's battery-backed state, read from its file (the model rewrites
+        it on every change), so it is known while the firmware sits at the REPL or is off."""
+        try:
+            state = json.loads((self.state_dir / "ds3231.json").read_text())
+            unix = (time.time_ns() + int(state["offset_ns"])) // 1_000_000_000
+            return {
+                "unix": unix,
+                "battery": bool(state.get("battery", True)),
+                "osf": bool(state["regs"][0x0F] & 0x80),
+            }
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return None
 
     # --- loop -------------------------------------------------------------------------------
 
