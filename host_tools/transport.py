@@ -11,11 +11,13 @@ DevKits those lines drive EN and GPIO0 through the auto-reset transistors).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-import serial
+import serial  # type: ignore[import-untyped]
 
 from host_tools import ports
 from host_tools.errors import NoDeviceError
+from host_tools.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +67,12 @@ class SerialTransport:
         self.port.close()
 
 
-def open_session(port: str | None, **kwargs: object):  # -> Session (import cycle kept lazy)
+def open_session(port: str | None, **kwargs: Any) -> Session:
     """Resolve the port, open it and shake hands: the one way commands reach the token."""
-    from host_tools.session import Session
-
     path = ports.resolve_port(port)
     transport = SerialTransport.open(path)
     try:
-        return Session(transport, **kwargs)  # type: ignore[arg-type]
+        return Session(transport, **kwargs)
     except BaseException:
         transport.close()
         raise

@@ -39,7 +39,7 @@ def save_png(screen: Screen, path: str, scale: int = 4) -> None:
             for x in range(screen.width)
         ]
     )
-    img.resize((screen.width * scale, screen.height * scale), Image.NEAREST).save(path)
+    img.resize((screen.width * scale, screen.height * scale), Image.Resampling.NEAREST).save(path)
 
 
 def register(group: click.Group) -> None:
