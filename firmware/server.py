@@ -81,6 +81,7 @@ _MAX_MESSAGE = const(120)  # bytes of an error message
 _ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 code
 _CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
 _WIPE_MAGIC = b"WIPE"
+_ENOSPC = const(28)
 
 
 class Fail(Exception):
@@ -266,9 +267,16 @@ class Server:
             status = _VAULT_STATUS.get(getattr(e, "code", ""), _INVALID)
             self._fail_message(status, e.args[0] if e.args else "invalid value")
         except OSError as e:
-            self._fail_message(_INTERNAL, "device error %s" % (e.args[0] if e.args else ""))
+            errno = e.args[0] if e.args else 0
+            if errno == _ENOSPC:
+                self._fail_message(_INTERNAL, "the token's flash is full")
+            else:
+                self._fail_message(_INTERNAL, "device error %s" % errno)
         except MemoryError:
             self._fail_message(_INTERNAL, "out of memory")
+        except Exception as e:  # noqa: BLE001 - a bug must not leave the host without an answer
+            # The type only: an exception's text could quote a value we were given.
+            self._fail_message(_INTERNAL, "internal error (%s)" % type(e).__name__)
         self._send_chunk(rid, 0, seq)
 
     def _fail_message(self, status, message):
@@ -419,7 +427,7 @@ class Server:
             account = accounts[i]
             self._put_entry(i, account)
             if not codes:
-                pass
+                pass  # LIST: labels and parameters only
             elif now is not None and account.kind == "totp":
                 period = account.period
                 self._put("<IB", account.key().totp(now), period - now % period)

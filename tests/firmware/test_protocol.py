@@ -188,6 +188,31 @@ def test_unknown_command_and_error_messages():
     assert answers[1][3] == 0x10  # INFO takes no payload
 
 
+class _BrokenVault(_Vault):
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def add(self, issuer, name, secret, **kw):
+        raise self.error
+
+
+def test_faults_answer_internal_without_quoting_values():
+    token = _Token()
+    writer = _Writer()
+    srv = server.Server(token, writer)
+    host = protocol.Codec()
+    payload = _add_payload()[:-101] + b"\x05hello"  # a short secret: one frame
+    for rid, error in ((1, TypeError("hello")), (2, OSError(28)), (3, OSError(5))):
+        token.vault = _BrokenVault(error)
+        _answers(srv, writer, [_request(host, 0, rid, 0, 0x06, payload)])
+    answers = _answers(srv, writer, [])
+    assert [a[3] for a in answers] == [0x3F, 0x3F, 0x3F]
+    assert answers[0][4] == b"internal error (TypeError)"
+    assert answers[1][4] == b"the token's flash is full"
+    assert answers[2][4] == b"device error 5"
+
+
 if __name__ == "__main__":
     import mptest
 
