@@ -30,6 +30,9 @@ MAX_FRAME = HEADER + MAX_PAYLOAD + CRC_SIZE
 MAX_TEXT = 4 * ((MAX_FRAME + 2) // 3)  # base64 characters of the largest frame
 MAX_LINE = len(MARK) + MAX_TEXT + 1  # 186 bytes, well under the ESP32's ~260-byte buffer
 
+NOISE_KEPT = 64
+REPL_PROMPTS = (b">>> ", b"raw REPL", b"paste mode")
+
 FLAG_RESPONSE = 0x80
 FLAG_MORE = 0x01
 
@@ -134,14 +137,16 @@ class FrameParser:
     def __init__(self) -> None:
         self._text: bytearray | None = None
         self.skipped = 0  # candidates that were not valid frames (for diagnostics)
+        self.noise = b""  # the last bytes seen outside frames (to recognise a REPL prompt)
 
     def feed(self, data: bytes) -> list[Frame]:
         frames: list[Frame] = []
+        outside = bytearray()
         for byte in data:
             if byte == 0x21:  # "!"
                 self._text = bytearray()
             elif self._text is None:
-                continue
+                outside.append(byte)
             elif byte in (0x0A, 0x0D):
                 text, self._text = bytes(self._text), None
                 if text:
@@ -155,6 +160,8 @@ class FrameParser:
                 self.skipped += 1
             else:
                 self._text.append(byte)
+        if outside:
+            self.noise = (self.noise + bytes(outside))[-NOISE_KEPT:]
         return frames
 
 

@@ -231,6 +231,11 @@ class Session:
                 data = self.transport.read(left)
                 if data:
                     self._pending.extend(self._parser.feed(data))
+        if any(prompt in self._parser.noise for prompt in p.REPL_PROMPTS):
+            raise DeviceTimeoutError(
+                "the token answers with the MicroPython REPL, not the protocol: its firmware "
+                "is not running (reset the board, or `host_tools deploy`)"
+            )
         raise DeviceTimeoutError(
             f"no answer from the token after {self.attempts} tries "
             f"(is the firmware running? port busy?)"

@@ -160,3 +160,12 @@ def test_the_example_in_the_docs() -> None:
     assert line == b"!ACoAAgZ9kPo=\n"
     doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
     assert "`!ACoAAgZ9kPo=\\n`" in doc
+
+
+def test_parser_remembers_recent_noise_for_a_repl_hint() -> None:
+    parser = p.FrameParser()
+    parser.feed(
+        b"Traceback...\r\n" + p.encode_frame(p.Frame(0x80, 1, 0, 0)) + b"MicroPython\r\n>>> "
+    )
+    assert parser.noise.endswith(b">>> ") and len(parser.noise) <= p.NOISE_KEPT
+    assert any(prompt in parser.noise for prompt in p.REPL_PROMPTS)

@@ -82,6 +82,6 @@ def test_a_stopped_firmware_times_out_cleanly(sim) -> None:  # type: ignore[no-u
     t = SerialTransport.open(sim.port)
     t.write(b"\r\x03\x03")  # Ctrl-C: the app stops, the REPL answers instead
     time.sleep(1.0)
-    with pytest.raises(DeviceTimeoutError):
+    with pytest.raises(DeviceTimeoutError, match="REPL"):
         Session(t, timeout=0.5, attempts=2)
     t.close()
