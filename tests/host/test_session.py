@@ -365,3 +365,11 @@ def test_repl_noise_on_the_line_is_ignored(token: MicroPythonToken) -> None:
     token.transport.write(b"\x1b[A>>> print('hello')\r\n!notaframe\r\nimport os\r\n")
     s = Session(token.transport)
     assert s.info().count == 0
+
+
+def test_a_different_protocol_major_is_refused(
+    token: MicroPythonToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(p, "PROTOCOL_MAJOR", 2)
+    with pytest.raises(ProtocolError, match=r"protocol mismatch: the token speaks v1\.0"):
+        Session(token.transport)
