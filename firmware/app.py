@@ -24,7 +24,7 @@ Buttons (button_mode "auto" picks "two" when the board has two): with two, a sho
 button 0 is next and of button 1 previous; with one, short is next and long is previous. On
 an HOTP account a long press (either mode) makes a new code: the vault persists the counter
 (vault.next_hotp) before the code is drawn. While the screen is off or dimmed, the first
-press only wakes it. Burn-in: the picture moves by a pixel every minute, and after a minute
+press only wakes it. Burn-in: the picture moves by a pixel every 3 minutes, and after a minute
 without input a screen that never times out is dimmed.
 
 token (what the protocol server sees): vault, clock, config, display (framebuf or None),
@@ -41,13 +41,13 @@ _POLL_OFF_MS = const(20)
 _EDGE_MARGIN_MS = const(2)  # wake this long after the predicted second edge
 _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
-_SHIFT_MS = const(60000)
+_SHIFT_MS = const(180000)
 _DIM_AFTER_MS = const(60000)
 _LIGHT_AFTER_MS = const(10000)  # after the screen went off
 _LIGHT_NAP_MS = const(1000)
 _DEEP_AFTER_MS = const(900000)  # 15 minutes without input
 _SERIAL_QUIET_MS = const(30000)
-# Burn-in offsets (dx, dy), one per minute.
+# Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
 _SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1))
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
@@ -396,6 +396,7 @@ class App:
             except OSError as e:
                 self._log("display", e)
         self._dimmed = False
+        self.selected_at = self.input_at  # scroll long labels again
         if not self.screen_on:
             self.screen_on = True
             self._need_sync = True  # ticks may have drifted during a sleep
@@ -464,12 +465,14 @@ class App:
         import asyncio
 
         clock = self.clock
-        n = 0
+        checks = 0  # since the last phase sync
+        shift_in = _SHIFT_MS // _CHECK_MS  # checks until the next burn-in shift
         self._need_sync = True
         while True:
             try:
-                if self._need_sync or n % _SYNC_EVERY == 0:
+                if self._need_sync or checks >= _SYNC_EVERY:
                     self._need_sync = False
+                    checks = 0
                     await clock.sync()
                 else:
                     await clock.check()
@@ -478,9 +481,11 @@ class App:
                     self.render()
             except Exception as e:  # noqa: BLE001
                 self._log("clock", e)
-            n += 1
-            if n * _CHECK_MS % _SHIFT_MS == 0:
-                self._shift += 1
+            checks += 1
+            shift_in -= 1
+            if shift_in <= 0:
+                shift_in = _SHIFT_MS // _CHECK_MS
+                self._shift = (self._shift + 1) % len(_SHIFTS)
                 self.dirty = True
             waited = 0
             while waited < _CHECK_MS and not self._need_sync:

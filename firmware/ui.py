@@ -8,8 +8,8 @@
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
 Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift, 0..2 px):
-    0..7    issuer (or the name alone)          small text, scrolled if too long
-    8..15   name                                small text, scrolled if too long
+    0..7    issuer (or the name alone)          small text; too long: scrolled, twice
+    8..15   name                                small text; too long: scrolled, twice
     18..41  the code, large digits, grouped 3+3, 3+4 or 4+4, centred
     45..47  countdown bar: full at the start of the period, empty at its end
     54..61  next code (left, in the last seconds), position "2/7" (right)
@@ -31,6 +31,7 @@ _GAP = const(2)  # between digits of a group
 _GROUP_GAP = const(10)  # between the two groups
 _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
+_PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
@@ -99,12 +100,13 @@ class UI:
 
     def label(self, text, y, step):
         """One line of small text at y; a label wider than the panel scrolls by one character
-        per step, resting at both ends."""
+        per step, resting at both ends, for two passes (step counts from when it appeared)."""
         over = len(text) * _CHAR - (self.width - 2)
         x = 0
         if over > 0:
             steps = (over + _CHAR - 1) // _CHAR
-            pos = step % (steps + 2 * _PAUSE) - _PAUSE
+            cycle = steps + 2 * _PAUSE
+            pos = step % cycle - _PAUSE if step < _PASSES * cycle else 0
             if pos > 0:
                 x = pos * _CHAR
                 if x > over:

@@ -1,0 +1,282 @@
+"""The token as a person sees it, end to end in the sim: codes on the panel, the flip at the
+period boundary, countdown and preview, buttons, screen timeout, clock loss and recovery.
+
+Accounts are provisioned over the real path (`host_tools provision` on the sim's serial port);
+times are set through the DS3231 model (the control socket); the panel is read back from the
+SSD1306 model's GDDRAM with panel_decode (the project's font) and compared with pyotp.
+Each frame the sim reports carries the DS3231 model's time at the moment the panel changed,
+so "when did the new code appear" is measured in sim time, not guessed from polling.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import panel_decode as pd
+import pyotp
+import pytest
+
+from host_tools.sim.control import BUTTON_NEXT, BUTTON_PREVIOUS
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+RNG = random.Random(5)
+
+
+def b32(n: int) -> str:
+    return base64.b32encode(bytes(RNG.randrange(256) for _ in range(n))).decode().rstrip("=")
+
+
+# issuer, name, secret, algorithm, digits, period
+ACCOUNTS = [
+    ("GitHub", "alice@example.com", b32(20), "sha1", 6, 30),
+    ("Bänk", "bob", b32(32), "sha256", 7, 60),
+    ("", "carol", b32(64), "sha512", 8, 15),
+]
+
+
+def cli(sim, *args: str) -> str:
+    proc = subprocess.run(
+        [str(BIN / "host_tools"), "--port", sim.port, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"host_tools {' '.join(args)}: {proc.stdout}{proc.stderr}\n{sim.output()}")
+    return proc.stdout
+
+
+def provision(sim, accounts=ACCOUNTS) -> None:
+    for issuer, name, secret, alg, digits, period in accounts:
+        args = ["provision", "--secret", secret, "--name", name]
+        args += ["--algorithm", alg, "--digits", str(digits), "--period", str(period)]
+        if issuer:
+            args += ["--issuer", issuer]
+        cli(sim, *args)
+
+
+def totp(account, t: float) -> str:
+    _, _, secret, alg, digits, period = account
+    return pyotp.TOTP(secret, digits=digits, interval=period, digest=DIGESTS[alg]).at(int(t))
+
+
+def rtc_s(frame: dict) -> float:
+    """The DS3231 model's time when this frame reached the panel."""
+    return frame["state"]["rtc_ns"] / 1e9
+
+
+def wait_screen(sim, pred, timeout: float = 10.0, what: str = "screen"):
+    """The first frame (now or later) whose decoded screen satisfies pred."""
+    deadline = time.monotonic() + timeout
+    frame = sim.control.panel()
+    while True:
+        screen = pd.decode(frame["gddram"])
+        if pred(screen, frame):
+            return frame, screen
+        left = deadline - time.monotonic()
+        if left <= 0:
+            pytest.fail(f"{what} not seen; last panel:\n{pd.render(frame['gddram'])}")
+        try:
+            frame = sim.control.wait_frame(after=frame["version"], timeout=min(left, 2.0))
+        except Exception:  # noqa: BLE001 - no new frame yet: look again
+            frame = sim.control.panel()
+
+
+def reboot_at(sim, unix: float) -> None:
+    """Set the RTC, then press reset: the token boots reading that time. Returns once the
+    new boot has drawn its first frame (so no frame of the previous boot is read after)."""
+    boots = sim.control.status()["boot_count"]
+    sim.control.set_time(unix)
+    sim.control.reset()
+    sim.control.wait_ready(boot_count=boots + 1)
+    deadline = time.monotonic() + 10
+    while sim.control.status()["boot_first_frame_s"] is None:
+        assert time.monotonic() < deadline, "no first frame after the reset"
+        time.sleep(0.02)
+
+
+def step_to(sim, index: int, count: int) -> None:
+    """From account 1, press next until account index+1 of count shows (one press at a time:
+    presses sent back to back would merge into one)."""
+    for i in range(index):
+        sim.control.press(BUTTON_NEXT, 100)
+        wait_screen(sim, shows(f"{i + 2}/{count}"))
+
+
+def shows(position: str):
+    return lambda s, f: s.code is not None and s.position == position
+
+
+@pytest.fixture(scope="module")
+def token(sim_module):
+    provision(sim_module)
+    return sim_module
+
+
+def test_codes_equal_pyotp_for_6_7_8_digits_at_set_times(token):
+    # Times 5..10 s into a 15 s step (so also into 30/60 s ones): the check never races a flip.
+    for t in (1_900_000_007.3, 2_000_000_102.5, 2_345_678_937.0, 4_000_000_001.2):
+        reboot_at(token, t)
+        for i, account in enumerate(ACCOUNTS):
+            frame, screen = wait_screen(token, shows(f"{i + 1}/3"), what=f"account {i + 1}")
+            assert screen.code == totp(account, rtc_s(frame)), (t, account[:2], screen.text)
+            assert len(screen.code) == account[4]
+            if i < 2:
+                token.control.press(BUTTON_NEXT, 100)
+
+
+def test_labels_are_drawn_ascii_and_scrolled(token):
+    reboot_at(token, 1_900_000_007.0)
+    frame, screen = wait_screen(token, shows("1/3"))
+    assert screen.has_text("GitHub")
+    assert screen.has_text("alice@example.c")  # the long name starts scrolled to its head
+    _, screen = wait_screen(token, lambda s, f: s.has_text("example.com"), timeout=12,
+                            what="the end of the scrolled name")
+    token.control.press(BUTTON_NEXT, 100)
+    _, screen = wait_screen(token, shows("2/3"))
+    assert screen.has_text("Bank") and screen.has_text("bob")
+
+
+@pytest.mark.parametrize("index", [0, 2])
+def test_code_flips_within_50ms_of_the_boundary_with_bar_and_preview(token, index):
+    account = ACCOUNTS[index]
+    boundary = 2_100_000_000 - 2_100_000_000 % 60 + 60  # a multiple of 15, 30 and 60
+    reboot_at(token, boundary - 8.4)
+    wait_screen(token, shows("1/3"))
+    step_to(token, index, 3)
+    frames = []
+    frame = token.control.panel()
+    while rtc_s(frame) < boundary + 1.5:
+        frames.append((rtc_s(frame), pd.decode(frame["gddram"])))
+        frame = token.control.wait_frame(after=frame["version"], timeout=3)
+    old, new = totp(account, boundary - 1), totp(account, boundary)
+    assert old != new
+    before = [(t, s) for t, s in frames if t < boundary]
+    after = [(t, s) for t, s in frames if t >= boundary]
+    assert all(s.code == old for _, s in before), [(t, s.code) for t, s in before]
+    first_new = next(t for t, s in after if s.code == new)
+    latency_ms = (first_new - boundary) * 1000
+    print(f"flip latency {latency_ms:.1f} ms (account {index + 1})")
+    assert 0 <= latency_ms <= 50, latency_ms
+    assert all(s.code == new for t, s in after if t >= first_new)
+    # The countdown bar shrinks second by second through the old period.
+    per_second = {}
+    for t, s in before:
+        per_second.setdefault(int(t), s.bar)
+    bars = [per_second[k] for k in sorted(per_second)]
+    assert len(bars) >= 4 and all(a > b for a, b in zip(bars, bars[1:], strict=False)), bars
+    # The next code appears in small type in the last 5 seconds (preview_s), not before.
+    for t, s in before:
+        if boundary - t > 5.05:
+            assert s.preview is None, (boundary - t, s.text)
+        elif boundary - t < 4.95:
+            assert s.preview == new, (boundary - t, s.text)
+
+
+def test_buttons_step_and_wrap(token):
+    reboot_at(token, 1_900_000_007.0)
+    wait_screen(token, shows("1/3"))
+    for pos in ("2/3", "3/3", "1/3"):
+        token.control.press(BUTTON_NEXT, 100)
+        wait_screen(token, shows(pos), what=pos)
+    token.control.press(BUTTON_PREVIOUS, 100)
+    _, screen = wait_screen(token, shows("3/3"))
+    assert screen.has_text("carol")
+
+
+def test_timeout_turns_the_panel_off_and_a_press_only_wakes(sim):
+    provision(sim, ACCOUNTS[:2])
+    cli(sim, "config", "set", "screen_timeout_s", "5")
+    reboot_at(sim, 1_900_000_007.0)
+    frame, _ = wait_screen(sim, shows("1/2"))
+    sim.control.press(BUTTON_NEXT, 100)
+    frame, _ = wait_screen(sim, shows("2/2"))
+    t0 = time.monotonic()
+    frame, _ = wait_screen(
+        sim, lambda s, f: not f["state"]["display_on"], timeout=10, what="panel off"
+    )
+    assert 4.0 <= time.monotonic() - t0 <= 7.0
+    sim.control.press(BUTTON_NEXT, 100)
+    frame, screen = wait_screen(
+        sim, lambda s, f: f["state"]["display_on"] and s.code, what="panel on"
+    )
+    assert screen.position == "2/2"  # woken, not stepped
+    time.sleep(0.3)
+    assert pd.decode(sim.control.panel()["gddram"]).position == "2/2"
+    sim.control.press(BUTTON_NEXT, 100)
+    wait_screen(sim, shows("1/2"))
+
+
+def test_pulled_battery_shows_clock_not_set_and_time_sync_brings_codes_back(sim):
+    provision(sim, ACCOUNTS[:1])
+    wait_screen(sim, shows("1/1"))
+    sim.control.pull_battery()
+    _, screen = wait_screen(sim, lambda s, f: s.has_text("Clock not set"), timeout=10,
+                            what="clock not set")
+    assert screen.code is None and not screen.digit_rows
+    assert screen.has_text("time sync")
+    sim.control.insert_battery()
+    out = cli(sim, "time", "sync")
+    assert "offset" in out
+    frame, screen = wait_screen(sim, shows("1/1"), what="codes back")
+    assert screen.code == totp(ACCOUNTS[0], rtc_s(frame))
+    assert abs(rtc_s(frame) - frame["received"]) < 1.0  # synced to the host clock
+
+
+def test_hotp_code_after_a_long_press_with_the_counter_kept(sim):
+    secret = b32(20)
+    cli(sim, "provision", "--secret", secret, "--name", "door", "--hotp")
+    frame, screen = wait_screen(sim, lambda s, f: s.has_text("hold: code"))
+    assert screen.code is None
+    hotp = pyotp.HOTP(secret)
+    sim.control.press(BUTTON_NEXT, 1000)
+    _, screen = wait_screen(sim, lambda s, f: s.code is not None, what="HOTP code")
+    assert screen.code == hotp.at(0)
+    assert screen.has_text("#0")
+    reboot_at(sim, time.time())  # power cycle: the counter was on flash before the code showed
+    wait_screen(sim, lambda s, f: s.has_text("hold: code"))
+    sim.control.press(BUTTON_NEXT, 1000)
+    _, screen = wait_screen(sim, lambda s, f: s.code is not None, what="second HOTP code")
+    assert screen.code == hotp.at(1)
+
+
+def test_rotation_and_contrast_apply_live(sim):
+    provision(sim, ACCOUNTS[:1])
+    cli(sim, "config", "set", "rotate", "true")
+    cli(sim, "config", "set", "contrast", "40")
+    frame, _ = wait_screen(
+        sim,
+        lambda s, f: f["state"]["contrast"] == 40
+        and pd.decode(pd.rotate180(f["glass"])).code is not None,
+        what="rotated picture",
+    )
+    screen = pd.decode(pd.rotate180(frame["glass"]))
+    assert screen.code == totp(ACCOUNTS[0], rtc_s(frame))
+
+
+def test_figures_boot_time_and_i2c_traffic(sim):
+    provision(sim, ACCOUNTS[1:2])  # a label that fits: no scrolling in the measured minute
+    cli(sim, "config", "set", "screen_timeout_s", "0")  # screen stays on: worst case traffic
+    reboot_at(sim, time.time())
+    status = sim.control.status()
+    wait_screen(sim, shows("1/1"))
+    boot_s = status["boot_first_frame_s"]
+    time.sleep(3)  # past the first phase sync
+    b0 = sim.control.firmware_status()["i2c_bytes"]
+    t0 = time.monotonic()
+    time.sleep(30)
+    b1 = sim.control.firmware_status()["i2c_bytes"]
+    per_min = (b1 - b0) * 60 / (time.monotonic() - t0)
+    print(f"boot to first frame {boot_s * 1000:.0f} ms; steady state {per_min:.0f} I2C bytes/min")
+    assert status["boot_count"] >= 2
+    assert boot_s < 1.0
+    assert per_min < 6000
