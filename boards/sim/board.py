@@ -86,6 +86,7 @@ class Board:
 
     def set_interrupt_char(self, enabled):
         micropython.kbd_intr(3 if enabled else -1)
+        self.hw.kbd_enabled = bool(enabled)
         try:
             import termios
 

@@ -8,19 +8,23 @@
 # hardware() makes a standalone one: no supervisor, RTC state in memory, no flash.
 #
 # The side channel (Link) is a TCP connection to the supervisor on 127.0.0.1 (port and key
-# from the environment, see simboot.py). Messages are JSON lines; a message with "n": N is
-# followed by N raw bytes.
+# from the environment, see simboot.py). Each message is one JSON object on its own line,
+# sent as "\n" + JSON + "\n": a Ctrl-C can interrupt the firmware in the middle of a send,
+# and the leading newline ends such a torn line so the next message arrives whole (the
+# supervisor skips lines that do not parse).
 #   firmware -> supervisor:
 #     {"t": "hello", "key", "run_main"}            once, after the flash is mounted; the
 #                                                  supervisor answers {"t": "welcome",
 #                                                  "panel": state or null, "gddram": hex}
-#     {"t": "frame", ..., "n": 2048} + GDDRAM + glass  after an I2C write changed the panel
+#     {"t": "frame", ..., "gddram": hex, "glass": hex}  after an I2C write changed the panel
 #     {"t": "ack", "id", "error"?, ...}            a command was applied (or failed)
 #     {"t": "sleep", "state": "light"|"awake"}     light sleep entered / left
 #     {"t": "deep_sleep", "ms"}, {"t": "powercut"} the process waits to be killed
 #   supervisor -> firmware (each with an "id", acknowledged once applied):
 #     {"t": "press", "button", "ms"}, {"t": "rtc_set", "unix"}, {"t": "rtc_shift", "s"},
 #     {"t": "battery", "fitted"}, {"t": "cut", "after"}, {"t": "status"}
+#     {"t": "interrupt"} (no id): Ctrl-C; raised as KeyboardInterrupt at the next safe
+#     hardware access, answered by {"t": "interrupted"} (else the supervisor sends SIGINT)
 # Commands are applied lazily, when the firmware next touches the hardware (an I2C
 # transaction, a button poll, a flash write, a light sleep): nothing runs in the background,
 # and the firmware pays one poll() system call per hardware access and sends a frame only when
@@ -30,7 +34,7 @@ import json
 import select
 import socket
 import time
-from binascii import unhexlify
+from binascii import hexlify, unhexlify
 
 from model_ds3231 import Ds3231Model
 from model_ssd1306 import Ssd1306Model
@@ -39,6 +43,9 @@ from simi2c import Device, SimI2C
 PANEL_ADDR = 0x3C
 RTC_ADDR = 0x68
 _RX_MAX = 4096
+_READ = 0
+_WRITE = 1
+_IOCTL = 2
 _WELCOME_MS = 5000
 # The SSD1306 registers a frame reports and a soft reset restores (the panel keeps its power
 # and its picture while the ESP32 resets or sleeps; only a power cut clears it).
@@ -88,15 +95,11 @@ class Link:
         self.key = key
         self.handler = None  # callable(msg) for every message received
 
-    def send(self, msg, payload=None):
+    def send(self, msg):
         if not self.alive:
             return
-        if payload is not None:
-            msg["n"] = len(payload)
         try:
-            self._sock.write(json.dumps(msg).encode() + b"\n")
-            if payload is not None:
-                self._sock.write(payload)
+            self._sock.write(b"\n" + json.dumps(msg).encode() + b"\n")
         except OSError:
             self.alive = False
 
@@ -118,7 +121,7 @@ class Link:
             self._rx += data
             while b"\n" in self._rx:
                 line, self._rx = self._rx.split(b"\n", 1)
-                if self.handler is not None:
+                if line and self.handler is not None:
                     self.handler(json.loads(line))
 
     def hello(self, msg):
@@ -194,35 +197,48 @@ class _PanelPort(_Port):
 
 
 class Flash:
-    """The block device vfs.VfsLfs2 sees: forwards to simflash, turns a power cut into a halt."""
+    """The block device vfs.VfsLfs2 sees: forwards to simflash, turns a power cut into a halt.
 
-    def __init__(self, dev, hw=None):
+    Nothing may raise through littlefs (its C code would be left mid-operation, as it never
+    is on a board, where the block device is C): a KeyboardInterrupt landing in here is
+    held until the operation completes and raised at the next safe hardware access."""
+
+    def __init__(self, dev, hw):
         self.dev = dev
         self.hw = hw
 
     def readblocks(self, block, buf, offset=0):
-        try:
-            self.dev.readblocks(block, buf, offset)
-        except BaseException as e:  # noqa: B036 - simflash.PowerCut is a BaseException
-            self._cut(e)
+        self._op(_READ, block, buf, offset)
 
     def writeblocks(self, block, buf, offset=None):
-        if self.hw is not None:
-            self.hw.service()
-        try:
-            self.dev.writeblocks(block, buf, offset)
-        except BaseException as e:  # noqa: B036
-            self._cut(e)
+        self._op(_WRITE, block, buf, offset)
 
     def ioctl(self, op, arg):
+        return self._op(_IOCTL, op, arg, None)
+
+    def _op(self, kind, a, b, c):
+        hw = self.hw
+        dev = self.dev
+        hw.flash_depth += 1
         try:
-            return self.dev.ioctl(op, arg)
-        except BaseException as e:  # noqa: B036
-            self._cut(e)
+            hw.service()
+            while True:
+                try:
+                    if kind == _READ:
+                        return dev.readblocks(a, b, c)
+                    if kind == _WRITE:
+                        return dev.writeblocks(a, b, c)
+                    return dev.ioctl(a, b)
+                except KeyboardInterrupt:
+                    hw.kbd_pending = True  # redo the (idempotent) operation, raise later
+                except BaseException as e:  # noqa: B036 - simflash.PowerCut is one
+                    self._cut(e)
+        finally:
+            hw.flash_depth -= 1
 
     def _cut(self, e):
         hw = self.hw
-        if type(e).__name__ != "PowerCut" or hw is None or hw.link is None or not hw.link.alive:
+        if type(e).__name__ != "PowerCut" or hw.link is None or not hw.link.alive:
             raise e
         hw.link.send({"t": "powercut"})
         hw.link.wait_forever()
@@ -240,19 +256,28 @@ class Hardware:
         self.flash = flash  # simflash.FileBlockDevice or None
         self._sent_version = -1
         self._servicing = False
+        self.flash_depth = 0  # > 0 while littlefs runs a block device operation
+        self.kbd_pending = False  # a Ctrl-C to raise at the next safe point
+        self.kbd_enabled = True  # board.set_interrupt_char()
         if link is not None:
             link.handler = self._command
 
     # --- side channel -------------------------------------------------------------------------
 
     def service(self, timeout_ms=0):
-        """Apply what the supervisor sent (called on every hardware access)."""
+        """Apply what the supervisor sent (called on every hardware access); raise a held
+        Ctrl-C here, unless inside a flash operation."""
         if self.link is not None and not self._servicing:
             self._servicing = True
             try:
                 self.link.poll(timeout_ms)
             finally:
                 self._servicing = False
+        if self.kbd_pending and not self.flash_depth:
+            self.kbd_pending = False
+            if self.link is not None:
+                self.link.send({"t": "interrupted"})
+            raise KeyboardInterrupt
 
     def panel_changed(self):
         panel = self.panel
@@ -273,7 +298,9 @@ class Hardware:
         }
         for name in PANEL_REGS:
             msg[name] = getattr(panel, name)
-        self.link.send(msg, bytes(panel.gddram) + panel.glass())
+        msg["gddram"] = hexlify(panel.gddram).decode()
+        msg["glass"] = hexlify(panel.glass()).decode()
+        self.link.send(msg)
 
     def restore_panel(self, state, gddram_hex):
         panel = self.panel
@@ -299,6 +326,12 @@ class Hardware:
 
     def _command(self, msg):
         kind = msg.get("t")
+        if kind == "interrupt":
+            # Ctrl-C from the serial port, delivered here rather than as SIGINT, which the
+            # unix port raises asynchronously, anywhere (inside littlefs, mid-send...).
+            if self.kbd_enabled:
+                self.kbd_pending = True
+            return
         if kind == "welcome":
             if msg.get("panel"):
                 self.restore_panel(msg["panel"], msg["gddram"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -104,3 +105,84 @@ def register(group: click.Group) -> None:
             pass
         except OSError as e:
             raise SimError(f"sim: {e}") from e
+
+    @group.group(name="sim-ctl")
+    @click.option(
+        "--state",
+        "state_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".sim"),
+        show_default=True,
+        help="State directory of the running sim.",
+    )
+    @click.pass_context
+    def sim_ctl(ctx: click.Context, state_dir: Path) -> None:
+        """Drive a running sim through its control socket."""
+        from host_tools.sim.control import SimControl
+
+        ctx.obj = dict(ctx.obj or {}, sim=SimControl(state_dir))
+
+    @sim_ctl.command()
+    @click.pass_obj
+    def status(obj: dict) -> None:
+        """Print the sim's status as JSON."""
+        click.echo(json.dumps(obj["sim"].status(), indent=2))
+
+    @sim_ctl.command()
+    @click.option("--button", type=click.IntRange(0, 1), default=0, show_default=True)
+    @click.option("--ms", type=click.IntRange(1, 60_000), default=100, show_default=True)
+    @click.pass_obj
+    def press(obj: dict, button: int, ms: int) -> None:
+        """Press a button (0 next, 1 previous) for MS milliseconds."""
+        obj["sim"].press(button, ms)
+
+    @sim_ctl.command("set-time")
+    @click.argument("unix", type=float)
+    @click.pass_obj
+    def set_time(obj: dict, unix: float) -> None:
+        """Set the DS3231 model's time to UNIX seconds (UTC)."""
+        obj["sim"].set_time(unix, wait=False)
+
+    @sim_ctl.command("shift-time")
+    @click.argument("seconds", type=float)
+    @click.pass_obj
+    def shift_time(obj: dict, seconds: float) -> None:
+        """Move the DS3231 model's time by SECONDS."""
+        obj["sim"].shift_time(seconds, wait=False)
+
+    @sim_ctl.command()
+    @click.argument("action", type=click.Choice(["pull", "insert"]))
+    @click.pass_obj
+    def battery(obj: dict, action: str) -> None:
+        """Pull or insert the RTC's coin cell."""
+        if action == "pull":
+            obj["sim"].pull_battery(wait=False)
+        else:
+            obj["sim"].insert_battery(wait=False)
+
+    @sim_ctl.command("cut-power")
+    @click.option("--after-writes", type=click.IntRange(min=0), default=None)
+    @click.pass_obj
+    def cut_power(obj: dict, after_writes: int | None) -> None:
+        """Cut the power now, or tear the flash write after AFTER_WRITES more."""
+        obj["sim"].cut_power(after_writes, wait=False)
+
+    @sim_ctl.command()
+    @click.pass_obj
+    def reset(obj: dict) -> None:
+        """Press the reset button."""
+        obj["sim"].reset()
+
+    @sim_ctl.command()
+    @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--scale", type=click.IntRange(1, 16), default=4, show_default=True)
+    @click.pass_obj
+    def snapshot(obj: dict, path: Path | None, scale: int) -> None:
+        """Save a PNG of the panel (default: STATE/snapshots/) and print its path."""
+        click.echo(obj["sim"].snapshot(path.absolute() if path else None, scale))
+
+    @sim_ctl.command()
+    @click.pass_obj
+    def quit(obj: dict) -> None:  # noqa: A001 - the command's name
+        """Stop the sim."""
+        obj["sim"].quit()

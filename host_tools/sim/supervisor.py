@@ -47,6 +47,8 @@ CTRL_A = b"\x01"
 CTRL_C = 3
 
 BOOT_TIMEOUT_S = 15.0
+INTERRUPT_FALLBACK_S = 0.1  # then a Ctrl-C the firmware did not take goes in as SIGINT
+STALL_MAX_S = 0.25  # longest the line waits for a runnable firmware to read (see _receive)
 FAST_EXIT_S = 1.0  # a process that dies this fast after a start is restarted only after a pause
 _PR_SET_PDEATHSIG = 1
 
@@ -96,12 +98,12 @@ class _Conn:
         self.authed = False
         self.closed = False
 
-    def send_line(self, obj: dict, payload: bytes = b"") -> None:
+    def send_line(self, obj: dict) -> None:
         if self.closed:
             return
         try:
             self.sock.setblocking(True)
-            self.sock.sendall(json.dumps(obj).encode() + b"\n" + payload)
+            self.sock.sendall(json.dumps(obj).encode() + b"\n")
         except OSError:
             self.closed = True
         finally:
@@ -142,6 +144,9 @@ class Supervisor:
         self.line_queue = bytearray()  # input on its way down the serial line
         self.line_clock = 0.0
         self.pump_scheduled = False
+        self.stall_since: float | None = None
+        self.intr_pending = False  # a Ctrl-C sent over the side channel, not yet taken
+        self.intr_gen = 0
         self.rx_dropped = 0
         self.tx_dropped = 0
         self.raw_boot_buf = b""
@@ -307,6 +312,7 @@ class Supervisor:
             return
         self._drain_firmware_output()
         self.proc = None
+        self.intr_pending = False
         for _ in range(1000):  # what the firmware sent before it died
             if self.fw is None or self.fw.closed:
                 break
@@ -380,6 +386,11 @@ class Supervisor:
         self.pump_scheduled = False
         if not self.line_queue:
             return
+        if self.intr_pending:
+            if termios.tcgetattr(self.b_slave)[3] & termios.ISIG:
+                self._schedule_pump(0.002)  # the firmware has not taken the Ctrl-C yet
+                return
+            self.intr_pending = False  # it reached the REPL (or disabled Ctrl-C)
         now = time.monotonic()
         rate = self.opt.baud / 10  # 8N1: ten bit times per byte
         if rate:
@@ -407,30 +418,89 @@ class Supervisor:
             self.add_timer(delay, self._pump)
 
     def _receive(self, data: bytes) -> int:
-        """The UART receives data: drop what the ring buffer has no room for, hand the rest
-        to the firmware. Returns how many bytes of data were consumed (dropped or passed)."""
+        """The UART receives data. Returns how many bytes were consumed (passed on or
+        dropped); the others wait on the line.
+
+        A Ctrl-C while the firmware runs code (its tty has ISIG) and the side channel is up
+        goes to the firmware as an "interrupt" message, raised as KeyboardInterrupt at its
+        next hardware access: the unix port raises SIGINT's KeyboardInterrupt
+        asynchronously, anywhere (inside littlefs, mid-way through a send), where a board
+        raises it between bytecodes. The line holds what follows until the firmware took
+        it, or INTERRUPT_FALLBACK_S passed and the byte went in as SIGINT after all."""
+        isig = termios.tcgetattr(self.b_slave)[3] & termios.ISIG
+        cut = len(data)
+        if isig and self.fw is not None and not self.fw.closed and self.phase == "running":
+            i = data.find(bytes([CTRL_C]))
+            if i >= 0:
+                cut = i
+        used = self._to_ring(data[:cut], bool(isig))
+        if used == cut < len(data):
+            self._interrupt()
+            used += 1
+        return used
+
+    def _interrupt(self) -> None:
+        assert self.fw is not None
+        self.intr_pending = True
+        self.intr_gen += 1
+        gen = self.intr_gen
+        self.fw.send_line({"t": "interrupt"})
+
+        def fallback() -> None:
+            if self.intr_pending and self.intr_gen == gen:
+                self.intr_pending = False
+                if termios.tcgetattr(self.b_slave)[3] & termios.ISIG:
+                    log.info("Ctrl-C not taken at a hardware access: sent as SIGINT")
+                    os.write(self.b_master, bytes([CTRL_C]))
+                self._schedule_pump(0)
+
+        self.add_timer(INTERRUPT_FALLBACK_S, fallback)
+
+    def _to_ring(self, data: bytes, isig: bool) -> int:
+        """Hand the firmware what fits in the ring buffer, drop the rest (see _stall)."""
         limit = self.opt.rx_buffer
-        if limit:
-            isig = termios.tcgetattr(self.b_slave)[3] & termios.ISIG
-            room = limit - self._unread()
-            out = bytearray()
-            for b in data:
-                if b == CTRL_C and isig:
-                    out.append(b)  # taken out before the ring buffer, as the ESP32 UART does
-                elif room > 0:
-                    out.append(b)
-                    room -= 1
-                else:
-                    self.rx_dropped += 1
+        if not limit:
+            try:
+                return os.write(self.b_master, data) if data else 0
+            except BlockingIOError:
+                return 0
+        room = limit - self._unread()
+        if room > 0:
+            self.stall_since = None  # the firmware read something: it is not stuck
+        out = bytearray()
+        used = 0
+        for b in data:
+            if b == CTRL_C and isig:
+                out.append(b)  # taken out before the ring buffer, as the ESP32 UART does
+            elif room > 0:
+                out.append(b)
+                room -= 1
+            elif self._stall():
+                break
+            else:
+                self.rx_dropped += 1
+            used += 1
+        if out:
             try:
                 os.write(self.b_master, out)
             except BlockingIOError:
                 self.rx_dropped += len(out)
-            return len(data)
+        return used
+
+    def _stall(self) -> bool:
+        now = time.monotonic()
+        if self.stall_since is None:
+            self.stall_since = now
+        if now - self.stall_since >= STALL_MAX_S:
+            return False
+        proc = self.proc
+        if proc is None:
+            return False
         try:
-            return os.write(self.b_master, data)
-        except BlockingIOError:
-            return 0
+            stat = Path(f"/proc/{proc.pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] == "R"
 
     def _drain_firmware_output(self) -> None:
         while True:
@@ -548,23 +618,26 @@ class Supervisor:
             nl = conn.buf.find(b"\n")
             if nl < 0:
                 return
+            line, conn.buf = conn.buf[:nl], conn.buf[nl + 1 :]
+            if not line.strip():
+                continue
             try:
-                msg = json.loads(conn.buf[:nl])
+                msg = json.loads(line)
+                if not isinstance(msg, dict):
+                    raise ValueError("not an object")
             except ValueError:
-                log.warning("bad message on %s channel", conn.kind)
-                self._close_conn(conn)
-                return
-            n = int(msg.get("n", 0)) if isinstance(msg, dict) else 0
-            if len(conn.buf) < nl + 1 + n:
-                return
-            payload = conn.buf[nl + 1 : nl + 1 + n]
-            conn.buf = conn.buf[nl + 1 + n :]
-            if conn.kind == "fw":
-                self._on_fw_message(conn, msg, payload)
-            else:
-                self._on_ctl_message(conn, msg)
+                # A torn line (the firmware was interrupted mid-send): skip it.
+                log.debug("unreadable line on the %s channel skipped", conn.kind)
+                continue
+            try:
+                if conn.kind == "fw":
+                    self._on_fw_message(conn, msg)
+                else:
+                    self._on_ctl_message(conn, msg)
+            except (KeyError, TypeError, ValueError) as e:
+                log.warning("bad %s message %s: %r", conn.kind, msg.get("t"), e)
 
-    def _on_fw_message(self, conn: _Conn, msg: dict, payload: bytes) -> None:
+    def _on_fw_message(self, conn: _Conn, msg: dict) -> None:
         kind = msg.get("t")
         if not conn.authed:
             if kind != "hello" or msg.get("key") != self.fw_key:
@@ -598,12 +671,16 @@ class Supervisor:
             self._maybe_running()
             if self.boot_count == 1:
                 self._write_info(ready=True)
-                print(f"sim: serial port {self.port}", flush=True)
+                if self.view is None:
+                    print(f"sim: serial port {self.port}", flush=True)
             return
         if kind == "frame":
-            self._on_frame(msg, payload)
+            self._on_frame(msg)
         elif kind == "ack":
             self._on_ack(msg)
+        elif kind == "interrupted":
+            self.intr_pending = False
+            self._schedule_pump(0)
         elif kind == "sleep":
             self.sleep_state = msg.get("state", "awake")
         elif kind == "deep_sleep":
@@ -623,14 +700,14 @@ class Supervisor:
 
         return wake
 
-    def _on_frame(self, msg: dict, payload: bytes) -> None:
+    def _on_frame(self, msg: dict) -> None:
         size = int(msg["w"]) * int(msg["h"]) // 8
         self.frame = Frame(
             width=int(msg["w"]),
             height=int(msg["h"]),
-            gddram=payload[:1024],
-            glass=payload[1024 : 1024 + size],
-            state={k: v for k, v in msg.items() if k not in ("t", "n")},
+            gddram=bytes.fromhex(msg["gddram"])[:1024],
+            glass=bytes.fromhex(msg["glass"])[:size],
+            state={k: v for k, v in msg.items() if k not in ("t", "gddram", "glass")},
             version=int(msg["v"]),
             received=time.time(),
         )

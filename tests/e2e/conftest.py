@@ -4,7 +4,9 @@
 .port (the serial pseudo-terminal, use it like /dev/ttyUSB0), .state_dir, .control
 (host_tools.sim.control.SimControl) and helpers (.mpremote(...), .restart(), .stop()).
 `sim_module` is the same shared by the tests of one module (cheaper, for tests that do not
-change the token's state in ways the next test would notice).
+change the token's state in ways the next test would notice). `sim_factory(*args)` starts
+more sims with extra `host_tools sim` arguments (e.g. "--rx-buffer", "0"); each is stopped at
+teardown.
 
 Each sim gets its own short temporary directory (a unix socket path must stay under 108
 bytes), an ephemeral TCP port for its side channel and its own pty, so tests run in parallel
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,21 @@ def sim_module() -> Iterator[Sim]:
     finally:
         handle.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def sim_factory() -> Iterator[Callable[..., Sim]]:
+    made: list[tuple[Path, Sim]] = []
+
+    def make(*args: str) -> Sim:
+        base = _make_dir()
+        handle = Sim(base / "state", args)
+        made.append((base, handle))
+        return handle.start()
+
+    try:
+        yield make
+    finally:
+        for base, handle in made:
+            handle.stop()
+            shutil.rmtree(base, ignore_errors=True)

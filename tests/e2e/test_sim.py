@@ -135,6 +135,18 @@ def test_input_beyond_the_rx_buffer_is_dropped(sim):
     assert sim.control.status()["rx_dropped"] >= 700
 
 
+def test_ctrl_c_interrupts_a_busy_loop(sim):
+    # Code that never touches the hardware gets the Ctrl-C as SIGINT (the fallback path).
+    with open_port(sim) as port:
+        enter_raw_repl(port)
+        port.write(b"while True: pass\x04")
+        read_until(port, b"OK")
+        time.sleep(0.2)
+        port.write(b"\x03")
+        data = read_until(port, b"\x04>", timeout=5)
+    assert b"KeyboardInterrupt" in data
+
+
 def test_ctrl_c_is_data_when_the_firmware_disables_it(sim):
     code = (
         "import board, sys, time, select\n"
@@ -242,3 +254,58 @@ def test_control_refuses_bad_requests(sim):
         sim.control.press(5, ms=100)
     with pytest.raises(SimError, match="unknown command"):
         sim.control.request("frobnicate")
+
+
+def enter_raw_repl(port: serial.Serial) -> None:
+    port.write(b"\r\x03")
+    read_until(port, b">>> ")
+    port.write(b"\x01")
+    read_until(port, RAW_PROMPT)
+
+
+def test_deep_sleep_reboots_on_the_timer_or_a_press(sim):
+    boots = sim.control.status()["boot_count"]
+    with open_port(sim) as port:
+        enter_raw_repl(port)
+        port.write(b"import board; board.make().deep_sleep(300)\x04")
+        sim.control.wait_ready(boot_count=boots + 1)
+        assert sim.control.status()["ran_main"] is True
+        enter_raw_repl(port)
+        port.write(b"import board; board.make().deep_sleep(600000)\x04")
+        deadline = time.monotonic() + 10
+        while sim.control.status()["phase"] != "deep_sleep":
+            assert time.monotonic() < deadline, f"no deep sleep: {sim.output()}"
+            time.sleep(0.02)
+        sim.control.press(0, ms=200)
+        sim.control.wait_ready(boot_count=boots + 2, timeout=10)
+
+
+def test_light_sleep_ends_early_on_a_press(sim):
+    code = (
+        "import board, time\n"
+        "b = board.make()\n"
+        "print('sleeping')\n"
+        "t = time.ticks_ms(); b.light_sleep(10000)\n"
+        "print('woke', time.ticks_diff(time.ticks_ms(), t), b.buttons[0].pressed())\n"
+    )
+    with open_port(sim) as port:
+        enter_raw_repl(port)
+        port.write(code.encode() + b"\x04")
+        read_until(port, b"sleeping")
+        time.sleep(0.3)
+        assert sim.control.status()["sleep"] == "light"
+        sim.control.press(0, ms=2000)
+        data = read_until(port, b"\x04>", timeout=10)
+    woke = data.split(b"woke ")[1].split()
+    assert int(woke[0]) < 2000 and woke[1] == b"True"
+
+
+def test_link_names_the_port_while_running(sim_factory, tmp_path):
+    link = tmp_path / "ttySIM"
+    handle = sim_factory("--link", str(link))
+    assert link.is_symlink() and str(link.resolve()) == handle.port
+    with serial.Serial(str(link), 115200, timeout=0.05) as port:
+        enter_raw_repl(port)
+        assert raw_exec(port, "print(2 + 2)")[0].strip() == b"4"
+    handle.stop()
+    assert not link.exists() and not link.is_symlink()
