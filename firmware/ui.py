@@ -217,12 +217,14 @@ class UI:
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
         fb = self.fb
         fb.fill(0)
-        rows = self.height // 8
+        n = min(len(lines), self.height // 8)
         y = self.dy
-        for i, line in enumerate(lines[:rows]):
+        i = 0
+        while i < n:  # no slice, no enumerate: a message redrawn each second allocates nothing
             if i == 0:
                 fb.fill_rect(0, y, self.width, 8, 1)
-                fb.text(line, self.dx + 1, y, 0)
+                fb.text(lines[0], self.dx + 1, y, 0)
             else:
-                fb.text(line, self.dx, y, 1)
+                fb.text(lines[i], self.dx, y, 1)
             y += 8
+            i += 1
