@@ -37,10 +37,13 @@ class SerialTransport:
         s.write_timeout = 5
         s.dtr = False
         s.rts = False
+        s.exclusive = True  # two programs on one port would mix their frames
         try:
             s.open()
         except (serial.SerialException, OSError) as e:
-            reason = getattr(e, "strerror", None) or str(e).split(":")[0]
+            reason = getattr(e, "strerror", None) or str(e)
+            if "lock" in str(e).lower():
+                reason = "the port is in use by another program"
             raise NoDeviceError(f"cannot open {path}: {reason}") from None
         log.debug("opened %s at %d baud", path, baudrate)
         return cls(s)

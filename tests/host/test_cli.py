@@ -274,3 +274,16 @@ def test_random_vector_seed_is_reproducible() -> None:
     a = reference.random_vectors(5, random.Random(3))
     b = reference.random_vectors(5, random.Random(3))
     assert a == b
+
+
+def test_a_port_in_use_is_a_clear_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    holder = SerialTransport.open(path)
+    try:
+        status, _, err = run(capsys, "--port", path, "info")
+    finally:
+        holder.close()
+        os.close(master)
+        os.close(slave)
+    assert status == 3 and "in use by another program" in one_line_error(err)
