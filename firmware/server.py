@@ -408,9 +408,9 @@ class Server:
         req.end()
         accounts = self.token.vault.accounts()
         self._put("B", len(accounts))
-        self._entries(accounts, start, None, False)
+        self._list_entries(accounts, start)
 
-    def _codes(self, req):
+    async def _codes(self, req):
         start = req.u8()
         req.end()
         clock = self.token.clock
@@ -418,19 +418,24 @@ class Server:
         now = clock.unix() if valid else 0
         accounts = self.token.vault.accounts()
         self._put("<BBQ", len(accounts), 1 if valid else 0, now)
-        self._entries(accounts, start, now if valid else None, True)
+        await self._code_entries(accounts, start, now if valid else None)
 
-    def _entries(self, accounts, start, now, codes):
+    def _list_entries(self, accounts, start):
         # As many whole entries as surely fit; the host asks again from the next index.
+        i = start
+        while i < len(accounts) and self._resp_len + _ENTRY_MAX <= MAX_RESPONSE:
+            self._put_entry(i, accounts[i])
+            i += 1
+
+    async def _code_entries(self, accounts, start, now):
         i = start
         while i < len(accounts) and self._resp_len + _ENTRY_MAX <= MAX_RESPONSE:
             account = accounts[i]
             self._put_entry(i, account)
-            if not codes:
-                pass  # LIST: labels and parameters only
-            elif now is not None and account.kind == "totp":
+            if now is not None and account.kind == "totp":
                 period = account.period
                 self._put("<IB", account.key().totp(now), period - now % period)
+                await asyncio.sleep_ms(0)  # let the UI run between codes
             else:
                 self._put("<IB", 0xFFFFFFFF, 0)  # no clock, or HOTP (only CALC counts)
             i += 1
@@ -507,7 +512,7 @@ class Server:
         period = account.period
         self._put("<IBQ", key.totp(now), period - now % period, now // period)
 
-    def _check(self, req):
+    async def _check(self, req):
         # Codes at host-chosen times (TOTP) or counters (HOTP), without side effects, for the
         # account just added: provisioning proves the stored secret this way. Limited to that
         # account and a short window, so the serial port cannot harvest future codes of the
@@ -528,6 +533,7 @@ class Server:
         for _ in range(n):
             value = req.u64()
             self._put("<I", key.hotp(value) if hotp else key.totp(value))
+            await asyncio.sleep_ms(0)  # a SHA512 code takes a while on an ESP32: let the UI run
         req.end()
 
     async def _vectors(self, req):
