@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol as TypingProtocol
@@ -457,7 +457,10 @@ class Session:
         return out
 
     def vectors(
-        self, vectors: Iterable[Vector | HotpVector], batch_bytes: int | None = None
+        self,
+        vectors: Iterable[Vector | HotpVector],
+        batch_bytes: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> list[int]:
         """The token's codes for host-made vectors, in order (transient secrets, never
         stored). Batched: as many vectors per VECTORS message as its size limit allows."""
@@ -473,6 +476,8 @@ class Session:
                 r = p.FieldReader(self.request(p.Command.VECTORS, payload, timeout=10.0))
                 out.extend(r.u32() for _ in batch)
                 r.end()
+                if progress is not None:
+                    progress(len(out))
             batch, size = [], 1
 
         for v in vectors:

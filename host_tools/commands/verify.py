@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
@@ -58,12 +60,27 @@ def _describe(i: int, v: Vector | HotpVector, got: int) -> dict[str, object]:
     return d
 
 
+def _progress(total: int) -> Callable[[int], None] | None:
+    """A progress line on stderr, when it is a terminal (redrawn at most twice a second)."""
+    if not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def show(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or done == total:
+            last[0] = now
+            click.echo(f"\r{done}/{total} vectors", nl=done == total, err=True)
+
+    return show
+
+
 def run(s: Session, count: int, seed: int) -> Report:
     vectors: list[Vector | HotpVector] = rfc_vectors()
     rfc = len(vectors)
     vectors += reference.random_vectors(count, random.Random(seed))
     start = time.perf_counter()
-    got = s.vectors(vectors)
+    got = s.vectors(vectors, progress=_progress(len(vectors)))
     seconds = time.perf_counter() - start
     if len(got) != len(vectors):
         raise VerificationError(f"token answered {len(got)} of {len(vectors)} vectors")

@@ -215,8 +215,8 @@ def test_verify_passes_and_reports_speed(token, capsys) -> None:  # type: ignore
 def test_verify_fails_on_a_mismatch(token, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     real = Session.vectors
 
-    def one_wrong(self, vectors, batch_bytes=None):  # type: ignore[no-untyped-def]
-        got = real(self, vectors, batch_bytes)
+    def one_wrong(self, vectors, **kw):  # type: ignore[no-untyped-def]
+        got = real(self, vectors, **kw)
         got[12] = (got[12] + 1) % 10**6
         return got
 
