@@ -46,6 +46,7 @@ _DIM_AFTER_MS = const(60000)
 _LIGHT_AFTER_MS = const(10000)  # after the screen went off
 _LIGHT_NAP_MS = const(1000)
 _DEEP_AFTER_MS = const(900000)  # 15 minutes without input
+_DEEP_TIMER_MS = const(86400000)  # a deep sleep also ends after a day (then sleeps again)
 _SERIAL_QUIET_MS = const(30000)
 # Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
 _SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1))
@@ -141,6 +142,8 @@ class App:
         self._preview_s = 5
         self._two = False
         self._need_sync = False
+        self._napping = False
+        self._clock_busy = False
         self._wake_ask = False
         self.token = Token(self)
 
@@ -469,8 +472,11 @@ class App:
         shift_in = _SHIFT_MS // _CHECK_MS  # checks until the next burn-in shift
         self._need_sync = True
         while True:
+            self._clock_busy = True
             try:
-                if self._need_sync or checks >= _SYNC_EVERY:
+                if self._napping:
+                    pass  # between naps: the phase is measured again once they end
+                elif self._need_sync or checks >= _SYNC_EVERY:
                     self._need_sync = False
                     checks = 0
                     await clock.sync()
@@ -481,6 +487,7 @@ class App:
                     self.render()
             except Exception as e:  # noqa: BLE001
                 self._log("clock", e)
+            self._clock_busy = False
             checks += 1
             shift_in -= 1
             if shift_in <= 0:
@@ -488,9 +495,11 @@ class App:
                 self._shift = (self._shift + 1) % len(_SHIFTS)
                 self.dirty = True
             waited = 0
-            while waited < _CHECK_MS and not self._need_sync:
+            while waited < _CHECK_MS:
                 await asyncio.sleep_ms(100)
                 waited += 100
+                if self._need_sync and not self._napping:
+                    break
 
     async def _server_task(self):
         import asyncio
@@ -524,20 +533,32 @@ class App:
         board = self.board
         while True:
             await asyncio.sleep_ms(1000)
-            if self.screen_on:
-                continue
-            now = time.ticks_ms()
-            if time.ticks_diff(now, self.serial_at) < _SERIAL_QUIET_MS or self._input_pending():
-                continue
-            idle = time.ticks_diff(now, self.input_at)
-            try:
-                if idle >= _DEEP_AFTER_MS:
-                    board.deep_sleep(_DEEP_AFTER_MS)  # a device reboots on wake
-                elif idle >= self._timeout_ms + _LIGHT_AFTER_MS:
-                    board.light_sleep(_LIGHT_NAP_MS)
-                    self._need_sync = True
-            except Exception as e:  # noqa: BLE001 - a board without sleep keeps running
-                self._log("sleep", e)
+            # Nap while the screen is off, no serial traffic came for a while and nothing
+            # waits to be read; between naps the other tasks get a short turn (the input
+            # task sees a press that ended a nap).
+            while not self.screen_on:
+                now = time.ticks_ms()
+                if time.ticks_diff(now, self.serial_at) < _SERIAL_QUIET_MS:
+                    break
+                if self._input_pending():
+                    break
+                idle = time.ticks_diff(now, self.input_at)
+                try:
+                    if idle >= _DEEP_AFTER_MS:
+                        board.deep_sleep(_DEEP_TIMER_MS)  # a device reboots on waking
+                    elif idle >= self._timeout_ms + _LIGHT_AFTER_MS:
+                        if self._clock_busy:
+                            break  # never nap inside an edge measurement
+                        self._napping = True  # until the naps end, no RTC checks
+                        board.light_sleep(_LIGHT_NAP_MS)
+                        self._need_sync = True  # measure the phase again before trusting it
+                    else:
+                        break
+                except Exception as e:  # noqa: BLE001 - a board without sleep keeps running
+                    self._log("sleep", e)
+                    break
+                await asyncio.sleep_ms(_POLL_OFF_MS * 2)
+            self._napping = False
 
     async def main(self):
         import asyncio
