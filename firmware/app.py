@@ -389,21 +389,24 @@ class App:
 
     def wake(self):
         self.input_at = time.ticks_ms()
+        self.selected_at = self.input_at  # scroll long labels again
+        was_off = not self.screen_on
+        self.screen_on = True
+        if was_off:
+            self._need_sync = True  # ticks may have drifted during a sleep
+        # Draw first, light the panel after: the panel keeps its RAM while off, and must not
+        # flash the code it showed when it went dark.
+        self.render()
         d = self.display
         if d is not None:
             try:
-                if not self.screen_on:
+                if was_off:
                     d.poweron()
                 if self._dimmed:
                     d.contrast(self._contrast)
             except OSError as e:
                 self._log("display", e)
         self._dimmed = False
-        self.selected_at = self.input_at  # scroll long labels again
-        if not self.screen_on:
-            self.screen_on = True
-            self._need_sync = True  # ticks may have drifted during a sleep
-        self.render()
 
     def screen_off(self):
         self.screen_on = False

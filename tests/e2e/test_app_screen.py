@@ -242,6 +242,7 @@ def test_hotp_code_after_a_long_press_with_the_counter_kept(sim):
     _, screen = wait_screen(sim, lambda s, f: s.code is not None, what="HOTP code")
     assert screen.code == hotp.at(0)
     assert screen.has_text("#0")
+    time.sleep(0.5)  # released
     reboot_at(sim, time.time())  # power cycle: the counter was on flash before the code showed
     wait_screen(sim, lambda s, f: s.has_text("hold: code"))
     sim.control.press(BUTTON_NEXT, 1000)
@@ -280,3 +281,39 @@ def test_figures_boot_time_and_i2c_traffic(sim):
     assert status["boot_count"] >= 2
     assert boot_s < 1.0
     assert per_min < 6000
+
+
+def test_one_button_mode_short_is_next_long_is_previous(sim):
+    provision(sim, ACCOUNTS)
+    cli(sim, "config", "set", "button_mode", "one")
+    reboot_at(sim, 1_900_000_007.0)
+    wait_screen(sim, shows("1/3"))
+    sim.control.press(BUTTON_NEXT, 100)
+    wait_screen(sim, shows("2/3"))
+    sim.control.press(BUTTON_NEXT, 1000)
+    wait_screen(sim, shows("1/3"), what="previous after a long press")  # fires at 0.7 s
+    time.sleep(0.5)  # the button is released before the next press
+    sim.control.press(BUTTON_NEXT, 1000)
+    wait_screen(sim, shows("3/3"), what="previous wraps")
+    sim.control.press(BUTTON_PREVIOUS, 100)  # not used in one-button mode
+    time.sleep(0.5)
+    assert pd.decode(sim.control.panel()["gddram"]).position == "3/3"
+
+
+def test_idle_token_light_sleeps_and_a_press_wakes_it(sim):
+    provision(sim, ACCOUNTS[:2])
+    cli(sim, "config", "set", "screen_timeout_s", "5")
+    reboot_at(sim, time.time())
+    sim.control.press(BUTTON_NEXT, 100)
+    wait_screen(sim, shows("2/2"))
+    deadline = time.monotonic() + 45  # screen off after 5 s; naps once USB was quiet 30 s
+    while sim.control.status()["sleep"] != "light":
+        assert time.monotonic() < deadline, "no light sleep"
+        time.sleep(0.2)
+    assert not sim.control.panel()["state"]["display_on"]
+    sim.control.press(BUTTON_NEXT, 100)
+    frame, screen = wait_screen(
+        sim, lambda s, f: f["state"]["display_on"] and s.code, what="woken panel"
+    )
+    assert screen.position == "2/2"
+    assert screen.code == totp(ACCOUNTS[1], rtc_s(frame))
