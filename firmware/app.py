@@ -127,6 +127,7 @@ class App:
         self.first_frame_ms = -1
         self.frames = 0
         self._vault_rev = -1
+        self._storage_rev = -1  # vault revision at which reading the flash failed
         self._cfg_rev = -1
         self._clock_rev = -1
         self._hotp_code = -1
@@ -184,7 +185,7 @@ class App:
             self._log("vault", e)
         except OSError as e:
             self._log("vault", e)
-            self.vault_error = _STORAGE
+            self._storage_rev = self.vault.revision  # until the vault changes again
         self._sync_accounts()
         self.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
@@ -234,10 +235,14 @@ class App:
             accounts = v.accounts()
         except OSError as e:
             self._log("vault", e)
-            self.vault_error = _STORAGE
+            self._storage_rev = v.revision
             accounts = ()
+        if v.corrupt:
+            self.vault_error = _VAULT_DAMAGED
+        elif v.revision == self._storage_rev:
+            self.vault_error = _STORAGE
         else:
-            self.vault_error = _VAULT_DAMAGED if v.corrupt else None
+            self.vault_error = None
         self.accounts = accounts
         index = 0
         added = None

@@ -195,6 +195,26 @@ def test_damaged_vault_is_a_screen_not_a_crash():
     assert panelread.code(f) is None
 
 
+def test_unreadable_flash_is_a_screen_not_a_crash():
+    d = fsutil.tmpdir("app")
+    b = Board(d)
+    a = appmod.App(b)
+    real = vault.Vault.load
+
+    def failing(self):
+        real(self)
+        raise OSError(5, "flash read failed")
+
+    vault.Vault.load = failing
+    try:
+        a.start()
+    finally:
+        vault.Vault.load = real
+    f = shown(b)
+    assert panelread.has_text(f, "Storage error", ink=0)
+    assert panelread.code(f) is None
+
+
 def test_two_buttons_step_and_wrap():
     accts = [("A", "one", SEED20), ("B", "two", SEED20), ("C", "three", SEED20)]
     b, a = make(accts, nbuttons=2)
