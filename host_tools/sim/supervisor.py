@@ -763,11 +763,11 @@ class Supervisor:
 
     def reset(self) -> None:
         """The board's reset button: a power-on boot (main.py runs)."""
-        if self.proc is None:
-            if self.phase in ("off", "deep_sleep") and not self.timers:
-                self.spawn(run_main=True)
-        else:
+        if self.proc is not None:
             self.cut_power("reset")
+        elif self.phase == "deep_sleep":
+            self.spawn(run_main=True)
+        # else: off, a restart is already on its way
 
     def _on_ctl_message(self, conn: _Conn, msg: dict) -> None:
         try:

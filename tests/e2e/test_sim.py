@@ -309,3 +309,26 @@ def test_link_names_the_port_while_running(sim_factory, tmp_path):
         assert raw_exec(port, "print(2 + 2)")[0].strip() == b"4"
     handle.stop()
     assert not link.exists() and not link.is_symlink()
+
+
+def test_mpremote_run_and_fs_cp_with_soft_reset(sim, tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import sys\nprint('run', sys.platform)\n")
+    assert sim.mpremote("run", str(script)).stdout.strip() == "run linux"
+    sim.mpremote("fs", "cp", str(script), ":copied.py")
+    assert "copied.py" in sim.mpremote("fs", "ls").stdout
+
+
+def test_a_deployed_main_on_the_flash_wins(sim, tmp_path):
+    main = tmp_path / "main.py"
+    main.write_text(
+        "import sys\n"
+        "f = open('ran.txt', 'w'); f.write(repr('/_sim/firmware' in sys.path)); f.close()\n"
+    )
+    sim.mpremote("resume", "fs", "cp", str(main), ":main.py")
+    boots = sim.control.status()["boot_count"]
+    sim.control.reset()
+    status = sim.control.wait_ready(boot_count=boots + 1)
+    assert status["deployed"] is True and status["ran_main"] is True
+    out = sim.mpremote("resume", "exec", "print(open('ran.txt').read())").stdout
+    assert out.strip() == "False"  # the repo's firmware/ is not on sys.path
