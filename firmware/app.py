@@ -17,8 +17,9 @@ Tasks
              its phase every minute or after a sleep; a jump redraws at once.
     server   firmware/server.py's serve(token, reader, writer) on the board's serial streams,
              if that module exists.
-    power    with the screen off and no serial traffic for a while: board.light_sleep() in
-             1 s naps (a press wakes), and after a long idle board.deep_sleep().
+    power    with the screen off, sleep_s without input and 30 s without serial traffic:
+             board.light_sleep() in 1 s naps (a press wakes); after 6 x sleep_s,
+             board.deep_sleep(). sleep_s 0 never sleeps (a sleeping ESP32 misses USB input).
 
 Buttons (button_mode "auto" picks "two" when the board has two): with two, a short press of
 button 0 is next and of button 1 previous; with one, short is next and long is previous. On
@@ -43,9 +44,8 @@ _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 _SHIFT_MS = const(180000)
 _DIM_AFTER_MS = const(60000)
-_LIGHT_AFTER_MS = const(10000)  # after the screen went off
 _LIGHT_NAP_MS = const(1000)
-_DEEP_AFTER_MS = const(900000)  # 15 minutes without input
+_DEEP_FACTOR = const(6)  # deep sleep after this many times sleep_s
 _DEEP_TIMER_MS = const(86400000)  # a deep sleep also ends after a day (then sleeps again)
 _SERIAL_QUIET_MS = const(30000)
 # Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
@@ -141,6 +141,7 @@ class App:
         self._contrast = 128
         self._timeout_ms = 30000
         self._preview_s = 5
+        self._sleep_ms = 600000
         self._two = False
         self._need_sync = False
         self._napping = False
@@ -207,6 +208,7 @@ class App:
         self._cfg_rev = c.revision
         self._timeout_ms = c.get("screen_timeout_s") * 1000
         self._preview_s = c.get("preview_s")
+        self._sleep_ms = c.get("sleep_s") * 1000
         mode = c.get("button_mode")
         two = self.buttons is not None and self.buttons.count >= 2
         self._two = two and mode != "one"
@@ -544,7 +546,7 @@ class App:
             # Nap while the screen is off, no serial traffic came for a while and nothing
             # waits to be read; between naps the other tasks get a short turn (the input
             # task sees a press that ended a nap).
-            while not self.screen_on:
+            while not self.screen_on and self._sleep_ms:
                 now = time.ticks_ms()
                 if time.ticks_diff(now, self.serial_at) < _SERIAL_QUIET_MS:
                     break
@@ -552,9 +554,9 @@ class App:
                     break
                 idle = time.ticks_diff(now, self.input_at)
                 try:
-                    if idle >= _DEEP_AFTER_MS:
+                    if idle >= self._sleep_ms * _DEEP_FACTOR:
                         board.deep_sleep(_DEEP_TIMER_MS)  # a device reboots on waking
-                    elif idle >= self._timeout_ms + _LIGHT_AFTER_MS:
+                    elif idle >= self._sleep_ms:
                         if self._clock_busy:
                             break  # never nap inside an edge measurement
                         self._napping = True  # until the naps end, no RTC checks

@@ -14,6 +14,12 @@ Settings (NAMES), with their type, range and default:
     button_mode       str   auto | one | two        auto   auto: two buttons if wired
     preview_s         int   0 (off) .. 30           5    show the next code this many
                                                          seconds before the period ends
+    sleep_s           int   0 (never) or 10..3600   600  with the screen off, light-sleep
+                                                         after this long without input (and
+                                                         30 s without USB traffic), deep-sleep
+                                                         after 6 times as long. A sleeping
+                                                         board misses USB input until a press
+                                                         wakes it: 0 for a token on a desk.
 
 set() accepts the value's own type; a bool also as 0/1. A rejected value changes nothing.
 A damaged settings file is not fatal: the defaults apply, `error` says why, and the next
@@ -26,8 +32,8 @@ firmware may add settings), and so are invalid values (the default applies).
 
 import store
 
-NAMES = ("screen_timeout_s", "contrast", "rotate", "button_mode", "preview_s")
-_DEFAULTS = (30, 128, False, "auto", 5)
+NAMES = ("screen_timeout_s", "contrast", "rotate", "button_mode", "preview_s", "sleep_s")
+_DEFAULTS = (30, 128, False, "auto", 5, 600)
 _BUTTON_MODES = ("auto", "one", "two")
 _FILE = "config.bin"
 _MAGIC = b"TKCF"
@@ -64,6 +70,8 @@ def validate(name, value):
         return value
     if name == "preview_s":
         return _check_int(name, value, 0, 30)
+    if name == "sleep_s":
+        return _check_int(name, value, 10, 3600, zero_ok=True)
     raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
 
 

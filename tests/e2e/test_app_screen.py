@@ -303,6 +303,7 @@ def test_one_button_mode_short_is_next_long_is_previous(sim):
 def test_idle_token_light_sleeps_and_a_press_wakes_it(sim):
     provision(sim, ACCOUNTS[:2])
     cli(sim, "config", "set", "screen_timeout_s", "5")
+    cli(sim, "config", "set", "sleep_s", "10")
     reboot_at(sim, time.time())
     sim.control.press(BUTTON_NEXT, 100)
     wait_screen(sim, shows("2/2"))

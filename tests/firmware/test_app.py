@@ -298,6 +298,56 @@ def test_contrast_and_rotation_apply_live():
     assert b.panel.rotated is True
 
 
+def _run_power(a, ms):
+    import asyncio
+
+    async def go():
+        task = asyncio.create_task(a._power_task())
+        await asyncio.sleep_ms(ms)
+        task.cancel()
+
+    asyncio.run(go())
+
+
+def _idle_for(a, ms):
+    past = time.ticks_add(time.ticks_ms(), -ms)
+    a.input_at = past
+    a.serial_at = past
+    a._input_pending = lambda: False
+
+
+def test_idle_with_the_screen_off_light_sleeps_then_deep_sleeps():
+    b, a = make([("A", "one", SEED20)])
+    a.config.set("sleep_s", 10)
+    a._apply_config()
+    a.screen_off()
+    _idle_for(a, 31000)  # past sleep_s, and USB quiet for 30 s
+    _run_power(a, 1200)
+    assert b.sleeps and set(b.sleeps) == {("light", 1000)}, b.sleeps[:3]
+    del b.sleeps[:]
+    _idle_for(a, 61000)
+    _run_power(a, 1200)
+    assert b.sleeps and b.sleeps[0][0] == "deep", b.sleeps[:3]
+
+
+def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
+    b, a = make([("A", "one", SEED20)])
+    a.config.set("sleep_s", 10)
+    a._apply_config()
+    _idle_for(a, 20000)
+    _run_power(a, 1200)  # screen on
+    a.screen_off()
+    _idle_for(a, 20000)
+    a.serial_at = time.ticks_ms()
+    _run_power(a, 1200)  # USB traffic just now
+    a.config.set("sleep_s", 0)
+    a._apply_config()
+    a.screen_off()
+    _idle_for(a, 3600000)
+    _run_power(a, 1200)
+    assert b.sleeps == [], b.sleeps[:3]
+
+
 def test_hotp_long_press_persists_the_counter_before_showing_the_code():
     d = fsutil.tmpdir("app")
     v = vault.Vault(d)

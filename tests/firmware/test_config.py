@@ -16,6 +16,7 @@ def test_defaults_without_a_file():
     assert c.get("rotate") is False
     assert c.get("button_mode") == "auto"
     assert c.get("preview_s") == 5
+    assert c.get("sleep_s") == 600
     assert [n for n, _ in c.items()] == list(config.NAMES)
     assert c.error is None
     assert not fsutil.exists(d + "/config.bin")
@@ -28,7 +29,9 @@ def test_set_persists_and_a_new_instance_reads_it():
     assert c.set("button_mode", "one") == "one"
     assert c.set("screen_timeout_s", 0) == 0
     assert c.set("preview_s", 10) == 10
+    assert c.set("sleep_s", 0) == 0
     c2 = config.Config(d)
+    assert c2.get("sleep_s") == 0
     assert c2.get("contrast") == 200
     assert c2.get("rotate") is True
     assert c2.get("button_mode") == "one"
@@ -58,6 +61,8 @@ def test_bad_values_are_rejected_and_change_nothing():
         ("button_mode", "three"),
         ("preview_s", 31),
         ("preview_s", 1.5),
+        ("sleep_s", 9),
+        ("sleep_s", 3601),
         ("nonsense", 1),
     )
     for name, value in bad:
