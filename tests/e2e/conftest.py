@@ -16,6 +16,7 @@ kills it if needed; the firmware process dies with its supervisor (PR_SET_PDEATH
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -36,6 +37,15 @@ BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 30.0
 
 
+def _die_with_parent() -> None:
+    # If the test process dies without its teardown (killed by a timeout), the sim gets
+    # SIGTERM and quits; the firmware process dies with the sim in turn.
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Sim:
     def __init__(self, state_dir: Path, args: tuple[str, ...] = ()) -> None:
         self.state_dir = state_dir
@@ -49,7 +59,11 @@ class Sim:
         cmd = [str(BIN / "host_tools"), "sim", "--headless", "--state", str(self.state_dir)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [*cmd, *self.args], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                [*cmd, *self.args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         info_path = self.state_dir / "sim.json"
