@@ -148,6 +148,7 @@ class Supervisor:
         self.intr_pending = False  # a Ctrl-C sent over the side channel, not yet taken
         self.intr_gen = 0
         self.rx_dropped = 0
+        self.rx_dropped_asleep = 0
         self.tx_dropped = 0
         self.raw_boot_buf = b""
         self.raw_boot_sent_a = False
@@ -362,6 +363,10 @@ class Supervisor:
         except OSError:
             return
         if not data:
+            return
+        if self.sleep_state == "light" or self.phase == "deep_sleep":
+            # A sleeping ESP32's UART is clock-gated: what arrives meanwhile is lost.
+            self.rx_dropped_asleep += len(data)
             return
         if self.phase != "running":
             # Nothing reads the UART while the board boots: keep what fits in the ring.
@@ -861,6 +866,7 @@ class Supervisor:
             "port": self.port,
             "rx_buffer": self.opt.rx_buffer,
             "rx_dropped": self.rx_dropped,
+            "rx_dropped_asleep": self.rx_dropped_asleep,
             "baud": self.opt.baud,
             "tx_dropped": self.tx_dropped,
             "first_frame_s": self.first_frame_s,

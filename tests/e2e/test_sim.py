@@ -294,8 +294,11 @@ def test_light_sleep_ends_early_on_a_press(sim):
         read_until(port, b"sleeping")
         time.sleep(0.3)
         assert sim.control.status()["sleep"] == "light"
+        port.write(b"lost")  # a sleeping ESP32's UART hears nothing
+        time.sleep(0.1)
         sim.control.press(0, ms=2000)
         data = read_until(port, b"\x04>", timeout=10)
+    assert sim.control.status()["rx_dropped_asleep"] == 4
     woke = data.split(b"woke ")[1].split()
     assert int(woke[0]) < 2000 and woke[1] == b"True"
 
