@@ -77,9 +77,11 @@ def register(group: click.Group) -> None:
         state_dir = state_dir.absolute()
         interactive = not headless and sys.stdin.isatty() and sys.stdout.isatty()
         state_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(state_dir / "sim.log")
-        if not interactive:
-            handler = logging.StreamHandler(sys.stderr)
+        handler: logging.Handler = (
+            logging.FileHandler(state_dir / "sim.log")
+            if interactive
+            else logging.StreamHandler(sys.stderr)
+        )
         handler.setFormatter(logging.Formatter("sim: %(message)s"))
         logger = logging.getLogger("host_tools.sim")
         logger.addHandler(handler)
