@@ -284,7 +284,7 @@ class Hardware:
         if self.link is None or panel.version == self._sent_version:
             return
         self._sent_version = panel.version
-        rtc_ns = getattr(self.rtc, "_now_ns", None)
+        rtc_ns = getattr(self.rtc, "unix_ns", None)
         msg = {
             "t": "frame",
             "v": panel.version,
