@@ -10,6 +10,8 @@ and converting mpremote's exceptions into host_tools.errors types.
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import logging
 from collections.abc import Callable
 from types import TracebackType
@@ -20,6 +22,12 @@ from host_tools.errors import DeviceTimeoutError, HostToolsError, NoDeviceError
 log = logging.getLogger(__name__)
 
 BAUDRATE = 115200
+# A blocking read never returns if the device stays silent (mpremote reads a pseudo-terminal
+# without checking for waiting input), so every read gives up after this and is retried.
+READ_TIMEOUT_S = 2.0
+# A token that is just booting (after a reset) can miss the Ctrl-C that stops it: try again.
+RAW_REPL_ATTEMPTS = 4
+RAW_REPL_ATTEMPT_S = 4
 
 
 class DeviceCommandError(HostToolsError):
@@ -35,7 +43,7 @@ class DeviceLink:
 
         self.port = port
         try:
-            self.transport = SerialTransport(port, baudrate=BAUDRATE)
+            self.transport = SerialTransport(port, baudrate=BAUDRATE, timeout=READ_TIMEOUT_S)
         except TransportError as e:
             raise NoDeviceError(f"cannot open {port}: {e}") from None
         except OSError as e:
@@ -62,14 +70,23 @@ class DeviceLink:
         """Stop the running firmware and get a clean raw REPL (main.py does not run there)."""
         from mpremote.transport import TransportError
 
-        try:
-            self.transport.enter_raw_repl(soft_reset=soft_reset)
-        except TransportError as e:
-            raise DeviceTimeoutError(
-                f"{self.port} did not give a MicroPython raw REPL ({e}); is MicroPython "
-                "flashed, is another program using the port, or is the token locked "
-                "(Ctrl-C disabled)?"
-            ) from None
+        error: Exception | None = None
+        for attempt in range(1, RAW_REPL_ATTEMPTS + 1):
+            seen = io.StringIO()  # mpremote prints what it got instead on failure
+            try:
+                with contextlib.redirect_stdout(seen):
+                    self.transport.enter_raw_repl(
+                        soft_reset=soft_reset, timeout_overall=RAW_REPL_ATTEMPT_S
+                    )
+                return
+            except TransportError as e:
+                log.info("raw REPL attempt %d: %s %s", attempt, e, seen.getvalue())
+                error = e
+        raise DeviceTimeoutError(
+            f"{self.port} did not give a MicroPython raw REPL ({error}); is MicroPython "
+            "flashed, is another program using the port, or is the token locked "
+            "(Ctrl-C disabled)?"
+        )
 
     def exec(
         self,

@@ -143,7 +143,9 @@ def run_device_tests(
             link.write_file(helper.name, helper.read_bytes())
         try:
             for module in modules:
+                module_started = time.monotonic()
                 report_module(module, run_module(link, module), totals, echo)
+                log.info("%s took %.1f s", module.name, time.monotonic() - module_started)
         finally:
             link.enter_raw_repl(soft_reset=True)
             link.exec(REMOVE % ([h.name for h in helpers],))

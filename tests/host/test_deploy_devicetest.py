@@ -1,7 +1,7 @@
 """host_tools.devicetest: per-test results and failure status from modules run on a device.
 
 The device is a stand-in that runs each snippet with the real MicroPython unix interpreter in a
-directory (as tests/host/test_deploy.py does); the modules are small ones written here with a
+directory (as tests/host/test_deploy_plan.py does); the modules are small ones written here with a
 known mix of passing, failing and skipping tests, run by the real tests/firmware/mptest.py.
 """
 

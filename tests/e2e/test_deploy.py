@@ -1,0 +1,214 @@
+"""Deploy and device-test against the virtual token's serial port, as a user would run them.
+
+The sim's port behaves as a board's (raw REPL, soft reset, littlefs flash), so these drive
+the real `host_tools` command line and mpremote exactly as on an ESP32. Each test gets a
+fresh sim from the `sim` fixture (tests/e2e/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from host_tools.deploy import MANIFEST
+from host_tools.devicelink import DeviceLink
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+HOST_TOOLS = str(BIN / "host_tools")
+MPREMOTE = str(BIN / "mpremote")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def host_tools(port: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [HOST_TOOLS, "--port", port, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def deploy(port: str, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = host_tools(port, "deploy", *args)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result, elapsed
+
+
+def device_files(port: str) -> dict:
+    """The deploy manifest and a listing of the flash, read back through mpremote's library."""
+    with DeviceLink(port) as link:
+        link.enter_raw_repl(soft_reset=True)
+        found = link.eval(
+            "import os\n"
+            "def walk(d):\n"
+            " out = []\n"
+            " for e in os.ilistdir(d or '.'):\n"
+            "  p = d + '/' + e[0] if d else e[0]\n"
+            "  out += walk(p) if e[1] & 0x4000 else [p]\n"
+            " return out\n"
+            "print(repr([p for p in walk('') if not p.startswith('_')]))"
+        )
+        manifest = json.loads(link.exec(f"print(open({MANIFEST!r}).read())"))
+        link.reset_into_firmware()
+    return {"files": sorted(found), "manifest": manifest}
+
+
+def test_deploy_fresh_then_nothing_to_copy(sim) -> None:
+    port, _control = sim
+    first, first_s = deploy(port)
+    assert "deployed board sim" in first.stdout, first.stdout
+    state = device_files(port)
+    deployed = set(state["manifest"]["files"])
+    assert deployed, "nothing was deployed"
+    assert {p for p in deployed if p.endswith(".mpy")}, "no compiled modules"
+    assert deployed <= set(state["files"])
+    if (REPO / "firmware" / "main.py").exists():
+        assert "main.py" in deployed
+
+    second, second_s = deploy(port)
+    assert ": 0 copied (0 bytes)" in second.stdout and "0 removed" in second.stdout, second.stdout
+    assert device_files(port) == state
+    print(f"\ndeploy into a fresh sim {first_s:.2f} s, second deploy {second_s:.2f} s")
+
+
+def test_dry_run_changes_nothing(sim) -> None:
+    port, _control = sim
+    result, _ = deploy(port, "--dry-run")
+    assert "dry run: nothing changed" in result.stdout
+    assert "copy " in result.stdout and "data/ is not touched" in result.stdout
+    with DeviceLink(port) as link:
+        link.enter_raw_repl(soft_reset=True)
+        exists = link.eval(f"import os\nprint(repr({MANIFEST!r} in os.listdir()))")
+        link.reset_into_firmware()
+    assert exists is False
+
+
+def test_unknown_board_refused(sim) -> None:
+    port, _control = sim
+    result = host_tools(port, "deploy", "--board", "nonesuch")
+    assert result.returncode != 0
+    assert "unknown board 'nonesuch'" in result.stderr and "esp32_devkit" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_data_dir_survives_redeploy(sim) -> None:
+    port, _control = sim
+    deploy(port)
+    keep = b"vault bytes that deploy must never touch \x00\xff"
+    with DeviceLink(port) as link:
+        link.enter_raw_repl(soft_reset=True)
+        link.exec("import os\ntry:\n os.mkdir('data')\nexcept OSError:\n pass")
+        link.write_file("data/keep.bin", keep)
+        # damage one deployed file so the redeploy really copies something
+        manifest = json.loads(link.exec(f"print(open({MANIFEST!r}).read())"))
+        victim = sorted(manifest["files"])[0]
+        link.write_file(victim, b"# damaged\n")
+        link.reset_into_firmware()
+    result, _ = deploy(port)
+    assert ": 1 copied" in result.stdout, result.stdout
+    with DeviceLink(port) as link:
+        link.enter_raw_repl(soft_reset=True)
+        back = link.eval("print(repr(open('data/keep.bin', 'rb').read()))")
+        link.reset_into_firmware()
+    assert back == keep
+
+
+def test_provisioned_accounts_survive_redeploy(sim) -> None:
+    port, _control = sim
+    commands = host_tools(port, "--help").stdout
+    if "provision" not in commands:
+        pytest.skip("host_tools provision is not available yet")
+    deploy(port)
+    uri = "otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example"
+    added = host_tools(port, "provision", uri)
+    assert added.returncode == 0, added.stdout + added.stderr
+    before = host_tools(port, "list")
+    assert "alice@example.com" in before.stdout, before.stdout + before.stderr
+    with DeviceLink(port) as link:  # force a real copy on the redeploy
+        link.enter_raw_repl(soft_reset=True)
+        manifest = json.loads(link.exec(f"print(open({MANIFEST!r}).read())"))
+        link.write_file(sorted(manifest["files"])[-1], b"# damaged\n")
+        link.reset_into_firmware()
+    deploy(port)
+    after = host_tools(port, "list")
+    assert after.returncode == 0 and after.stdout == before.stdout, after.stdout + after.stderr
+
+
+def test_mpremote_sees_the_deployed_files(sim) -> None:
+    port, _control = sim
+    deploy(port)
+    listing = subprocess.run(
+        [MPREMOTE, "connect", port, "fs", "ls", ":"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert MANIFEST in listing.stdout
+
+
+# Modules run through device-test here: the ones that are meant to run on a device as they are.
+# Left out (see the final report): modules whose sim-model tests write state files under the
+# host's /tmp (the sim's root is its flash and has no /tmp: test_app, test_ds3231,
+# test_simflash, test_simi2c), and test_vault, whose scratch vaults on the sim's flash take
+# many minutes. `host_tools device-test` with no module names runs them all.
+DEVICE_TEST_MODULES = (
+    "test_harness",
+    "test_otp",
+    "test_otp_sha512",
+    "test_ssd1306",
+    "test_buttons",
+    "test_clock",
+    "test_config",
+    "test_protocol",
+    "test_store",
+    "test_ui",
+    "test_font",
+)
+
+
+def test_device_test_passes_on_the_sim(sim) -> None:
+    port, _control = sim
+    deploy(port)
+    present = [
+        m for m in DEVICE_TEST_MODULES if (REPO / "tests" / "firmware" / f"{m}.py").exists()
+    ]
+    result = host_tools(port, "device-test", *present, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert " 0 failed" in result.stdout and "PASS " in result.stdout
+    for name in present:
+        assert f"{name}.py::" in result.stdout, f"{name} was not run"
+
+
+def test_device_test_failure_exits_non_zero(sim, tmp_path: Path) -> None:
+    port, _control = sim
+    # A module that fails on purpose, run through the same command line on the sim's port.
+    tests = tmp_path / "fw"
+    tests.mkdir()
+    (tests / "mptest.py").write_bytes((REPO / "tests" / "firmware" / "mptest.py").read_bytes())
+    (tests / "test_fails.py").write_text(
+        "def test_wrong():\n    assert 2 + 2 == 5, 'arithmetic'\n\n"
+        "def test_right():\n    assert 2 + 2 == 4\n\n"
+        'if __name__ == "__main__":\n    import mptest\n    mptest.main(globals())\n'
+    )
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom host_tools import devicetest\n"
+        f"t = devicetest.run_device_tests({port!r}, test_dir=Path({str(tests)!r}))\n"
+        "sys.exit(0 if t.ok else 1)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL test_fails.py::test_wrong" in result.stdout
+    assert "arithmetic" in result.stdout
+    assert "PASS test_fails.py::test_right" in result.stdout
