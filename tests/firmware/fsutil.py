@@ -7,8 +7,9 @@ _n = [0]
 
 
 def tmpdir(tag):
-    """A fresh empty directory: under /tmp on the unix port, at the root on a board."""
-    base = "/tmp" if sys.platform in ("linux", "darwin") else ""
+    """A fresh empty directory: under /tmp on the unix port, at the root on a board (and in
+    the sim, whose root is its flash and has no /tmp)."""
+    base = "/tmp" if sys.platform in ("linux", "darwin") and exists("/tmp") else ""
     _n[0] += 1
     path = "%s/mpt_%s_%s_%d" % (base, tag, binascii.hexlify(os.urandom(4)).decode(), _n[0])
     rmtree(path)
