@@ -15,6 +15,7 @@ The firmware modules the tests import must already be on the device (`host_tools
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -141,15 +142,23 @@ def run_device_tests(
         helpers = helper_modules(test_dir)
         for helper in helpers:
             link.write_file(helper.name, helper.read_bytes())
+
+        def clean_up() -> None:
+            link.enter_raw_repl(soft_reset=True)
+            link.exec(REMOVE % ([h.name for h in helpers],))
+            link.reset_into_firmware()
+
         try:
             for module in modules:
                 module_started = time.monotonic()
                 report_module(module, run_module(link, module), totals, echo)
                 log.info("%s took %.1f s", module.name, time.monotonic() - module_started)
-        finally:
-            link.enter_raw_repl(soft_reset=True)
-            link.exec(REMOVE % ([h.name for h in helpers],))
-            link.reset_into_firmware()
+        except BaseException:
+            # A hung module can leave the device unreachable: report the first error, not that.
+            with contextlib.suppress(HostToolsError):
+                clean_up()
+            raise
+        clean_up()
     totals.seconds = time.monotonic() - started
     echo(totals.summary())
     return totals
