@@ -158,11 +158,12 @@ def test_mpremote_sees_the_deployed_files(sim) -> None:
 
 # Modules run through device-test here: the ones that are meant to run on a device as they are.
 # Left out (see the final report): modules whose sim-model tests write state files under the
-# host's /tmp (the sim's root is its flash and has no /tmp: test_app, test_ds3231,
-# test_simflash, test_simi2c), and test_vault, whose scratch vaults on the sim's flash take
+# host's /tmp (the sim's root is its flash and has no /tmp: test_ds3231, test_simflash,
+# test_simi2c), and test_vault, whose scratch vaults on the sim's flash take
 # many minutes. `host_tools device-test` with no module names runs them all.
 DEVICE_TEST_MODULES = (
     "test_harness",
+    "test_app",
     "test_otp",
     "test_otp_sha512",
     "test_ssd1306",
