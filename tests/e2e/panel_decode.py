@@ -20,9 +20,10 @@ import ast
 import functools
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from host_tools.micropython import find_micropython
 
 REPO = Path(__file__).resolve().parents[2]
 FONT_FILE = REPO / "firmware" / "font_digits.py"
@@ -66,9 +67,12 @@ for c in range(32, 127):
 @functools.cache
 def text_font() -> dict[tuple[int, ...], str]:
     """{8 column bytes: character} of framebuf's built-in font, from MicroPython itself."""
-    interp = Path(sys.executable).parent / "micropython"
     out = subprocess.run(
-        [str(interp), "-c", _DUMP_FONT], capture_output=True, text=True, check=True, timeout=30
+        [find_micropython(honor_env=False), "-c", _DUMP_FONT],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout
     table: dict[tuple[int, ...], str] = {}
     for line in out.splitlines():

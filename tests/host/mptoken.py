@@ -10,18 +10,16 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
 from pathlib import Path
+
+from host_tools.micropython import find_micropython
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "mpserve" / "serve_token.py"
 
 
 def interpreter() -> str:
-    chosen = os.environ.get("MICROPYTHON")
-    if chosen:
-        return chosen
-    return str(Path(sys.executable).parent / "micropython")
+    return find_micropython()
 
 
 class PipeTransport:

