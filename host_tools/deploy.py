@@ -97,15 +97,6 @@ for d in %r:
         pass
 """
 
-REMOVE = """\
-import os
-for p in %r:
-    try:
-        os.remove(p)
-    except OSError:
-        pass
-"""
-
 
 class DeployError(HostToolsError):
     exit_code = 9
@@ -366,7 +357,7 @@ def apply(link: DeviceLink, plan: Plan, progress: Callable[[str], None]) -> int:
     if dirs:
         link.exec(MKDIRS % (dirs,))
     if plan.remove:
-        link.exec(REMOVE % (plan.remove,))
+        link.remove_files(plan.remove)
         for path in plan.remove:
             progress(f"removed {path}")
     for path in plan.copy:

@@ -30,6 +30,15 @@ RAW_REPL_ATTEMPTS = 4
 RAW_REPL_ATTEMPT_S = 4
 
 
+_REMOVE_FILES = """\
+import os
+for p in %r:
+    try:
+        os.remove(p)
+    except OSError:
+        pass
+"""
+
 class DeviceCommandError(HostToolsError):
     """Code run on the device raised an exception (its traceback is the message)."""
 
@@ -114,6 +123,10 @@ class DeviceLink:
         except TransportError as e:
             raise DeviceTimeoutError(f"{self.port} stopped answering: {e}") from None
         return out.decode(errors="replace"), err.decode(errors="replace")
+
+    def remove_files(self, paths: list[str]) -> None:
+        """Remove these files on the device; a file already gone is not an error."""
+        self.exec(_REMOVE_FILES % (list(paths),))
 
     def eval(self, code: str, timeout: float = 10) -> Any:
         """Run `code`, which prints one Python literal (repr), and return its value."""

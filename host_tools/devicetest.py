@@ -28,15 +28,6 @@ from host_tools.mptest_report import ModuleRun, parse_run
 
 log = logging.getLogger(__name__)
 
-REMOVE = """\
-import os
-for p in %r:
-    try:
-        os.remove(p)
-    except OSError:
-        pass
-"""
-
 REPO = Path(__file__).resolve().parent.parent
 TEST_DIR = REPO / "tests" / "firmware"
 FIRMWARE_DIR = REPO / "firmware"
@@ -145,7 +136,7 @@ def run_device_tests(
 
         def clean_up() -> None:
             link.enter_raw_repl(soft_reset=True)
-            link.exec(REMOVE % ([h.name for h in helpers],))
+            link.remove_files([h.name for h in helpers])
             link.reset_into_firmware()
 
         try:
