@@ -4,6 +4,7 @@ import os
 import sys
 
 _n = [0]
+_made = []  # directories tmpdir() made, for cleanup()
 
 
 def tmpdir(tag):
@@ -14,7 +15,19 @@ def tmpdir(tag):
     path = "%s/mpt_%s_%s_%d" % (base, tag, binascii.hexlify(os.urandom(4)).decode(), _n[0])
     rmtree(path)
     os.mkdir(path)
+    _made.append(path)
     return path
+
+
+def adopt(path):
+    """Have cleanup() remove path too (a scratch directory made by the code under test)."""
+    _made.append(path)
+
+
+def cleanup():
+    """Remove every directory tmpdir() made (call it from a module's teardown_function)."""
+    while _made:
+        rmtree(_made.pop())
 
 
 def rmtree(path):

@@ -50,12 +50,23 @@ def _tests(namespace, only):
     return names
 
 
+def _run(test, teardown):
+    try:
+        test()
+    finally:
+        if teardown is not None:
+            teardown()
+
+
 def main(namespace, only=None):
+    """Run the module's tests; a module-level `teardown_function()`, if defined, runs after
+    each test, passed or not (e.g. to remove scratch directories)."""
+    teardown = namespace.get("teardown_function")
     passed = failed = skipped = 0
     for name in _tests(namespace, only):
         print(_MARK, "start", name)
         try:
-            namespace[name]()
+            _run(namespace[name], teardown)
         except SkipTest as e:
             skipped += 1
             print(_MARK, "skip", name, e.args[0] if e.args else "")

@@ -430,7 +430,9 @@ def _sim_board():
         os.stat("/tmp")  # a standalone sim board keeps its data under /tmp
     except OSError:
         mptest.skip("needs a host /tmp (runs under the unix port, not on the sim's flash)")
-    return simboard.Board(simlink.Hardware())  # fresh models for each test
+    b = simboard.Board(simlink.Hardware())  # fresh models for each test
+    fsutil.adopt(b.data_dir)
+    return b
 
 
 def test_on_the_sim_board_the_real_drivers_show_the_code():
@@ -471,6 +473,10 @@ def test_on_the_sim_board_a_pulled_battery_is_noticed_by_check():
     a.render()
     assert panelread.code(hw.panel.glass()) is None
     assert panelread.has_text(hw.panel.glass(), "Clock not set", ink=0)
+
+
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
 
 
 if __name__ == "__main__":

@@ -113,5 +113,9 @@ def test_unknown_names_and_bad_values_in_the_file_are_ignored():
     assert c.error is None
 
 
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
+
+
 if __name__ == "__main__":
     mptest.main(globals())

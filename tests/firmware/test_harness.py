@@ -21,5 +21,26 @@ def test_raises_fails_when_nothing_raised():
     raise AssertionError("mptest.raises accepted a call that raised nothing")
 
 
+def test_teardown_runs_after_a_passing_and_a_failing_test():
+    calls = []
+
+    def fail():
+        calls.append("test")
+        raise ValueError("boom")
+
+    mptest._run(lambda: calls.append("test"), lambda: calls.append("teardown"))
+    mptest.raises(ValueError, mptest._run, fail, lambda: calls.append("teardown"))
+    assert calls == ["test", "teardown", "test", "teardown"]
+
+
+def test_fsutil_cleanup_removes_every_tmpdir():
+    import fsutil
+
+    a, b = fsutil.tmpdir("harness"), fsutil.tmpdir("harness")
+    fsutil.write(b + "/f", b"x")
+    fsutil.cleanup()
+    assert not fsutil.exists(a) and not fsutil.exists(b)
+
+
 if __name__ == "__main__":
     mptest.main(globals())

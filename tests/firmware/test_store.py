@@ -195,5 +195,9 @@ def test_erase_removes_every_copy():
     fsutil.rmtree(d)
 
 
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
+
+
 if __name__ == "__main__":
     mptest.main(globals())

@@ -641,5 +641,9 @@ def test_power_cut_with_small_blocks_and_a_full_vault():
     _cut_everywhere(lambda v: v.next_hotp("Issuer3:"), 512, 256, 63)
 
 
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
+
+
 if __name__ == "__main__":
     mptest.main(globals())
