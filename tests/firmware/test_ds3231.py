@@ -5,6 +5,7 @@
 # the register bytes in test_register_layout are written out by hand from the datasheet's
 # register map. On the 32-bit interpreter most of these Unix times are big ints.
 
+import fsutil
 import mptest
 
 ADDR = 0x68
@@ -78,10 +79,7 @@ def _rig(state_path=None, clock=None):
 
 
 def _tmp_path(tag):
-    import os
-
-    name = "/tmp/mptest_%s_%s.json" % (tag, "".join("%02x" % b for b in os.urandom(4)))
-    return name
+    return fsutil.tmpdir(tag) + "/state.json"
 
 
 def _remove(path):
@@ -310,6 +308,10 @@ def test_model_control_api():
     model.shift(-86400 * 366)
     assert rtc.datetime()[:3] == (2098, 12, 30)
     mptest.raises(ValueError, model.set_unix, 946684799)
+
+
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 # of a file update leaves the old content (littlefs's copy-on-write guarantee, proven here for
 # every write the update makes).
 
+import fsutil
 import mptest
 
 BLOCK = 4096
@@ -22,9 +23,7 @@ def _modules():
 
 
 def _tmp_image():
-    import os
-
-    return "/tmp/mptest_flash_%s.img" % "".join("%02x" % b for b in os.urandom(4))
+    return fsutil.tmpdir("flash") + "/flash.img"
 
 
 def _remove(path):
@@ -179,6 +178,10 @@ def test_restore_power_and_counters():
         bd.close()
     finally:
         _remove(path)
+
+
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 # The sim's I2C bus and its device models, driven with raw bytes as the datasheets describe
 # them (no driver involved), so the models can be trusted as a reference for the drivers.
 
+import fsutil
 import mptest
 
 OLED = 0x3C
@@ -294,7 +295,7 @@ def test_ds3231_state_file_is_replaced_atomically():
     import json
     import os
 
-    path = "/tmp/mptest_rtc_%s.json" % "".join("%02x" % b for b in os.urandom(4))
+    path = fsutil.tmpdir("rtc") + "/state.json"
     try:
         bus, model, clock = _rtc(path)
         bus.writeto_mem(RTC, 0x10, b"\x7f")
@@ -319,6 +320,10 @@ def test_ds3231_state_file_is_replaced_atomically():
                 os.remove(p)
             except OSError:
                 pass
+
+
+def teardown_function():
+    fsutil.cleanup()  # the scratch directories of the test that just ran
 
 
 if __name__ == "__main__":
