@@ -1,6 +1,7 @@
 # A file-backed flash block device for the sim board, with a power-cut switch.
 #
-# FileBlockDevice(path, block_size=4096, block_count=256) implements MicroPython's extended
+# FileBlockDevice(path, block_size=4096, block_count=256) (path may also be an open binary
+# stream such as io.BytesIO, for a faster in-memory image) implements MicroPython's extended
 # block device protocol, the one vfs.VfsLfs2 uses: readblocks(n, buf, offset),
 # writeblocks(n, buf, offset) (program without erase) and ioctl(op, arg) with op 1 init,
 # 2 deinit, 3 sync, 4 block count, 5 block size, 6 erase block. The image file persists
@@ -37,10 +38,16 @@ class FileBlockDevice:
         self.block_size = block_size
         self.block_count = block_count
         size = block_size * block_count
-        try:
-            f = open(path, "r+b")
-        except OSError:
-            f = open(path, "w+b")
+        # An open binary stream (io.BytesIO) is an in-memory image the caller owns and keeps
+        # across reboots; close() leaves it open.
+        self._owned = isinstance(path, str)
+        if not self._owned:
+            f = path
+        else:
+            try:
+                f = open(path, "r+b")
+            except OSError:
+                f = open(path, "w+b")
         f.seek(0, 2)
         have = f.tell()
         if have > size:
@@ -80,7 +87,8 @@ class FileBlockDevice:
         self._cut_after = -1
 
     def close(self):
-        self._f.close()
+        if self._owned:
+            self._f.close()
 
     def _alive(self):
         if self.dead:

@@ -107,6 +107,24 @@ def test_littlefs_mkfs_mount_write_read_and_persist():
         _remove(path)
 
 
+def test_in_memory_image_is_erased_persists_and_outlives_close():
+    import io
+
+    simflash, vfs = _modules()
+    image = io.BytesIO()
+    bd = simflash.FileBlockDevice(image, BLOCK, BLOCKS)
+    assert image.getvalue() == b"\xff" * (BLOCK * BLOCKS)
+    vfs.VfsLfs2.mkfs(bd)
+    _write(vfs.VfsLfs2(bd), "a.bin", OLD)
+    bd.close()  # the caller owns the stream: it stays open, like a file on disk
+    bd = simflash.FileBlockDevice(image, BLOCK, BLOCKS)  # a reboot on the same image
+    assert _read(vfs.VfsLfs2(bd), "a.bin") == OLD
+    bd.cut_power_after(0)
+    mptest.raises(simflash.PowerCut, _write, vfs.VfsLfs2(bd), "a.bin", NEW)
+    bd = simflash.FileBlockDevice(image, BLOCK, BLOCKS)
+    assert _read(vfs.VfsLfs2(bd), "a.bin") == OLD
+
+
 def test_power_cut_is_not_an_exception():
     simflash, vfs = _modules()
     assert issubclass(simflash.PowerCut, BaseException)
@@ -114,50 +132,50 @@ def test_power_cut_is_not_an_exception():
 
 
 def test_power_cut_during_update_keeps_old_content():
+    # On an in-memory image (the same flash model; file persistence is proven above): each cut
+    # point restores the old image, which on the sim's own flash would cost a file rewrite.
+    import io
+
     simflash, vfs = _modules()
-    path = _tmp_image()
-    try:
-        bd = simflash.FileBlockDevice(path, BLOCK, BLOCKS)
-        vfs.VfsLfs2.mkfs(bd)
+    stream = io.BytesIO(BLOCK * BLOCKS)
+    bd = simflash.FileBlockDevice(stream, BLOCK, BLOCKS)
+    vfs.VfsLfs2.mkfs(bd)
+    fs = vfs.VfsLfs2(bd)
+    _write(fs, "a.bin", OLD)
+    bd.close()
+    image = stream.getvalue()
+    # How many block writes does the update take when nothing fails?
+    bd = simflash.FileBlockDevice(stream, BLOCK, BLOCKS)
+    fs = vfs.VfsLfs2(bd)
+    bd.reset_counts()
+    _write(fs, "a.bin", NEW)
+    total = bd.writes
+    bd.close()
+    assert total >= 3, total
+    print("update of a %d-byte file: %d block writes, each torn in turn" % (len(NEW), total))
+    # Tear each of those writes in turn, on a fresh copy of the old image.
+    for n in range(total):
+        stream.seek(0)
+        stream.write(image)
+        bd = simflash.FileBlockDevice(stream, BLOCK, BLOCKS)
         fs = vfs.VfsLfs2(bd)
-        _write(fs, "a.bin", OLD)
+        bd.cut_power_after(n)
+        cut = False
+        try:
+            _write(fs, "a.bin", NEW)
+        except simflash.PowerCut:
+            cut = True
+        assert cut, "write %d was not cut" % n
+        assert bd.dead
+        mptest.raises(simflash.PowerCut, bd.readblocks, 0, bytearray(4), 0)
         bd.close()
-        # How many block writes does the update take when nothing fails?
-        with open(path, "rb") as f:
-            image = f.read()
-        bd = simflash.FileBlockDevice(path, BLOCK, BLOCKS)
+        bd = simflash.FileBlockDevice(stream, BLOCK, BLOCKS)
         fs = vfs.VfsLfs2(bd)
-        bd.reset_counts()
-        _write(fs, "a.bin", NEW)
-        total = bd.writes
+        assert _read(fs, "a.bin") == OLD, "content lost after cut at write %d" % n
+        # The file system is still usable after the cut.
+        _write(fs, "b.bin", b"after")
+        assert _read(fs, "b.bin") == b"after"
         bd.close()
-        assert total >= 3, total
-        print("update of a %d-byte file: %d block writes, each torn in turn" % (len(NEW), total))
-        # Tear each of those writes in turn, on a fresh copy of the old image.
-        for n in range(total):
-            with open(path, "wb") as f:
-                f.write(image)
-            bd = simflash.FileBlockDevice(path, BLOCK, BLOCKS)
-            fs = vfs.VfsLfs2(bd)
-            bd.cut_power_after(n)
-            cut = False
-            try:
-                _write(fs, "a.bin", NEW)
-            except simflash.PowerCut:
-                cut = True
-            assert cut, "write %d was not cut" % n
-            assert bd.dead
-            mptest.raises(simflash.PowerCut, bd.readblocks, 0, bytearray(4), 0)
-            bd.close()
-            bd = simflash.FileBlockDevice(path, BLOCK, BLOCKS)
-            fs = vfs.VfsLfs2(bd)
-            assert _read(fs, "a.bin") == OLD, "content lost after cut at write %d" % n
-            # The file system is still usable after the cut.
-            _write(fs, "b.bin", b"after")
-            assert _read(fs, "b.bin") == b"after"
-            bd.close()
-    finally:
-        _remove(path)
 
 
 def test_restore_power_and_counters():

@@ -503,16 +503,10 @@ def test_random_operations_match_a_simple_model():
 _MOUNT = "/pcut"
 
 
-def _copy(src, dst):
-    with open(src, "rb") as f, open(dst, "wb") as g:
-        while True:
-            chunk = f.read(4096)
-            if not chunk:
-                break
-            g.write(chunk)
-
-
 def _mount(simflash, image, block_size, block_count, mkfs=False):
+    # The image is in RAM (io.BytesIO): the same flash model (torn writes, NOR programming)
+    # without a file system under it, which on the sim is itself a Python block device and
+    # made every cut point cost a full image copy through it.
     import vfs
 
     bd = simflash.FileBlockDevice(image, block_size, block_count)
@@ -520,6 +514,11 @@ def _mount(simflash, image, block_size, block_count, mkfs=False):
         vfs.VfsLfs2.mkfs(bd)
     vfs.mount(vfs.VfsLfs2(bd), _MOUNT)
     return bd
+
+
+def _restore(image, base):
+    image.seek(0)
+    image.write(base)
 
 
 def _unmount(bd):
@@ -557,10 +556,14 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
         vfs.umount(_MOUNT)  # left mounted by an earlier failing test
     except OSError:
         pass
-    d = fsutil.tmpdir("pcut")
-    base, work = d + "/base.img", d + "/work.img"
-    bd = _mount(simflash, base, block_size, block_count, mkfs=True)
+    import io
     import os
+
+    # One in-memory image, rewritten from `base` before each run. Both are allocated first:
+    # the vault work below fragments the heap (no large allocation per cut point either).
+    image = io.BytesIO(block_size * block_count)
+    base = bytearray(block_size * block_count)
+    bd = _mount(simflash, image, block_size, block_count, mkfs=True)
 
     os.mkdir(_MOUNT + "/data")
     v = vault.Vault(_MOUNT + "/data")
@@ -573,9 +576,11 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
     v.add("Issuer0", "user0@example.com", b"second generation", replace=True)  # a .bak too
     old = _snapshot(v)
     _unmount(bd)
+    image.seek(0)
+    image.readinto(base)
     # The expected new state: the operation run once without a cut.
-    _copy(base, work)
-    bd = _mount(simflash, work, block_size, block_count)
+    _restore(image, base)
+    bd = _mount(simflash, image, block_size, block_count)
     v = vault.Vault(_MOUNT + "/data")
     operation(v)
     new = _snapshot(v)
@@ -583,8 +588,8 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
     assert new != old
     n = olds = news = 0
     while True:
-        _copy(base, work)
-        bd = _mount(simflash, work, block_size, block_count)
+        _restore(image, base)
+        bd = _mount(simflash, image, block_size, block_count)
         v = vault.Vault(_MOUNT + "/data")
         v.load()
         bd.cut_power_after(n)
@@ -594,7 +599,7 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
         except simflash.PowerCut:
             done = False
         _unmount(bd)
-        bd = _mount(simflash, work, block_size, block_count)  # reboot
+        bd = _mount(simflash, image, block_size, block_count)  # reboot
         w = vault.Vault(_MOUNT + "/data")
         w.load()  # never CorruptError
         got = _snapshot(w)
@@ -612,7 +617,6 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
         if done:
             break
         n += 1
-    fsutil.rmtree(d)
     print("power cuts: %d cut points, %d old, %d new" % (n + 1, olds, news))
     assert olds > 0 and news > 0
     return n + 1, olds, news
