@@ -113,14 +113,20 @@ class UI:
                     x = over
         self.fb.text(text, self.dx - x, y + self.dy, 1)
 
-    def digits(self, code, digits, y):
-        """The code in large digits, grouped, centred at row y."""
+    def _split_code(self, code, digits):
+        """Put the code's decimal digits, most significant first, into the preallocated
+        self._split (zero-padded to `digits`) and return it; allocates nothing."""
         split = self._split
         i = digits
         while i:
             i -= 1
             split[i] = code % 10
             code //= 10
+        return split
+
+    def digits(self, code, digits, y):
+        """The code in large digits, grouped, centred at row y."""
+        split = self._split_code(code, digits)
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         first = group_split(digits)
         fb = self.fb
@@ -133,12 +139,7 @@ class UI:
 
     def small_digits(self, code, digits, x, y):
         """The code in small type, a space between the groups; returns the x after it."""
-        split = self._split
-        i = digits
-        while i:
-            i -= 1
-            split[i] = code % 10
-            code //= 10
+        split = self._split_code(code, digits)
         first = group_split(digits)
         fb = self.fb
         i = 0
