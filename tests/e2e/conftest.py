@@ -137,8 +137,8 @@ def _make_dir() -> Path:
     return base
 
 
-@pytest.fixture
-def sim() -> Iterator[Sim]:
+def _running_sim() -> Iterator[Sim]:
+    """A started headless sim in a fresh temporary state directory, stopped and removed after."""
     base = _make_dir()
     handle = Sim(base / "state")
     try:
@@ -146,17 +146,16 @@ def sim() -> Iterator[Sim]:
     finally:
         handle.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def sim() -> Iterator[Sim]:
+    yield from _running_sim()
 
 
 @pytest.fixture(scope="module")
 def sim_module() -> Iterator[Sim]:
-    base = _make_dir()
-    handle = Sim(base / "state")
-    try:
-        yield handle.start()
-    finally:
-        handle.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    yield from _running_sim()
 
 
 @pytest.fixture
