@@ -7,26 +7,23 @@ errors to a one-line message and an exit status here, in one place.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from host_tools import __version__
+from host_tools.commands import (
+    accounts,
+    clock,
+    config,
+    deploy,
+    info,
+    provision,
+    screen,
+    sim,
+    verify,
+)
 from host_tools.errors import HostToolsError
-
-COMMAND_MODULES = [
-    "sim",
-    "deploy",
-    # the token over the protocol (host_tools.session)
-    "info",
-    "accounts",
-    "provision",
-    "clock",
-    "verify",
-    "screen",
-    "config",
-]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,8 +40,24 @@ def cli(ctx: click.Context, port: str | None) -> None:
     ctx.obj = {"port": port}
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"host_tools.commands.{_name}").register(cli)
+sim.register(cli)  # the virtual token and its controls (their own module's layout)
+for _command in (
+    deploy.deploy,
+    deploy.device_test,
+    # the token over the protocol (host_tools.session)
+    info.info,
+    accounts.list_,
+    accounts.code,
+    accounts.delete,
+    accounts.rename,
+    accounts.wipe,
+    provision.provision,
+    clock.time_,
+    verify.verify,
+    screen.screen,
+    config.config,
+):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

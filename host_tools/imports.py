@@ -41,8 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from host_tools.account import AccountSpec
 from host_tools.errors import InvalidInputError
-from host_tools.otpauth import AccountSpec, decode_base32, decode_qr, parse_uri
+from host_tools.otpauth import decode_base32, decode_qr, parse_uri
 
 log = logging.getLogger(__name__)
 

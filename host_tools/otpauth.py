@@ -7,13 +7,8 @@
     decode_qr(image_path) -> list[str]        # texts of every QR code in the image
     decode_base32(text) -> bytes              # lenient base32 (case, spaces, padding)
 
-AccountSpec is a frozen dataclass: kind ("totp"|"hotp"), issuer, name, secret (bytes),
-algorithm ("sha1"|"sha256"|"sha512"), digits, period, counter; `label` is "issuer:name" (or
-"name"). Its repr omits the secret. Constructing one validates it against the vault's limits
-(firmware/vault.py), so anything that builds a spec can send it to the token as is:
-issuer 0..64 bytes of UTF-8 without ':'; name 1..64 bytes, ':' only with an issuer; neither
-with control characters or surrounding spaces; secret 1..128 bytes; digits 6, 7, 8; period
-1..3600 s; counter 0..2**64-1 (always 0 for totp).
+The account model and its rules (label, secret, digits, period, counter) are
+host_tools.account's; this module only parses text into AccountSpec.
 
 Every problem raises host_tools.errors.InvalidInputError with one line that never contains
 the secret (a bad base32 character is reported by position only).
@@ -40,94 +35,18 @@ import binascii
 import logging
 import re
 import urllib.parse
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from host_tools.account import AccountSpec
 from host_tools.errors import InvalidInputError
+from host_tools.protocol import ALGORITHMS, KINDS
 
 log = logging.getLogger(__name__)
 
-KINDS = ("totp", "hotp")
-ALGORITHMS = ("sha1", "sha256", "sha512")
-DIGITS = (6, 7, 8)
-LABEL_MAX_BYTES = 64
-SECRET_MIN_BYTES = 1
-SECRET_MAX_BYTES = 128
-PERIOD_MIN = 1
-PERIOD_MAX = 3600
-COUNTER_MAX = 2**64 - 1
 URI_MAX_CHARS = 4096
 
 _B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_IGNORED = re.compile(r"[\s\-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    kind: str
-    issuer: str
-    name: str
-    secret: bytes = field(repr=False)
-    algorithm: str = "sha1"
-    digits: int = 6
-    period: int = 30
-    counter: int = 0
-
-    def __post_init__(self) -> None:
-        _check_text(self.issuer, "issuer", 0)
-        _check_text(self.name, "name", 1)
-        if ":" in self.issuer:
-            raise InvalidInputError("issuer must not contain ':'")
-        if not self.issuer and ":" in self.name:
-            raise InvalidInputError("a name may contain ':' only when an issuer is set")
-        if self.kind not in KINDS:
-            raise InvalidInputError(f"type must be totp or hotp, not {self.kind!r}")
-        if not isinstance(self.secret, bytes):
-            raise InvalidInputError("secret must be bytes")
-        if not SECRET_MIN_BYTES <= len(self.secret) <= SECRET_MAX_BYTES:
-            raise InvalidInputError(
-                f"secret must be {SECRET_MIN_BYTES} to {SECRET_MAX_BYTES} bytes "
-                f"(this one is {len(self.secret)})"
-            )
-        if self.algorithm not in ALGORITHMS:
-            raise InvalidInputError(
-                f"unsupported algorithm {self.algorithm!r} (use SHA1, SHA256 or SHA512)"
-            )
-        _check_int(self.digits, "digits", 6, 8)
-        _check_int(self.period, "period", PERIOD_MIN, PERIOD_MAX)
-        _check_int(self.counter, "counter", 0, COUNTER_MAX)
-        if self.kind == "totp" and self.counter:
-            raise InvalidInputError("a totp account has no counter")
-
-    @property
-    def label(self) -> str:
-        return f"{self.issuer}:{self.name}" if self.issuer else self.name
-
-
-def _check_text(value: object, what: str, minimum: int) -> None:
-    if not isinstance(value, str):
-        raise InvalidInputError(f"{what} must be text")
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if not minimum <= size <= LABEL_MAX_BYTES:
-        raise InvalidInputError(
-            f"{what} must be {minimum} to {LABEL_MAX_BYTES} bytes of UTF-8 ({value!r} is {size})"
-        )
-    if _CONTROL.search(value):
-        raise InvalidInputError(f"{what} {value!r} contains a control character")
-    if value != value.strip():
-        raise InvalidInputError(f"{what} {value!r} starts or ends with spaces")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInputError(f"{what} is not valid Unicode text") from None
-
-
-def _check_int(value: object, what: str, low: int, high: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        if what == "digits":
-            raise InvalidInputError(f"digits must be 6, 7 or 8 (got {value!r})")
-        raise InvalidInputError(f"{what} must be an integer from {low} to {high} (got {value!r})")
 
 
 def decode_base32(text: str) -> bytes:

@@ -36,9 +36,19 @@ REPL_PROMPTS = (b">>> ", b"raw REPL", b"paste mode")
 FLAG_RESPONSE = 0x80
 FLAG_MORE = 0x01
 
-MAX_LABEL = 64
+MAX_LABEL = 64  # bytes of UTF-8 in an issuer, a name, a setting's name or value
 MAX_SECRET = 128
+MAX_VECTORS = 32  # vectors in one VECTORS message
+MAX_CHECKS = 16  # values in one CHECK message
 WIPE_MAGIC = b"WIPE"
+
+ADD_REPLACE = 0x01  # ADD flags: replace an account of the same label
+
+# INFO flag bits
+INFO_CLOCK_VALID = 0x01
+INFO_DISPLAY = 0x02
+INFO_VAULT_CORRUPT = 0x04
+INFO_VAULT_RECOVERED = 0x08
 
 
 class Command(enum.IntEnum):
@@ -197,7 +207,9 @@ class Fields:
         return self
 
     def text(self, value: str) -> Fields:
-        return self.raw(value.encode("utf-8"), MAX_LABEL)
+        # surrogateescape: a label the token listed with bytes that are not UTF-8 goes back
+        # as those bytes (FieldReader.label). Callers validate what users type.
+        return self.raw(value.encode("utf-8", "surrogateescape"), MAX_LABEL)
 
     def bytes(self) -> bytes:
         return b"".join(self._parts)
@@ -237,6 +249,12 @@ class FieldReader:
             return self.raw().decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError("token sent text that is not UTF-8") from None
+
+    def label(self) -> str:
+        """A stored issuer or name. Bytes that are not UTF-8 (an older firmware stored
+        them) become lone surrogates instead of an error, so the account can still be listed,
+        deleted and renamed; see host_tools.account."""
+        return self.raw().decode("utf-8", "surrogateescape")
 
     def rest(self) -> bytes:
         return self._take(len(self.data) - self.pos)

@@ -1,81 +1,33 @@
-"""The protocol client: typed methods over one transport, typed results, typed errors.
+"""The token's commands as typed methods with typed results, over a link.
 
-    with Session(SerialTransport.open(port)) as s:     # HELLO runs on open
+    with open_session(port) as s:                # resolve the port, open it, HELLO
         s.info().free
-        s.add(spec); s.check(account, [59, 1111111109])
-        s.codes(); s.sync_time().residual_ms
+        s.add(spec); s.check(spec, [59, 1111111109])
+        s.codes()
 
-Every message is sent as chunks of at most 128 bytes; each chunk waits for the token's answer
-before the next is written, so the token's ~260-byte input buffer never overflows. A lost or
-corrupted frame is sent again after `timeout` seconds (the token answers a repeated frame from
-its cache without running the command twice); after `attempts` tries a DeviceTimeoutError is
-raised. Token statuses map onto host_tools.errors types. The library never logs secrets.
+`Session(transport)` (or `Session(link)`) runs over any host_tools.link Transport; the link
+owns request ids, retries and chunking, so each method here only builds a request payload and
+reads the answer. Token statuses arrive as host_tools.errors types. The library never logs
+secrets.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol as TypingProtocol
+from typing import Any
 
+from host_tools import ports, timesync
 from host_tools import protocol as p
-from host_tools import timesync
-from host_tools.errors import (
-    DeviceTimeoutError,
-    DuplicateError,
-    HostToolsError,
-    InvalidInputError,
-    NotFoundError,
-    ProtocolError,
-    TokenError,
-    VaultFullError,
-)
-from host_tools.otpauth import AccountSpec
+from host_tools.account import Account, AccountSpec, check_label, shorten
+from host_tools.errors import InvalidInputError, ProtocolError
+from host_tools.link import Link, Transport
 from host_tools.reference import Vector
+from host_tools.transport import SerialTransport
 
 log = logging.getLogger(__name__)
-
-MAX_VECTORS = 32  # per VECTORS message (the token's limit)
-
-
-class Transport(TypingProtocol):
-    def write(self, data: bytes) -> None: ...
-
-    def read(self, timeout: float) -> bytes:
-        """Bytes received within `timeout` seconds (b"" if none)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-_STATUS_ERRORS: dict[int, type[HostToolsError]] = {
-    p.Status.FULL: VaultFullError,
-    p.Status.DUPLICATE: DuplicateError,
-    p.Status.NOT_FOUND: NotFoundError,
-    p.Status.INVALID: InvalidInputError,
-    p.Status.AMBIGUOUS: InvalidInputError,
-    p.Status.BAD_REQUEST: ProtocolError,
-    p.Status.UNKNOWN_COMMAND: ProtocolError,
-    p.Status.SEQUENCE: ProtocolError,
-    p.Status.TOO_LARGE: ProtocolError,
-}
-
-
-def status_error(status: int, message: str) -> HostToolsError:
-    """The typed error for a token status (anything unknown is a TokenError)."""
-    try:
-        name = p.Status(status).name
-    except ValueError:
-        name = f"status 0x{status:02x}"
-    cls = _STATUS_ERRORS.get(status, TokenError)
-    text = message or name.lower().replace("_", " ")
-    if cls is ProtocolError:
-        text = f"protocol error from the token ({name}): {text}"
-    return cls(text)
-
 
 @dataclass(frozen=True)
 class Hello:
@@ -104,24 +56,6 @@ class Info:
     @property
     def full(self) -> bool:
         return self.count >= self.capacity
-
-
-@dataclass(frozen=True)
-class Account:
-    """An account as the token lists it: labels and parameters, never the secret."""
-
-    index: int
-    kind: str
-    algorithm: str
-    digits: int
-    period: int
-    counter: int
-    issuer: str
-    name: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.issuer}:{self.name}" if self.issuer else self.name
 
 
 @dataclass(frozen=True)
@@ -171,21 +105,20 @@ class Screen:
 class Session:
     def __init__(
         self,
-        transport: Transport,
+        channel: Transport | Link,
         *,
         timeout: float = 2.0,
         attempts: int = 3,
         handshake: bool = True,
     ) -> None:
-        self.transport = transport
-        self.timeout = timeout
-        self.attempts = attempts
+        """A session over `channel`: a Link, or a transport to make one over (with the given
+        timeout and attempts). `handshake` runs HELLO at once."""
+        if isinstance(channel, Link):
+            self.link = channel
+        else:
+            self.link = Link(channel, timeout=timeout, attempts=attempts)
         self.flash_s = 3.0  # extra wait for commands that write the token's flash
-        self._parser = p.FrameParser()
-        self._pending: list[p.Frame] = []
-        self._rid = int(time.monotonic_ns()) % 256  # a fresh id after a reconnect
         self.hello_info: Hello | None = None
-        self.retries = 0  # frames sent again (for diagnostics)
         if handshake:
             self.hello_info = self.hello()
 
@@ -201,77 +134,24 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        self.transport.close()
-
-    # ---- frames and messages
-
-    def _next_id(self) -> int:
-        self._rid = (self._rid + 1) % 256
-        return self._rid
-
-    def _exchange(self, frame: p.Frame, timeout: float | None = None) -> p.Frame:
-        """Send one frame and return the token's answer to it (same id and seq)."""
-        line = p.encode_frame(frame)
-        wait = self.timeout if timeout is None else timeout
-        for attempt in range(self.attempts):
-            if attempt:
-                self.retries += 1
-                log.debug("no answer to id %d seq %d, sending again", frame.rid, frame.seq)
-            self.transport.write(line)
-            deadline = time.monotonic() + wait
-            while True:
-                while self._pending:
-                    got = self._pending.pop(0)
-                    if got.response and got.rid == frame.rid and got.seq == frame.seq:
-                        return got
-                    log.debug("ignoring frame id %d seq %d", got.rid, got.seq)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                data = self.transport.read(left)
-                if data:
-                    self._pending.extend(self._parser.feed(data))
-        if any(prompt in self._parser.noise for prompt in p.REPL_PROMPTS):
-            raise DeviceTimeoutError(
-                "the token answers with the MicroPython REPL, not the protocol: its firmware "
-                "is not running (reset the board, or `host_tools deploy`)"
-            )
-        raise DeviceTimeoutError(
-            f"no answer from the token after {self.attempts} tries "
-            f"(is the firmware running? port busy?)"
-        )
+        self.link.close()
 
     def request(self, command: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
-        """Run one command; return the answer's payload or raise the status's error."""
-        rid = self._next_id()
-        chunks = p.split_payload(payload)
-        answer: p.Frame | None = None
-        for seq, chunk in enumerate(chunks):
-            last = seq == len(chunks) - 1
-            flags = 0 if last else p.FLAG_MORE
-            answer = self._exchange(p.Frame(flags, rid, seq, command, chunk), timeout)
-            if not last and answer.code != p.Status.MORE:
-                raise status_error(answer.code, answer.payload.decode("utf-8", "replace"))
-        assert answer is not None
-        status = answer.code
-        data = bytearray(answer.payload)
-        seq = len(chunks) - 1  # the answer's chunk i answers the frame with seq (this + i)
-        while answer.more:
-            seq += 1
-            if seq > 255:
-                raise ProtocolError("token's answer has too many chunks")
-            answer = self._exchange(p.Frame(0, rid, seq, p.Command.CONTINUE), timeout)
-            if answer.code != status:
-                raise ProtocolError("token changed status inside one answer")
-            data += answer.payload
-        if status != p.Status.OK:
-            raise status_error(status, data.decode("utf-8", "replace"))
-        return bytes(data)
+        """One raw command through the link (the typed methods below use this)."""
+        return self.link.request(command, payload, timeout)
+
+    @property
+    def retries(self) -> int:
+        """Frames the link sent again (for diagnostics)."""
+        return self.link.retries
+
+    def _flash_timeout(self) -> float:
+        return self.link.timeout + self.flash_s
 
     # ---- commands
 
     def hello(self) -> Hello:
-        self.transport.write(b"\n")  # end any partial line the token holds
+        self.link.end_line()
         r = p.FieldReader(
             self.request(
                 p.Command.HELLO, p.Fields().u8(p.PROTOCOL_MAJOR).u8(p.PROTOCOL_MINOR).bytes()
@@ -293,10 +173,10 @@ class Session:
         return Info(
             capacity,
             count,
-            bool(flags & 1),
-            bool(flags & 2),
-            bool(flags & 4),
-            bool(flags & 8),
+            bool(flags & p.INFO_CLOCK_VALID),
+            bool(flags & p.INFO_DISPLAY),
+            bool(flags & p.INFO_VAULT_CORRUPT),
+            bool(flags & p.INFO_VAULT_RECOVERED),
             firmware,
         )
 
@@ -317,32 +197,14 @@ class Session:
     def set_time_ms(self, unix_ms: int) -> None:
         # The token may wait for the next second edge to write its RTC: allow for it.
         self.request(
-            p.Command.TIME_SET, p.Fields().u64(unix_ms).bytes(), timeout=self.timeout + 1.5
+            p.Command.TIME_SET, p.Fields().u64(unix_ms).bytes(), timeout=self.link.timeout + 1.5
         )
 
     def sync_time(
         self, samples: int = 5, rounds: int = 3, goal_ms: float = 5.0
     ) -> timesync.SyncResult:
-        """Set the token's clock to the host's, compensating for the round trip; repeat (up
-        to `rounds`) while the measured residual exceeds `goal_ms`."""
-        first = self.time_samples(samples)
-        good = [s for s in first if s.valid]
-        before = timesync.best(good).offset_ms if len(good) == len(first) else None
-        rtt = timesync.best(first).rtt_ms
-        correction = 0.0
-        residual = timesync.best(first)
-        for n in range(1, rounds + 1):
-            self.set_time_ms(timesync.set_value_ms(timesync.host_now_ms() - correction, rtt))
-            after = self.time_samples(samples)
-            if not all(s.valid for s in after):
-                raise TokenError("the token's clock is still not valid after setting it")
-            residual = timesync.best(after)
-            rtt = residual.rtt_ms
-            log.info("sync round %d: residual %.1f ms (rtt %.1f ms)", n, residual.offset_ms, rtt)
-            if abs(residual.offset_ms) <= goal_ms:
-                return timesync.SyncResult(before, residual.offset_ms, rtt / 2, n)
-            correction += residual.offset_ms
-        return timesync.SyncResult(before, residual.offset_ms, residual.rtt_ms / 2, rounds)
+        """Set the token's clock to the host's: host_tools.timesync.sync on this session."""
+        return timesync.sync(self, samples, rounds, goal_ms)
 
     def accounts(self) -> list[Account]:
         found: list[Account] = []
@@ -368,7 +230,7 @@ class Session:
             r.u16(),
             r.u32(),
         )
-        issuer, name = r.text(), r.text()
+        issuer, name = r.label(), r.label()
         if kind > 1 or not 1 <= algorithm <= 3:
             raise ProtocolError("token listed an account of an unknown kind or algorithm")
         return Account(
@@ -409,7 +271,7 @@ class Session:
         """Store an account; returns (count, capacity). The secret travels once, raw."""
         fields = (
             p.Fields()
-            .u8(1 if replace else 0)
+            .u8(p.ADD_REPLACE if replace else 0)
             .u8(p.KINDS.index(spec.kind))
             .u8(p.ALGORITHMS.index(spec.algorithm) + 1)
             .u8(spec.digits)
@@ -420,24 +282,26 @@ class Session:
             .raw(spec.secret, p.MAX_SECRET)
         )
         r = p.FieldReader(
-            self.request(p.Command.ADD, fields.bytes(), timeout=self.timeout + self.flash_s)
+            self.request(p.Command.ADD, fields.bytes(), timeout=self._flash_timeout())
         )
         return r.u8(), r.u8()
 
     def delete(self, account: Account | AccountSpec) -> None:
         self.request(
-            p.Command.DELETE, self._key(account).bytes(), timeout=self.timeout + self.flash_s
+            p.Command.DELETE, self._key(account).bytes(), timeout=self._flash_timeout()
         )
 
     def rename(self, account: Account, issuer: str, name: str) -> None:
+        """Give `account` the label issuer:name (checked here by the token's rules first)."""
+        check_label(issuer, name)
         payload = self._key(account).text(issuer).text(name).bytes()
-        self.request(p.Command.RENAME, payload, timeout=self.timeout + self.flash_s)
+        self.request(p.Command.RENAME, payload, timeout=self._flash_timeout())
 
     def calculate(self, account: Account) -> Calculation:
         """The current code (TOTP) or the next code (HOTP: the token advances its counter)."""
         r = p.FieldReader(
             self.request(
-                p.Command.CALC, self._key(account).bytes(), timeout=self.timeout + self.flash_s
+                p.Command.CALC, self._key(account).bytes(), timeout=self._flash_timeout()
             )
         )
         code, left, step = r.u32(), r.u8(), r.u64()
@@ -446,8 +310,8 @@ class Session:
     def check(self, account: Account | AccountSpec, values: Sequence[int]) -> list[int]:
         """Codes of the account just added, at the given times (TOTP) or counters (HOTP)."""
         out: list[int] = []
-        for start in range(0, len(values), 16):
-            part = values[start : start + 16]
+        for start in range(0, len(values), p.MAX_CHECKS):
+            part = values[start : start + p.MAX_CHECKS]
             fields = self._key(account).u8(len(part))
             for v in part:
                 fields.u64(v)
@@ -494,7 +358,7 @@ class Session:
                 .raw(v.secret, p.MAX_SECRET)
                 .bytes()
             )
-            if batch and (size + len(item) > limit or len(batch) >= MAX_VECTORS):
+            if batch and (size + len(item) > limit or len(batch) >= p.MAX_VECTORS):
                 flush()
             batch.append(item)
             size += len(item)
@@ -510,9 +374,11 @@ class Session:
         return Screen(width, height, data)
 
     def wipe(self) -> None:
-        self.request(p.Command.WIPE, p.WIPE_MAGIC, timeout=self.timeout + self.flash_s)
+        self.request(p.Command.WIPE, p.WIPE_MAGIC, timeout=self._flash_timeout())
 
     def config_get(self, name: str = "") -> dict[str, str]:
+        """One setting (by name), or all (name "")."""
+        _check_setting(name, "setting name")
         r = p.FieldReader(self.request(p.Command.CONFIG_GET, p.Fields().text(name).bytes()))
         values: dict[str, str] = {}
         while not r.done:
@@ -521,7 +387,35 @@ class Session:
         return values
 
     def config_set(self, name: str, value: str) -> str:
+        """Change a setting; returns the value as the token stored it."""
+        _check_setting(name, "setting name")
+        _check_setting(value, "value")
         payload = p.Fields().text(name).text(value).bytes()
         return p.FieldReader(
-            self.request(p.Command.CONFIG_SET, payload, timeout=self.timeout + self.flash_s)
+            self.request(p.Command.CONFIG_SET, payload, timeout=self._flash_timeout())
         ).text()
+
+
+def _check_setting(text: str, what: str) -> None:
+    """A setting's name or value must be text the token can read: UTF-8, at most 64 bytes."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} {shorten(text)!r} is not valid UTF-8 text") from None
+    if size > p.MAX_LABEL:
+        raise InvalidInputError(
+            f"{what} {shorten(text)!r} is too long ({size} bytes; at most {p.MAX_LABEL})"
+        )
+
+
+def open_session(port: str | None, **kwargs: Any) -> Session:
+    """Resolve the port (--port, else $HOST_TOOLS_PORT, else the one attached ESP32
+    USB-serial adapter, see host_tools.ports), open it and shake hands: the one way commands
+    reach the token."""
+    path = ports.resolve_port(port)
+    transport = SerialTransport.open(path)
+    try:
+        return Session(transport, **kwargs)
+    except BaseException:
+        transport.close()
+        raise

@@ -8,13 +8,21 @@ round trip. Among several samples the one with the shortest round trip is the mo
 
 Setting the clock: the value sent is the host time at sending plus the one-way delay (half the
 best round trip seen), so the token's clock equals the host's when the command arrives.
+`sync(session)` does that and measures again, correcting by the residual for up to a few
+rounds. The session supplies samples and the TIME_SET; the arithmetic is all here.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+from host_tools.errors import TokenError
+
+log = logging.getLogger(__name__)
 
 
 def host_now_ms() -> float:
@@ -63,3 +71,36 @@ class SyncResult:
     residual_ms: float  # offset measured after setting
     uncertainty_ms: float  # half the best round trip of the final measurement
     rounds: int
+
+
+class TokenClock(Protocol):
+    """What `sync` needs of a session."""
+
+    def time_samples(self, count: int = 5) -> list[Sample]: ...
+
+    def set_time_ms(self, unix_ms: int) -> None: ...
+
+
+def sync(
+    token: TokenClock, samples: int = 5, rounds: int = 3, goal_ms: float = 5.0
+) -> SyncResult:
+    """Set the token's clock to the host's, compensating for the round trip; repeat (up to
+    `rounds`) while the measured residual exceeds `goal_ms`."""
+    first = token.time_samples(samples)
+    good = [s for s in first if s.valid]
+    before = best(good).offset_ms if len(good) == len(first) else None
+    rtt = best(first).rtt_ms
+    correction = 0.0
+    residual = best(first)
+    for n in range(1, rounds + 1):
+        token.set_time_ms(set_value_ms(host_now_ms() - correction, rtt))
+        after = token.time_samples(samples)
+        if not all(s.valid for s in after):
+            raise TokenError("the token's clock is still not valid after setting it")
+        residual = best(after)
+        rtt = residual.rtt_ms
+        log.info("sync round %d: residual %.1f ms (rtt %.1f ms)", n, residual.offset_ms, rtt)
+        if abs(residual.offset_ms) <= goal_ms:
+            return SyncResult(before, residual.offset_ms, rtt / 2, n)
+        correction += residual.offset_ms
+    return SyncResult(before, residual.offset_ms, residual.rtt_ms / 2, rounds)

@@ -1,9 +1,7 @@
-"""Byte transports under host_tools.session.Session: the token's USB serial port.
+"""The byte transport under host_tools.link.Link: the token's USB serial port.
 
-    transport = SerialTransport.open(ports.resolve_port(ctx_port))
+    transport = SerialTransport.open(path)
 
-`open_session(port)` resolves the port (--port, else $HOST_TOOLS_PORT, else the one attached
-ESP32 USB-serial adapter, see host_tools.ports), opens it and runs the protocol handshake.
 Opening does not reset the board: DTR and RTS are released before the port opens (on ESP32
 DevKits those lines drive EN and GPIO0 through the auto-reset transistors).
 """
@@ -11,13 +9,10 @@ DevKits those lines drive EN and GPIO0 through the auto-reset transistors).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import serial  # type: ignore[import-untyped]
 
-from host_tools import ports
 from host_tools.errors import NoDeviceError
-from host_tools.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +63,3 @@ class SerialTransport:
 
     def close(self) -> None:
         self.port.close()
-
-
-def open_session(port: str | None, **kwargs: Any) -> Session:
-    """Resolve the port, open it and shake hands: the one way commands reach the token."""
-    path = ports.resolve_port(port)
-    transport = SerialTransport.open(path)
-    try:
-        return Session(transport, **kwargs)
-    except BaseException:
-        transport.close()
-        raise

@@ -9,44 +9,40 @@ from host_tools import devicetest
 from host_tools.ports import resolve_port
 
 
-def register(group: click.Group) -> None:
-    @group.command()
-    @click.option("--port", "local_port", metavar="PATH", help="Same as the global --port.")
-    @click.option(
-        "--board",
-        metavar="NAME",
-        help="Board file boards/NAME.py to install as board.py (default: the one deployed "
-        "last time; the simulator needs none).",
+@click.command()
+@click.option("--port", "local_port", metavar="PATH", help="Same as the global --port.")
+@click.option(
+    "--board",
+    metavar="NAME",
+    help="Board file boards/NAME.py to install as board.py (default: the one deployed "
+    "last time; the simulator needs none).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.pass_context
+def deploy(ctx: click.Context, local_port: str | None, board: str | None, dry_run: bool) -> None:
+    """Compile the firmware for the device and copy what changed (never the vault)."""
+    port = resolve_port(local_port or ctx.obj.get("port"))
+    result = deploy_lib.deploy(port, board, dry_run=dry_run, progress=click.echo)
+    plan = result.plan
+    if dry_run:
+        click.echo("dry run: nothing changed; the plan:")
+        for line in plan.describe():
+            click.echo(f"  {line}")
+        return
+    click.echo(
+        f"deployed board {plan.board} to {port}: {len(plan.copy)} copied "
+        f"({result.copied_bytes} bytes), {len(plan.unchanged)} unchanged, "
+        f"{len(plan.remove)} removed in {result.seconds:.1f} s; the token restarted"
     )
-    @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-    @click.pass_context
-    def deploy(
-        ctx: click.Context, local_port: str | None, board: str | None, dry_run: bool
-    ) -> None:
-        """Compile the firmware for the device and copy what changed (never the vault)."""
-        port = resolve_port(local_port or ctx.obj.get("port"))
-        result = deploy_lib.deploy(port, board, dry_run=dry_run, progress=click.echo)
-        plan = result.plan
-        if dry_run:
-            click.echo("dry run: nothing changed; the plan:")
-            for line in plan.describe():
-                click.echo(f"  {line}")
-            return
-        click.echo(
-            f"deployed board {plan.board} to {port}: {len(plan.copy)} copied "
-            f"({result.copied_bytes} bytes), {len(plan.unchanged)} unchanged, "
-            f"{len(plan.remove)} removed in {result.seconds:.1f} s; the token restarted"
-        )
 
-    @group.command(name="device-test")
-    @click.option("--port", "local_port", metavar="PATH", help="Same as the global --port.")
-    @click.argument("modules", nargs=-1, metavar="[MODULE]...")
-    @click.pass_context
-    def device_test(ctx: click.Context, local_port: str | None, modules: tuple[str, ...]) -> None:
-        """Run tests/firmware/test_*.py (or the MODULEs named) on the device via mpremote."""
-        port = resolve_port(local_port or ctx.obj.get("port"))
-        totals = devicetest.run_device_tests(port, modules, echo=click.echo)
-        if not totals.ok:
-            raise devicetest.DeviceTestFailure(
-                f"firmware tests failed on {port}: " + totals.summary()
-            )
+
+@click.command(name="device-test")
+@click.option("--port", "local_port", metavar="PATH", help="Same as the global --port.")
+@click.argument("modules", nargs=-1, metavar="[MODULE]...")
+@click.pass_context
+def device_test(ctx: click.Context, local_port: str | None, modules: tuple[str, ...]) -> None:
+    """Run tests/firmware/test_*.py (or the MODULEs named) on the device via mpremote."""
+    port = resolve_port(local_port or ctx.obj.get("port"))
+    totals = devicetest.run_device_tests(port, modules, echo=click.echo)
+    if not totals.ok:
+        raise devicetest.DeviceTestFailure(f"firmware tests failed on {port}: " + totals.summary())

@@ -7,41 +7,40 @@ import click
 from host_tools.commands._token import echo_json, json_option, session
 
 
-def register(group: click.Group) -> None:
-    @group.command()
-    @json_option
-    @click.pass_context
-    def info(ctx: click.Context, as_json: bool) -> None:
-        """Show the token's firmware, account slots and clock state."""
-        s = session(ctx)
-        i = s.info()
-        hello = s.hello_info
-        protocol = f"{hello.major}.{hello.minor}" if hello else "?"
-        if as_json:
-            echo_json(
-                {
-                    "firmware": i.firmware,
-                    "protocol": protocol,
-                    "accounts": i.count,
-                    "capacity": i.capacity,
-                    "free": i.free,
-                    "full": i.full,
-                    "clock_valid": i.clock_valid,
-                    "display": i.display,
-                    "vault_corrupt": i.vault_corrupt,
-                    "vault_recovered": i.vault_recovered,
-                }
-            )
-            return
-        click.echo(f"firmware:  {i.firmware} (protocol {protocol})")
-        if i.vault_corrupt:
-            click.echo("accounts:  VAULT DAMAGED: `host_tools wipe` starts an empty one")
-        elif i.full:
-            click.echo(f"accounts:  {i.count} of {i.capacity}: the vault is FULL")
-        else:
-            click.echo(f"accounts:  {i.count} of {i.capacity} used, {i.free} free")
-        if i.vault_recovered:
-            click.echo("           (loaded from the previous good copy of the vault)")
-        clock = "set" if i.clock_valid else "NOT SET (run `host_tools time sync`)"
-        click.echo(f"clock:     {clock}")
-        click.echo(f"display:   {'yes' if i.display else 'none'}")
+@click.command()
+@json_option
+@click.pass_context
+def info(ctx: click.Context, as_json: bool) -> None:
+    """Show the token's firmware, account slots and clock state."""
+    s = session(ctx)
+    i = s.info()
+    hello = s.hello_info
+    protocol = f"{hello.major}.{hello.minor}" if hello else "?"
+    if as_json:
+        echo_json(
+            {
+                "firmware": i.firmware,
+                "protocol": protocol,
+                "accounts": i.count,
+                "capacity": i.capacity,
+                "free": i.free,
+                "full": i.full,
+                "clock_valid": i.clock_valid,
+                "display": i.display,
+                "vault_corrupt": i.vault_corrupt,
+                "vault_recovered": i.vault_recovered,
+            }
+        )
+        return
+    click.echo(f"firmware:  {i.firmware} (protocol {protocol})")
+    if i.vault_corrupt:
+        click.echo("accounts:  VAULT DAMAGED: `host_tools wipe` starts an empty one")
+    elif i.full:
+        click.echo(f"accounts:  {i.count} of {i.capacity}: the vault is FULL")
+    else:
+        click.echo(f"accounts:  {i.count} of {i.capacity} used, {i.free} free")
+    if i.vault_recovered:
+        click.echo("           (loaded from the previous good copy of the vault)")
+    clock = "set" if i.clock_valid else "NOT SET (run `host_tools time sync`)"
+    click.echo(f"clock:     {clock}")
+    click.echo(f"display:   {'yes' if i.display else 'none'}")

@@ -42,16 +42,15 @@ def save_png(screen: Screen, path: str, scale: int = 4) -> None:
     img.resize((screen.width * scale, screen.height * scale), Image.Resampling.NEAREST).save(path)
 
 
-def register(group: click.Group) -> None:
-    @group.command()
-    @click.option("--png", "png", metavar="FILE", help="Also save the picture as a PNG file.")
-    @click.option("--quiet", is_flag=True, help="Do not print the text rendering.")
-    @click.pass_context
-    def screen(ctx: click.Context, png: str | None, quiet: bool) -> None:
-        """Show what the token's display shows now."""
-        picture = session(ctx).screen()
-        if not quiet:
-            click.echo(render_text(picture))
-        if png:
-            save_png(picture, png)
-            click.echo(f"saved {png} ({picture.width}x{picture.height})", err=True)
+@click.command()
+@click.option("--png", "png", metavar="FILE", help="Also save the picture as a PNG file.")
+@click.option("--quiet", is_flag=True, help="Do not print the text rendering.")
+@click.pass_context
+def screen(ctx: click.Context, png: str | None, quiet: bool) -> None:
+    """Show what the token's display shows now."""
+    picture = session(ctx).screen()
+    if not quiet:
+        click.echo(render_text(picture))
+    if png:
+        save_png(picture, png)
+        click.echo(f"saved {png} ({picture.width}x{picture.height})", err=True)

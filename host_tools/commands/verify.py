@@ -92,55 +92,54 @@ def run(s: Session, count: int, seed: int) -> Report:
     return Report(len(vectors), rfc, len(vectors) - len(mismatches), mismatches, seconds)
 
 
-def register(group: click.Group) -> None:
-    @group.command()
-    @click.option(
-        "--count", default=1000, show_default=True, type=click.IntRange(0, 10_000_000),
-        help="Random vectors on top of the RFC ones.",
-    )  # fmt: skip
-    @click.option("--seed", type=int, default=None, help="Seed of the random vectors.")
-    @json_option
-    @click.pass_context
-    def verify(ctx: click.Context, count: int, seed: int | None, as_json: bool) -> None:
-        """Check the token's HOTP/TOTP core against CPython's hmac: the RFC 4226/6238 vectors
-        plus COUNT random ones (secrets, algorithms, digits, periods, times), computed on the
-        token in batches and compared one by one. Exit status 1 on any mismatch."""
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**32)
-        report = run(session(ctx), count, seed)
-        failed = len(report.mismatches)
-        if as_json:
-            echo_json(
-                {
-                    "vectors": report.total,
-                    "rfc_vectors": report.rfc,
-                    "random_vectors": count,
-                    "seed": seed,
-                    "passed": report.passed,
-                    "failed": failed,
-                    "seconds": round(report.seconds, 3),
-                    "vectors_per_second": round(report.per_second, 1),
-                    "mismatches": report.mismatches,
-                }
+@click.command()
+@click.option(
+    "--count", default=1000, show_default=True, type=click.IntRange(0, 10_000_000),
+    help="Random vectors on top of the RFC ones.",
+)  # fmt: skip
+@click.option("--seed", type=int, default=None, help="Seed of the random vectors.")
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, count: int, seed: int | None, as_json: bool) -> None:
+    """Check the token's HOTP/TOTP core against CPython's hmac: the RFC 4226/6238 vectors
+    plus COUNT random ones (secrets, algorithms, digits, periods, times), computed on the
+    token in batches and compared one by one. Exit status 1 on any mismatch."""
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    report = run(session(ctx), count, seed)
+    failed = len(report.mismatches)
+    if as_json:
+        echo_json(
+            {
+                "vectors": report.total,
+                "rfc_vectors": report.rfc,
+                "random_vectors": count,
+                "seed": seed,
+                "passed": report.passed,
+                "failed": failed,
+                "seconds": round(report.seconds, 3),
+                "vectors_per_second": round(report.per_second, 1),
+                "mismatches": report.mismatches,
+            }
+        )
+    else:
+        for m in report.mismatches[:50]:
+            where = (
+                f"counter {m['counter']}"
+                if "counter" in m
+                else (f"period {m['period']} s, t={m['unix_time']}")
             )
-        else:
-            for m in report.mismatches[:50]:
-                where = (
-                    f"counter {m['counter']}"
-                    if "counter" in m
-                    else (f"period {m['period']} s, t={m['unix_time']}")
-                )
-                click.echo(
-                    f"MISMATCH #{m['index']}: {str(m['algorithm']).upper()} {m['digits']} "
-                    f"digits, {where}, {m['secret_bytes']}-byte secret: expected "
-                    f"{m['expected']}, token {m['got']}"
-                )
-            if failed > 50:
-                click.echo(f"... and {failed - 50} more mismatches")
             click.echo(
-                f"{report.total} vectors ({report.rfc} RFC 4226/6238 + {count} random, seed "
-                f"{seed}): {report.passed} passed, {failed} failed in {report.seconds:.2f} s "
-                f"({report.per_second:.0f} vectors/s)"
+                f"MISMATCH #{m['index']}: {str(m['algorithm']).upper()} {m['digits']} "
+                f"digits, {where}, {m['secret_bytes']}-byte secret: expected "
+                f"{m['expected']}, token {m['got']}"
             )
-        if failed:
-            raise VerificationError(f"{failed} of {report.total} vectors do not match")
+        if failed > 50:
+            click.echo(f"... and {failed - 50} more mismatches")
+        click.echo(
+            f"{report.total} vectors ({report.rfc} RFC 4226/6238 + {count} random, seed "
+            f"{seed}): {report.passed} passed, {failed} failed in {report.seconds:.2f} s "
+            f"({report.per_second:.0f} vectors/s)"
+        )
+    if failed:
+        raise VerificationError(f"{failed} of {report.total} vectors do not match")

@@ -134,7 +134,7 @@ def test_duplicate_force_and_full(token, capsys) -> None:  # type: ignore[no-unt
     _, out, _ = run(capsys, "list", "--json")
     assert [a["digits"] for a in json.loads(out)] == [8]
     s = Session(token.transport)
-    from host_tools.otpauth import AccountSpec
+    from host_tools.account import AccountSpec
 
     for i in range(63):
         s.add(AccountSpec("totp", "Fill", f"u{i}", SECRET))
@@ -168,9 +168,9 @@ def test_delete_rename_wipe(token, capsys) -> None:  # type: ignore[no-untyped-d
 
 
 def test_failed_check_removes_the_account(token, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from host_tools.commands import provision
+    from host_tools import provisioning
 
-    monkeypatch.setattr(provision, "expected", lambda spec, value: 123456)
+    monkeypatch.setattr(provisioning, "expected", lambda spec, value: 123456)
     status, _, err = run(capsys, "provision", URI)
     assert status == 1 and "reference" in one_line_error(err)
     _, out, _ = run(capsys, "list", "--json")

@@ -16,8 +16,9 @@ import segno
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from host_tools.account import AccountSpec
 from host_tools.errors import InvalidInputError
-from host_tools.otpauth import AccountSpec, decode_qr, parse_uri, spec_from_fields, to_uri
+from host_tools.otpauth import decode_qr, parse_uri, spec_from_fields, to_uri
 
 # "Hello!\xde\xad\xbe\xef" is the well-known value of the Key Uri Format's example secret.
 WIKI_SECRET = b"Hello!\xde\xad\xbe\xef"
@@ -324,28 +325,3 @@ def test_decode_qr_errors(tmp_path: Path):
     Image.new("L", (100, 100), 255).save(blank)
     with pytest.raises(InvalidInputError, match="no QR code"):
         decode_qr(blank)
-
-
-# ---- the host's limits are the vault's
-
-
-def test_limits_match_the_firmware_vault():
-    import re
-
-    from host_tools import otpauth
-
-    source = (Path(__file__).resolve().parents[2] / "firmware" / "vault.py").read_text()
-
-    def const(name: str) -> int:
-        found = re.search(rf"^{name} = const\((\d+)\)", source, re.MULTILINE)
-        assert found, name
-        return int(found.group(1))
-
-    assert const("_MAX_LABEL") == otpauth.LABEL_MAX_BYTES
-    assert const("_MAX_SECRET") == otpauth.SECRET_MAX_BYTES
-    assert const("_MAX_PERIOD") == otpauth.PERIOD_MAX
-    assert '_ALGORITHMS = ("sha1", "sha256", "sha512")' in source
-    assert otpauth.ALGORITHMS == ("sha1", "sha256", "sha512")
-    assert '_int(digits, "digits", 6, 8)' in source and otpauth.DIGITS == (6, 7, 8)
-    assert '_int(period, "period", 1, _MAX_PERIOD)' in source and otpauth.PERIOD_MIN == 1
-    assert "_COUNTER_LIMIT = 1 << 64" in source and otpauth.COUNTER_MAX == 2**64 - 1

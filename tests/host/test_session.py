@@ -16,7 +16,8 @@ import pytest
 from mptoken import MicroPythonToken, PipeTransport
 
 from host_tools import protocol as p
-from host_tools import reference
+from host_tools import reference, timesync
+from host_tools.account import AccountSpec
 from host_tools.errors import (
     DeviceTimeoutError,
     DuplicateError,
@@ -26,7 +27,6 @@ from host_tools.errors import (
     TokenError,
     VaultFullError,
 )
-from host_tools.otpauth import AccountSpec
 from host_tools.session import HotpVector, Session
 
 SECRET = b"12345678901234567890"
@@ -267,7 +267,7 @@ def test_unset_clock_gives_no_codes_until_set(tmp_path: Path) -> None:
         assert now is None and codes[0].code is None
         with pytest.raises(TokenError, match="clock"):
             s.calculate(s.accounts()[0])
-        result = s.sync_time()
+        result = timesync.sync(s)
         assert result.before_ms is None and abs(result.residual_ms) < 5
         assert s.codes()[1][0].code is not None
     finally:
@@ -282,7 +282,7 @@ def test_protocol_errors_are_typed(s: Session) -> None:
     with pytest.raises(ProtocolError, match="BAD_REQUEST"):
         s.request(p.Command.INFO, b"extra")
     # A chunk that continues nothing.
-    answer = s._exchange(p.Frame(0, 99, 5, p.Command.ADD, b"x"))
+    answer = s.link.exchange(p.Frame(0, 99, 5, p.Command.ADD, b"x"))
     assert answer.code == p.Status.SEQUENCE
     assert s.info().count == 0  # and the token still works
 
@@ -318,30 +318,30 @@ def test_lost_answers_are_retried_without_running_a_command_twice(
     s = Session(token.transport)
     s.add(spec("h", kind="hotp", counter=0))
     lossy = Lossy(token.transport, drop={1, 3}, corrupt=set())
-    s.transport = lossy
-    s.timeout = 0.3
+    s.link.transport = lossy
+    s.link.timeout = 0.3
     s.flash_s = 0.2
     a = s.accounts()[0]  # frame 1: its answer is lost, the retry (frame 2) gets it
     calc = s.calculate(a)  # frame 3 (its answer) lost: the retry must not count again
     assert calc.step == 0 and calc.code == reference.RFC4226_HOTP[0]
     assert s.accounts()[0].counter == 1
-    assert s.retries == 2
+    assert s.link.retries == 2
 
 
 def test_corrupted_frames_are_ignored_and_sent_again(token: MicroPythonToken) -> None:
     s = Session(token.transport)
-    s.transport = Lossy(token.transport, drop=set(), corrupt={1, 2})
-    s.timeout = 0.3
+    s.link.transport = Lossy(token.transport, drop=set(), corrupt={1, 2})
+    s.link.timeout = 0.3
     s.flash_s = 0.2
     s.add(spec("c", secret=bytes(range(100))))  # two chunks, both corrupted on first send
     assert [a.name for a in s.accounts()] == ["c"]
-    assert s.retries == 2
+    assert s.link.retries == 2
 
 
 def test_silent_token_times_out(token: MicroPythonToken) -> None:
     s = Session(token.transport)
-    s.transport = Lossy(token.transport, drop=set(range(1, 10)), corrupt=set())
-    s.timeout = 0.1
+    s.link.transport = Lossy(token.transport, drop=set(range(1, 10)), corrupt=set())
+    s.link.timeout = 0.1
     with pytest.raises(DeviceTimeoutError):
         s.info()
 
@@ -357,7 +357,7 @@ def test_one_small_frame_in_flight_at_a_time(token: MicroPythonToken) -> None:
     # Every frame written was answered before the next one: as many answers as requests.
     sent = p.FrameParser().feed(bytes(rec.sent))
     got = p.FrameParser().feed(bytes(rec.got))
-    assert len(sent) == len(got) and s.retries == 0
+    assert len(sent) == len(got) and s.link.retries == 0
     assert [(f.rid, f.seq) for f in sent] == [(f.rid, f.seq) for f in got]
 
 

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 
 from host_tools import protocol as p
 from host_tools import timesync
+from host_tools.link import Link
 from host_tools.session import Session
 from host_tools.timesync import Sample
 
@@ -40,12 +41,12 @@ def test_host_now_follows_the_frozen_clock() -> None:
     )
 
 
-class SimulatedToken(Session):
-    """A session whose token lives in this process: its clock is the (frozen) host clock plus
+class SimulatedToken(Link):
+    """A link whose token lives in this process: its clock is the (frozen) host clock plus
     `offset_ms`, requests take `up_ms` to arrive and answers `down_ms` to come back."""
 
     def __init__(self, frozen, offset_ms: float | None, up_ms: float, down_ms: float) -> None:
-        super().__init__(transport=None, handshake=False)  # type: ignore[arg-type]
+        super().__init__(transport=None)  # type: ignore[arg-type]
         self.frozen = frozen
         self.offset_ms = offset_ms
         self.up_ms = up_ms
@@ -81,7 +82,7 @@ def test_sync_leaves_the_token_within_the_link_asymmetry(
 ) -> None:
     with freeze_time("2026-11-23 12:00:00.250") as frozen:
         token = SimulatedToken(frozen, offset, up, down)
-        result = token.sync_time(samples=3, rounds=3)
+        result = timesync.sync(Session(token, handshake=False), samples=3, rounds=3)
         assert token.offset_ms is not None
         # Symmetric delays: exact. Asymmetric: off by half the difference, which no round
         # trip measurement can see (the residual is measured the same way).
@@ -106,6 +107,6 @@ def test_sync_corrects_in_further_rounds_when_the_first_misses() -> None:
                 return answer
 
         token = SlowSet(frozen, 0.0, 4, 4)
-        result = token.sync_time(samples=3, rounds=3)
+        result = timesync.sync(Session(token, handshake=False), samples=3, rounds=3)
         assert result.rounds == 2
         assert abs(token.offset_ms) <= 1
