@@ -23,7 +23,7 @@ from host_tools.commands import (
     sim,
     verify,
 )
-from host_tools.errors import HostToolsError
+from host_tools.errors import ExitStatus, HostToolsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +61,7 @@ for _command in (
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure is one line on stderr and its status (host_tools.errors)."""
     try:
         cli.main(args=argv, prog_name="host_tools", standalone_mode=False)
     except HostToolsError as e:
@@ -68,16 +69,24 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("host_tools: aborted", err=True)
-        return 130
+        return ExitStatus.INTERRUPTED
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.format_message(), err=True)  # a group named alone: its help
+        return ExitStatus.INVALID_INPUT
+    except click.UsageError as e:
+        # A bad option or argument is bad input: one line naming the command, not the usage.
+        where = e.ctx.command_path if e.ctx else "host_tools"
+        click.echo(f"host_tools: {e.format_message()} (see `{where} --help`)", err=True)
+        return ExitStatus.INVALID_INPUT
     except click.ClickException as e:
-        e.show()
-        return e.exit_code
+        click.echo(f"host_tools: {e.format_message()}", err=True)
+        return ExitStatus.INVALID_INPUT
     except click.exceptions.Exit as e:
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("host_tools: interrupted", err=True)
-        return 130
-    return 0
+        return ExitStatus.INTERRUPTED
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":

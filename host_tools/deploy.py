@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from host_tools.devicelink import DeviceLink
-from host_tools.errors import HostToolsError, InvalidInputError
+from host_tools.errors import DeployError, InvalidInputError, UnsupportedDeviceError
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,6 @@ for d in %r:
     except OSError:
         pass
 """
-
-
-class DeployError(HostToolsError):
-    exit_code = 9
-
-
-class UnsupportedDeviceError(DeployError):
-    """The device's MicroPython is too old or its .mpy format cannot be produced."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from host_tools.errors import DeviceTimeoutError, HostToolsError, NoDeviceError
+from host_tools.errors import DeviceCommandError, DeviceTimeoutError, NoDeviceError
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,6 @@ for p in %r:
     except OSError:
         pass
 """
-
-class DeviceCommandError(HostToolsError):
-    """Code run on the device raised an exception (its traceback is the message)."""
-
-    exit_code = 5
 
 
 class DeviceLink:

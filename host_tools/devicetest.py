@@ -36,12 +36,6 @@ HOST_ONLY = {"conftest.py"}  # the pytest plugin; everything else beside the tes
 MODULE_TIMEOUT_S = 120
 
 
-class DeviceTestFailure(HostToolsError):
-    """At least one firmware test failed (or a module did not run) on the device."""
-
-    exit_code = 1
-
-
 @dataclass
 class Totals:
     passed: int = 0

@@ -1,54 +1,102 @@
-"""Typed errors of the host library, each with the CLI exit status it maps to.
+"""Typed errors of the host library and the CLI's exit statuses, all defined here.
 
 The library raises these; the CLI turns them into one line on stderr and the exit status in
-one place (host_tools.cli.main). Messages never contain secrets.
+one place (host_tools.cli.main). Every error class has its own status, listed in ExitStatus
+and in the README's exit-status table (tests/host/test_errors.py checks both). Messages never
+contain secrets.
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    MISMATCH = 1  # the token computed something other than the reference
+    INVALID_INPUT = 2  # bad input (also a bad option or argument on the command line)
+    NO_DEVICE = 3
+    TIMEOUT = 4
+    PROTOCOL = 5
+    VAULT_FULL = 6
+    DUPLICATE = 7
+    NOT_FOUND = 8
+    TOKEN_REFUSED = 9
+    OTHER = 10
+    SIM = 11
+    DEPLOY = 12
+    UNSUPPORTED_DEVICE = 13
+    DEVICE_COMMAND = 14
+    DEVICE_TESTS_FAILED = 15
+    INTERRUPTED = 130  # Ctrl-C, or a confirmation declined
 
 
 class HostToolsError(Exception):
     """Base class. `exit_code` is the CLI's exit status for this kind of failure."""
 
-    exit_code = 10
+    exit_code: int = ExitStatus.OTHER
+
+
+class VerificationError(HostToolsError):
+    """The token computed something other than the CPython reference."""
+
+    exit_code = ExitStatus.MISMATCH
 
 
 class InvalidInputError(HostToolsError):
-    exit_code = 2
+    exit_code = ExitStatus.INVALID_INPUT
 
 
 class NoDeviceError(HostToolsError):
-    exit_code = 3
+    exit_code = ExitStatus.NO_DEVICE
 
 
 class DeviceTimeoutError(HostToolsError):
-    exit_code = 4
+    exit_code = ExitStatus.TIMEOUT
 
 
 class ProtocolError(HostToolsError):
-    exit_code = 5
+    exit_code = ExitStatus.PROTOCOL
 
 
 class VaultFullError(HostToolsError):
-    exit_code = 6
+    exit_code = ExitStatus.VAULT_FULL
 
 
 class DuplicateError(HostToolsError):
-    exit_code = 7
+    exit_code = ExitStatus.DUPLICATE
 
 
 class NotFoundError(HostToolsError):
-    exit_code = 8
+    exit_code = ExitStatus.NOT_FOUND
 
 
 class TokenError(HostToolsError):
     """The token refused or failed a command for another reason (its clock is not set, its
     vault is damaged, it has no display, an internal fault); the message says which."""
 
-    exit_code = 9
+    exit_code = ExitStatus.TOKEN_REFUSED
 
 
-class VerificationError(HostToolsError):
-    """The token computed something other than the CPython reference."""
+class DeployError(HostToolsError):
+    """`deploy` could not compile or copy the firmware."""
 
-    exit_code = 1
+    exit_code = ExitStatus.DEPLOY
+
+
+class UnsupportedDeviceError(DeployError):
+    """The device's MicroPython is too old or its .mpy format cannot be produced."""
+
+    exit_code = ExitStatus.UNSUPPORTED_DEVICE
+
+
+class DeviceCommandError(HostToolsError):
+    """Code run on the device raised an exception (its traceback is the message)."""
+
+    exit_code = ExitStatus.DEVICE_COMMAND
+
+
+class DeviceTestFailure(HostToolsError):
+    """At least one firmware test failed (or a module did not run) on the device."""
+
+    exit_code = ExitStatus.DEVICE_TESTS_FAILED

@@ -6,6 +6,7 @@ import click
 
 from host_tools import deploy as deploy_lib
 from host_tools import devicetest
+from host_tools.errors import DeviceTestFailure
 from host_tools.ports import resolve_port
 
 
@@ -45,4 +46,4 @@ def device_test(ctx: click.Context, local_port: str | None, modules: tuple[str, 
     port = resolve_port(local_port or ctx.obj.get("port"))
     totals = devicetest.run_device_tests(port, modules, echo=click.echo)
     if not totals.ok:
-        raise devicetest.DeviceTestFailure(f"firmware tests failed on {port}: " + totals.summary())
+        raise DeviceTestFailure(f"firmware tests failed on {port}: " + totals.summary())
