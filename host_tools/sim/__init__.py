@@ -7,10 +7,10 @@ terminal (the live view and keys). The design is in README.md beside this file.
 
 from __future__ import annotations
 
-from host_tools.errors import HostToolsError
+from host_tools.errors import ExitStatus, HostToolsError
 
 
 class SimError(HostToolsError):
     """The simulator could not start, or refused a control request."""
 
-    exit_code = 11
+    exit_code = ExitStatus.SIM
