@@ -1,5 +1,7 @@
 """Frame codec and field encoding of the token's provisioning protocol (docs/protocol.md).
 
+Every protocol constant of the host is defined here (commands, statuses, flag bits, wire
+values of algorithms and kinds, limits); no other host module writes one by hand.
 Host side, CPython. The firmware side is firmware/protocol.py + firmware/server.py; both follow
 docs/protocol.md, which is the contract. A frame on the wire is one printable line:
 
@@ -38,6 +40,7 @@ FLAG_MORE = 0x01
 
 MAX_LABEL = 64  # bytes of UTF-8 in an issuer, a name, a setting's name or value
 MAX_SECRET = 128
+MAX_REQUEST = 640  # bytes of one request message, until HELLO reports the token's own
 MAX_VECTORS = 32  # vectors in one VECTORS message
 MAX_CHECKS = 16  # values in one CHECK message
 WIPE_MAGIC = b"WIPE"

@@ -328,7 +328,7 @@ class Session:
     ) -> list[int]:
         """The token's codes for host-made vectors, in order (transient secrets, never
         stored). Batched: as many vectors per VECTORS message as its size limit allows."""
-        limit = batch_bytes or (self.hello_info.max_request if self.hello_info else 640)
+        limit = batch_bytes or (self.hello_info.max_request if self.hello_info else p.MAX_REQUEST)
         out: list[int] = []
         batch: list[bytes] = []
         size = 1
