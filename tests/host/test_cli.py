@@ -287,3 +287,49 @@ def test_a_port_in_use_is_a_clear_error(capsys) -> None:  # type: ignore[no-unty
         os.close(master)
         os.close(slave)
     assert status == 3 and "in use by another program" in one_line_error(err)
+
+
+def test_secrets_can_come_from_standard_input(token, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Neither form puts the secret in argv (the process list).
+    status, out, err = run(capsys, "provision", "-", stdin=URI + "\n")
+    assert status == 0, err
+    assert "provisioned ACME:alice@example.com" in out and B32 not in out + err
+    status, out, err = run(
+        capsys, "provision", "--secret", "-", "--name", "bob", "--issuer", "Corp",
+        stdin=B32.lower() + "\n",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "provisioned Corp:bob" in out and B32 not in out + err
+    _, out, _ = run(capsys, "code", "bob", "--json")
+    assert json.loads(out)["codes"][0]["code"] == pyotp.TOTP(B32).at(
+        json.loads(out)["token_time"]
+    )
+
+
+def test_empty_standard_input_is_an_input_error(token, capsys) -> None:  # type: ignore[no-untyped-def]
+    for args in (["provision", "-"], ["provision", "--secret", "-", "--name", "x"]):
+        status, _, err = run(capsys, *args, stdin="")
+        assert status == 2 and "standard input" in one_line_error(err)
+    _, out, _ = run(capsys, "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_a_terminal_is_asked_without_echo(token, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from host_tools.commands import provision
+
+    asked: list[tuple[str, bool]] = []
+
+    def prompt(text: str, hide_input: bool = False, **kw: object) -> str:
+        asked.append((text, hide_input))
+        return B32
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(provision.click, "prompt", prompt)
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    status, out, err = run(capsys, "provision", "--secret", "-", "--name", "tty")
+    assert status == 0, err
+    assert asked == [("Base32 secret", True)]
+    assert B32 not in out + err
