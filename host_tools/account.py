@@ -81,24 +81,24 @@ def _check_text(value: object, what: str, minimum: int) -> None:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
         # Lone surrogates: on POSIX, bytes of argv that are not UTF-8 arrive this way.
-        raise InvalidInputError(f"{what} {shown(value)!r} is not valid UTF-8 text") from None
+        raise InvalidInputError(f"{what} {quoted(value)} is not valid UTF-8 text") from None
     if not minimum <= size <= LABEL_MAX_BYTES:
         raise InvalidInputError(
             f"{what} must be {minimum} to {LABEL_MAX_BYTES} bytes of UTF-8 "
-            f"({shorten(value)!r} is {size})"
+            f"({quoted(value)} is {size})"
         )
     if _FORBIDDEN.search(value):
         raise InvalidInputError(
-            f"{what} {value!r} contains a control or bidirectional-override character"
+            f"{what} {quoted(value)} contains a control or bidirectional-override character"
         )
     if value != value.strip():
-        raise InvalidInputError(f"{what} {value!r} starts or ends with spaces")
+        raise InvalidInputError(f"{what} {quoted(value)} starts or ends with spaces")
 
 
-def shorten(text: str, limit: int = 40) -> str:
-    """A long text cut for an error message, printable."""
+def quoted(text: str, limit: int = 40) -> str:
+    """`text` for an error message: escaped (`shown`), cut if long, in quotes."""
     text = shown(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return "'" + (text if len(text) <= limit else text[: limit - 3] + "...") + "'"
 
 
 def check_label(issuer: str, name: str) -> None:
@@ -196,11 +196,11 @@ def one_account(accounts: Sequence[Account], query: str) -> Account:
     """The one account QUERY names; NotFoundError or InvalidInputError (ambiguous) otherwise."""
     found = matching(accounts, query)
     if not found:
-        raise NotFoundError(f"no account matches {shorten(query)!r}")
+        raise NotFoundError(f"no account matches {quoted(query)}")
     if len(found) > 1:
         labels = ", ".join(a.shown_label for a in found[:5]) + (", ..." if len(found) > 5 else "")
         raise InvalidInputError(
-            f"{shorten(query)!r} matches {len(found)} accounts ({labels}); be precise"
+            f"{quoted(query)} matches {len(found)} accounts ({labels}); be precise"
         )
     return found[0]
 

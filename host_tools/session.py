@@ -21,7 +21,7 @@ from typing import Any
 
 from host_tools import ports, timesync
 from host_tools import protocol as p
-from host_tools.account import Account, AccountSpec, check_label, shorten
+from host_tools.account import Account, AccountSpec, check_label, quoted
 from host_tools.errors import InvalidInputError, ProtocolError
 from host_tools.link import Link, Transport
 from host_tools.reference import Vector
@@ -401,10 +401,10 @@ def _check_setting(text: str, what: str) -> None:
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        raise InvalidInputError(f"{what} {shorten(text)!r} is not valid UTF-8 text") from None
+        raise InvalidInputError(f"{what} {quoted(text)} is not valid UTF-8 text") from None
     if size > p.MAX_LABEL:
         raise InvalidInputError(
-            f"{what} {shorten(text)!r} is too long ({size} bytes; at most {p.MAX_LABEL})"
+            f"{what} {quoted(text)} is too long ({size} bytes; at most {p.MAX_LABEL})"
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from host_tools.account import Account, label_of, matching, one_account, shorten, split_label
+from host_tools.account import Account, label_of, matching, one_account, quoted, split_label
 from host_tools.commands._token import account_json, echo_json, force_option, json_option, session
 from host_tools.errors import NotFoundError
 
@@ -47,7 +47,7 @@ def code(ctx: click.Context, query: str | None, as_json: bool) -> None:
         chosen = {a.index for a in matching([c.account for c in codes], query)}
         codes = [c for c in codes if c.account.index in chosen]
         if not codes:
-            raise NotFoundError(f"no account matches {shorten(query)!r}")
+            raise NotFoundError(f"no account matches {quoted(query)}")
     rows: list[tuple[str, str, str, dict[str, object]]] = []
     for c in codes:
         a = c.account
