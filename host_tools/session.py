@@ -29,6 +29,7 @@ from host_tools.transport import SerialTransport
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Hello:
     major: int
@@ -287,9 +288,7 @@ class Session:
         return r.u8(), r.u8()
 
     def delete(self, account: Account | AccountSpec) -> None:
-        self.request(
-            p.Command.DELETE, self._key(account).bytes(), timeout=self._flash_timeout()
-        )
+        self.request(p.Command.DELETE, self._key(account).bytes(), timeout=self._flash_timeout())
 
     def rename(self, account: Account, issuer: str, name: str) -> None:
         """Give `account` the label issuer:name (checked here by the token's rules first)."""
@@ -300,9 +299,7 @@ class Session:
     def calculate(self, account: Account) -> Calculation:
         """The current code (TOTP) or the next code (HOTP: the token advances its counter)."""
         r = p.FieldReader(
-            self.request(
-                p.Command.CALC, self._key(account).bytes(), timeout=self._flash_timeout()
-            )
+            self.request(p.Command.CALC, self._key(account).bytes(), timeout=self._flash_timeout())
         )
         code, left, step = r.u32(), r.u8(), r.u64()
         return Calculation(account, code, left, step)

@@ -81,9 +81,7 @@ class TokenClock(Protocol):
     def set_time_ms(self, unix_ms: int) -> None: ...
 
 
-def sync(
-    token: TokenClock, samples: int = 5, rounds: int = 3, goal_ms: float = 5.0
-) -> SyncResult:
+def sync(token: TokenClock, samples: int = 5, rounds: int = 3, goal_ms: float = 5.0) -> SyncResult:
     """Set the token's clock to the host's, compensating for the round trip; repeat (up to
     `rounds`) while the measured residual exceeds `goal_ms`."""
     first = token.time_samples(samples)

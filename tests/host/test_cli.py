@@ -301,9 +301,7 @@ def test_secrets_can_come_from_standard_input(token, capsys) -> None:  # type: i
     assert status == 0, err
     assert "provisioned Corp:bob" in out and B32 not in out + err
     _, out, _ = run(capsys, "code", "bob", "--json")
-    assert json.loads(out)["codes"][0]["code"] == pyotp.TOTP(B32).at(
-        json.loads(out)["token_time"]
-    )
+    assert json.loads(out)["codes"][0]["code"] == pyotp.TOTP(B32).at(json.loads(out)["token_time"])
 
 
 def test_empty_standard_input_is_an_input_error(token, capsys) -> None:  # type: ignore[no-untyped-def]
