@@ -1,8 +1,8 @@
-"""The `host_tools` command line. Commands live in host_tools/commands/, one module per noun.
-
-Each command module defines `register(group)`, adding its click commands to the top-level
-group. The CLI talks to the token only through the session library, and converts library
-errors to a one-line message and an exit status here, in one place.
+"""The `host_tools` command line. Commands live in host_tools/commands/, one module per noun,
+as module-level click commands with shared option decorators (commands/_token.py); each reads
+its options, calls the library (the session, or a workflow such as host_tools.provisioning)
+and prints. Library errors become one line on stderr and their exit status
+(host_tools.errors) here, in one place.
 """
 
 from __future__ import annotations
