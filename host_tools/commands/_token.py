@@ -38,6 +38,21 @@ def account_json(a: Account) -> dict[str, Any]:
     return d
 
 
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:  # JSON spells these as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def echo_json(value: object) -> None:
-    # ensure_ascii=False keeps names readable; labels are already escaped by `shown`.
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    """`value` as JSON: readable non-ASCII text, but every character a terminal would not
+    print as itself (controls, bidirectional overrides) as a JSON escape, so the output is
+    the same data and cannot rewrite the screen. Labels are escaped by `shown` before."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if not text.replace("\n", "").isprintable():
+        text = "".join(
+            ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text
+        )
+    click.echo(text)

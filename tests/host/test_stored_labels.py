@@ -155,3 +155,11 @@ def test_a_missing_account_stays_not_found() -> None:
     s.delete(account)
     with pytest.raises(NotFoundError):
         s.delete(account)
+
+
+def test_json_output_is_printable_and_the_same_data(capsys) -> None:  # type: ignore[no-untyped-def]
+    value = {"label": "x\u202ey\x9b\U000e0001 ñ 日本", "n": [1, "\x1b[2J"]}
+    _token.echo_json(value)
+    out = capsys.readouterr().out
+    assert printable(out) and "ñ 日本" in out
+    assert json.loads(out) == value
