@@ -12,6 +12,7 @@ import sys
 import click
 
 from host_tools import __version__
+from host_tools.account import shown
 from host_tools.commands import (
     accounts,
     clock,
@@ -65,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="host_tools", standalone_mode=False)
     except HostToolsError as e:
-        click.echo(f"host_tools: {e}", err=True)
+        # One printable line even when the message quotes the token's text or holds a
+        # device traceback (its lines joined with " | ").
+        message = " | ".join(shown(line.strip()) for line in str(e).splitlines() if line.strip())
+        click.echo(f"host_tools: {message}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("host_tools: aborted", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from host_tools.account import shown
 from host_tools.commands._token import echo_json, json_option, session
 
 
@@ -32,7 +33,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"firmware:  {i.firmware} (protocol {protocol})")
+    click.echo(f"firmware:  {shown(i.firmware)} (protocol {protocol})")
     if i.vault_corrupt:
         click.echo("accounts:  VAULT DAMAGED: `host_tools wipe` starts an empty one")
     elif i.full:

@@ -62,3 +62,16 @@ def test_the_readme_documents_every_status_and_class() -> None:
     assert set(table) == {int(s) for s in ExitStatus}
     for cls in every_error_class():
         assert table.get(cls.exit_code) == cls.__name__, (cls.__name__, cls.exit_code)
+
+
+def test_the_cli_prints_any_error_as_one_printable_line(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from host_tools import cli
+    from host_tools.errors import DeviceCommandError
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise DeviceCommandError("Traceback:\n  line 1\nOSError: bad \x1b[2J\u202ename\n")
+
+    monkeypatch.setattr(cli.cli, "main", fail)
+    assert cli.main(["info"]) == ExitStatus.DEVICE_COMMAND
+    err = capsys.readouterr().err
+    assert err == "host_tools: Traceback: | line 1 | OSError: bad \\x1b[2J\\u202ename\n"
