@@ -159,10 +159,9 @@ def known_boards() -> list[str]:
 
 
 def parse_probe(raw: object) -> DeviceInfo:
-    try:
-        version, mpy, platform, cwd, manifest_text = raw  # type: ignore[misc]
-    except (TypeError, ValueError):
-        raise DeployError(f"unexpected answer from the device: {raw!r}") from None
+    if not isinstance(raw, tuple | list) or len(raw) != 5:
+        raise DeployError(f"unexpected answer from the device: {raw!r}")
+    version, mpy, platform, cwd, manifest_text = raw
     if mpy is None:
         raise UnsupportedDeviceError(
             f"MicroPython {'.'.join(map(str, version))} on {platform} cannot import .mpy files"
@@ -175,7 +174,7 @@ def parse_probe(raw: object) -> DeviceInfo:
             log.warning("ignoring an unreadable %s on the device", MANIFEST)
     arch_index = mpy >> 10
     return DeviceInfo(
-        version=tuple(version),  # type: ignore[arg-type]
+        version=tuple(version),
         mpy_version=mpy & 0xFF,
         mpy_sub_version=(mpy >> 8) & 3,
         arch=MPY_ARCHES[arch_index] if arch_index < len(MPY_ARCHES) else f"arch#{arch_index}",

@@ -42,8 +42,8 @@ for p in %r:
 
 class DeviceLink:
     def __init__(self, port: str) -> None:
-        from mpremote.transport import TransportError
-        from mpremote.transport_serial import SerialTransport
+        from mpremote.transport import TransportError  # type: ignore[import-untyped]
+        from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
         self.port = port
         try:

@@ -42,7 +42,7 @@ class SeenPort:
 
 
 def list_ports() -> list[SeenPort]:
-    from serial.tools import list_ports as serial_list_ports
+    from serial.tools import list_ports as serial_list_ports  # type: ignore[import-untyped]
 
     return [
         SeenPort(p.device, p.vid, p.pid, p.description or "") for p in serial_list_ports.comports()
