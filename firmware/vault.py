@@ -25,9 +25,14 @@ else the one label containing the query ignoring ASCII case. None -> NotFoundErr
 AmbiguousError.
 
 Limits: issuer 0..64 bytes UTF-8 without ':'; name 1..64 bytes UTF-8 (':' allowed only with an
-issuer, so a label splits at its first ':' and labels are unique); no control characters;
-secret 1..128 bytes; digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; (issuer, name)
-unique; capacity 1..255 (default 64).
+issuer, so a label splits at its first ':' and labels are unique); secret 1..128 bytes;
+digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; (issuer, name) unique; capacity 1..255
+(default 64). A label given to add() or rename() (str or bytes) must be well-formed UTF-8 as
+CPython reads it (utf8.valid: MicroPython's own decode() lets surrogates, overlong forms and
+code points above U+10FFFF through) and hold no control character: C0, DEL, C1 or a
+bidirectional embedding, override or isolate (utf8.has_control). Labels already on flash are
+loaded with the older, looser check (no C0 control), so a vault written before these rules
+still loads and such an account can be renamed or deleted.
 
 Errors: VaultError (a ValueError) subclasses with a stable `code`: FullError FULL,
 DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, InvalidError
@@ -149,34 +154,51 @@ class Account:
 # ---- validation (messages name the field, never the secret's value)
 
 
-def _text(value, what, minimum):
-    if isinstance(value, (bytes, bytearray, memoryview)):
+def _text(value, what, minimum, strict):
+    # strict (a label entering the vault): well-formed UTF-8 as CPython reads it, and none of
+    # the characters utf8.has_control names. A stored label is checked only as before
+    # (MicroPython's lenient decode, no C0 control): an older firmware may have stored one
+    # that the strict rules refuse, and the vault must still load so that it can be renamed
+    # or deleted.
+    if isinstance(value, str):
+        data = value.encode()  # MicroPython keeps a str's bytes as they came: checked below
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = value
+    else:
+        raise InvalidError(what + " must be text")
+    if strict:
+        import utf8
+
+        if not utf8.valid(data):
+            raise InvalidError(what + " is not valid UTF-8")
+        if utf8.has_control(data):
+            raise InvalidError(what + " contains a control character")
+    if not isinstance(value, str):
         try:
-            value = str(bytes(value), "utf-8")
+            value = str(bytes(data), "utf-8")
         except (UnicodeError, ValueError):
             raise InvalidError(what + " is not valid UTF-8") from None
-    if not isinstance(value, str):
-        raise InvalidError(what + " must be text")
-    size = len(value.encode())
+    size = len(data)
     if size < minimum or size > _MAX_LABEL:
         raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
-    for c in value:
-        o = ord(c)
-        if o < 0x20 or o == 0x7F:
-            raise InvalidError(what + " contains a control character")
+    if not strict:
+        for c in value:
+            o = ord(c)
+            if o < 0x20 or o == 0x7F:
+                raise InvalidError(what + " contains a control character")
     return value
 
 
-def _issuer(value):
-    value = _text(value, "issuer", 0)
+def _issuer(value, strict):
+    value = _text(value, "issuer", 0, strict)
     if ":" in value:
         raise InvalidError("issuer must not contain ':'")
     return value
 
 
-def _pair(issuer, name):
-    issuer = _issuer(issuer)
-    name = _text(name, "name", 1)
+def _pair(issuer, name, strict=True):
+    issuer = _issuer(issuer, strict)
+    name = _text(name, "name", 1, strict)
     if not issuer and ":" in name:
         # "a:b" must read as issuer a, name b: keeps every label unique and splittable.
         raise InvalidError("a name may contain ':' only when the issuer is set")
@@ -434,7 +456,7 @@ class Vault:
             end = pos + li + ln + ls
             if end > len(data) or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
                 raise ValueError("bad record")
-            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln])
+            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln], False)
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
             secret, algorithm, counter = _fields(
                 mv[pos + li + ln : end], _ALGORITHMS[flags & 3], digits, period, kind, counter

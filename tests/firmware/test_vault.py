@@ -218,6 +218,102 @@ def test_invalid_fields_rejected_and_nothing_changes():
     fsutil.rmtree(d)
 
 
+# Byte strings CPython's decoder refuses (checked with bytes.decode("utf-8")) and that
+# MicroPython's own decode() lets through, plus some it refuses too.
+_BAD_UTF8 = (
+    b"\xed\xa0\x80",  # a surrogate
+    b"\xf4\x90\x80\x80",  # above U+10FFFF
+    b"\xc1\x81",  # overlong "A"
+    b"\xc0\x80",  # overlong NUL
+    b"\xe0\x80\x80",
+    b"\xf0\x80\x80\x80",
+    b"\xf8\x88\x80\x80\x80",
+    b"\x80",
+    b"\xc2",
+    b"\xff",
+)
+# C1 controls and the bidirectional controls: they can rewrite what a terminal shows.
+_HIDDEN = ("\x80", "\x9b", "\x9f", "\u202a", "\u202e", "\u2066", "\u2069")
+
+
+def _bad_labels():
+    """Each bad label as bytes and, where MicroPython's decode() takes it, as the str the
+    protocol server hands over."""
+    for raw in _BAD_UTF8:
+        for label in (b"x" + raw, raw + b"y"):
+            yield label
+            try:
+                yield label.decode()
+            except UnicodeError:
+                pass
+
+
+def test_labels_must_be_strict_utf8_on_add_and_rename():
+    d, v = _fresh()
+    a = v.add("Keep", "me", SECRET)
+    n = 0
+    for label in _bad_labels():
+        for args in ((label, "n", SECRET), ("i", label, SECRET)):
+            e = _assert_rejected(d, v, vault.InvalidError, v.add, *args)
+            assert e.code == "INVALID" and "UTF-8" in e.args[0], label
+        for issuer, name in ((label, "n"), ("i", label)):
+            e = _assert_rejected(d, v, vault.InvalidError, v.rename, a, issuer, name)
+            assert "UTF-8" in e.args[0], label
+        n += 1
+    assert n >= 2 * len(_BAD_UTF8) + 6  # the decoded forms were tried too
+    assert _labels(vault.Vault(d)) == ["Keep:me"]
+    fsutil.rmtree(d)
+
+
+def test_c1_and_bidirectional_controls_are_rejected():
+    d, v = _fresh()
+    a = v.add("Keep", "me", SECRET)
+    for ch in _HIDDEN:
+        for label in ("evil" + ch + "moc.elgoog", ch, (ch + "x").encode()):
+            for args in ((label, "n", SECRET), ("i", label, SECRET)):
+                e = _assert_rejected(d, v, vault.InvalidError, v.add, *args)
+                assert "control character" in e.args[0], ch
+            _assert_rejected(d, v, vault.InvalidError, v.rename, a, "i", label)
+    # Their neighbours are ordinary text.
+    v.add("\xa0\u2029", "\u2065\u206a\u202f", SECRET)
+    fsutil.rmtree(d)
+
+
+def _stored(d, issuer, name):
+    # A vault file as an older firmware may have written it (no strict checks at entry).
+    import store
+
+    rec = struct.pack("<BBHQBBB", 0, 6, 30, 0, len(issuer), len(name), len(SECRET))
+    good = struct.pack("<BBHQBBB", 0, 6, 30, 0, 2, 2, len(SECRET)) + b"okme" + SECRET
+    payload = b"\x01\x02" + rec + issuer + name + SECRET + good
+    store.Store(d + "/vault.bin", b"TKVA").save(payload)
+
+
+def test_labels_already_stored_still_load_and_can_be_renamed_or_deleted():
+    # Stricter entry checks must not turn an existing vault into a damaged one: the host
+    # shows such a label escaped and can still rename or delete the account.
+    for issuer, name in (
+        (b"Bad", b"\xed\xa0\x80"),
+        (b"\xf4\x90\x80\x80", b"x"),
+        (b"Bidi", "\u202eevil".encode()),
+        (b"C1", b"\xc2\x9b"),
+    ):
+        d = fsutil.tmpdir("vault")
+        _stored(d, issuer, name)
+        v = vault.Vault(d)
+        v.load()
+        assert v.count == 2 and not v.corrupt
+        a = v.accounts()[0]
+        assert a.issuer.encode() == issuer and a.name.encode() == name
+        v.rename(a, "Fixed", "name")
+        assert _labels(vault.Vault(d)) == ["Fixed:name", "ok:me"]
+        _stored(d, issuer, name)
+        v = vault.Vault(d)
+        v.delete(v.accounts()[0])
+        assert _labels(vault.Vault(d)) == ["ok:me"]
+        fsutil.rmtree(d)
+
+
 def test_limits_inclusive():
     d, v = _fresh()
     v.add("é" * 32, "N" * 64, b"x" * 128, digits=8, period=3600)

@@ -7,6 +7,8 @@ of good characters and stray bytes. The reference is whether bytes.decode("utf-8
 has_control(): every BMP code point and a sample of the others, each alone and inside text.
 The reference is unicodedata's category Cc (C0, DEL, C1) plus the bidirectional embeddings,
 overrides and isolates named by their code points.
+Last, the firmware's protocol server (through tests/host/mptoken.py) answers INVALID to an ADD
+or RENAME carrying such a label, and stores nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
+import pytest
+from mptoken import MicroPythonToken
+
+from host_tools import protocol as p
+from host_tools.errors import InvalidInputError
 from host_tools.micropython import find_micropython
+from host_tools.session import Session
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261130
@@ -143,3 +151,31 @@ def test_has_control_matches_unicode_categories(tmp_path: Path) -> None:
         if (got == "1") != want
     ]
     assert not bad, f"{len(bad)} disagreements with unicodedata, first: {bad[:10]}"
+
+
+def test_token_answers_invalid_to_such_labels(tmp_path: Path) -> None:
+    secret = b"12345678901234567890"
+    token = MicroPythonToken(tmp_path)
+    try:
+        s = Session(token.transport)
+
+        def add(name: bytes) -> None:
+            fields = p.Fields().u8(0).u8(0).u8(1).u8(6).u16(30).u64(0)
+            fields.raw(b"ACME").raw(name).raw(secret)
+            s.request(p.Command.ADD, fields.bytes())
+
+        def rename(name: bytes) -> None:
+            s.request(
+                p.Command.RENAME, p.Fields().raw(b"ACME").raw(b"ok").raw(b"New").raw(name).bytes()
+            )
+
+        add(b"ok")
+        bad = (b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc1\x81", b"\xc2\x9b", "\u202e".encode())
+        for label in bad:
+            for request in (add, rename):
+                with pytest.raises(InvalidInputError):
+                    request(b"x" + label)
+        assert [a.label for a in s.accounts()] == ["ACME:ok"]
+    finally:
+        errors = token.stop()
+    assert "Traceback" not in errors, errors
