@@ -40,6 +40,11 @@ PATH.new:
     after first rename: PATH.bak = old, PATH.new = new    -> old
     after 3:            PATH = new                        -> new
 (PATH.new is a last resort: it is only ever a complete, checked, more recent save.)
+A first save (nothing saved yet, or after erase()) has no PATH to fall back on: a cut during 1
+leaves PATH.new alone and torn (on littlefs an empty file). load() reads that as what it is, a
+save that never finished: nothing saved (None), not damage. It takes only a torn copy whose
+bytes are the start of a generation-1 header (or nothing): a torn later generation alone, or
+any torn copy beside a damaged PATH, is still reported as CorruptError.
 
 Durability: MicroPython has no fsync; closing a file on littlefs is the commit point. On the
 unix port's VfsPosix, data reaches the OS on close, which is enough for the simulator, whose
@@ -59,6 +64,8 @@ _FORMAT = const(1)
 _HEADER = const(24)
 _CHECK = const(8)
 _HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
+_START_FMT = "<4sBBHI"  # the header up to the generation
+_START = const(12)
 _ENOENT = const(2)
 _CHUNK = const(128)
 
@@ -144,6 +151,14 @@ class Store:
                 return False
         return gen, payload
 
+    def _first_save(self, path):
+        """True if the file at path starts like the first generation's header (or is a
+        prefix of it, down to empty): what a power cut during a first save leaves."""
+        with open(path, "rb") as f:
+            head = f.read(_START)
+        start = struct.pack(_START_FMT, self._magic, _FORMAT, 0, 0, 1)
+        return head == start[: len(head)]
+
     def load(self):
         found_damaged = False
         first = True
@@ -154,6 +169,11 @@ class Store:
                 self.recovered = not first
                 return got[1]
             if got is False:
+                # A torn new copy alone (no current, no backup: found_damaged is still
+                # False) of generation 1 is a first save cut short: nothing was saved yet.
+                # A later generation alone means copies were lost: damage.
+                if path == self._new and not found_damaged and self._first_save(path):
+                    break
                 found_damaged = True
             first = False
         self.recovered = False

@@ -141,7 +141,39 @@ def test_only_a_complete_new_copy_is_used_as_last_resort():
     d, s = _fresh()
     fsutil.write(d + "/f.bin.new", _expected(b"TEST", 1, b"first"))
     assert store.Store(d + "/f.bin", b"TEST").load() == b"first"
-    fsutil.write(d + "/f.bin.new", _expected(b"TEST", 1, b"first")[:-1])
+    # A torn copy of a later generation alone: the current and backup copies are lost, so
+    # it is damage. (A torn first generation alone is an unfinished first save: below.)
+    fsutil.write(d + "/f.bin.new", _expected(b"TEST", 5, b"fifth")[:-1])
+    mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    fsutil.rmtree(d)
+
+
+def test_torn_first_save_alone_is_an_unfinished_save():
+    # What a power cut during the very first save leaves (a new token, or after erase): a
+    # new copy of generation 1, cut anywhere (littlefs leaves it empty), and no other copy.
+    # The state is the one before the save: nothing saved, no damage.
+    d, s = _fresh()
+    first = _expected(b"TEST", 1, b"first content")
+    for n in (0, 1, 4, 11, 12, 23, 24, len(first) - 1):
+        fsutil.write(d + "/f.bin.new", first[:n])
+        t = store.Store(d + "/f.bin", b"TEST")
+        assert t.load() is None, n
+        assert t.generation == 0 and not t.recovered
+        t.save(b"again")
+        assert store.Store(d + "/f.bin", b"TEST").load() == b"again"
+        assert t.generation == 1
+        t.erase()
+    # Damage is still damage: another store's file, a later generation, bits flipped in the
+    # first bytes, or a torn new copy beside a damaged current one.
+    other = _expected(b"ABCD", 1, b"x")
+    later = _expected(b"TEST", 2, b"x")
+    flipped = bytearray(first)
+    flipped[8] ^= 0x10  # generation 1 -> 17
+    for torn in (other[:20], later[:20], later[:12], bytes(flipped[:30]), b"junk"):
+        fsutil.write(d + "/f.bin.new", torn)
+        mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    fsutil.write(d + "/f.bin", b"damaged")
+    fsutil.write(d + "/f.bin.new", first[:5])
     mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
     fsutil.rmtree(d)
 
