@@ -342,7 +342,7 @@ class Vault:
             old = accounts[i]
             accounts[i] = account
             try:
-                self._save()
+                self._save(False)  # the old secret must not survive in a backup copy
             except BaseException:
                 accounts[i] = old
                 raise
@@ -363,7 +363,7 @@ class Vault:
         i = accounts.index(account)
         accounts.pop(i)
         try:
-            self._save()
+            self._save(False)  # the secret must not survive in a backup copy
         except BaseException:
             accounts.insert(i, account)
             raise
@@ -408,7 +408,7 @@ class Vault:
 
     # ---- the file format
 
-    def _save(self):
+    def _save(self, backup=True):
         accounts = self._accounts
         size = 2
         for a in accounts:
@@ -438,7 +438,7 @@ class Vault:
             for part in (issuer, name, secret):
                 buf[pos : pos + len(part)] = part
                 pos += len(part)
-        self._store.save(buf)
+        self._store.save(buf, backup)
         self.revision += 1
 
     def _decode(self, data):

@@ -215,6 +215,62 @@ def test_failed_rename_keeps_old_content_and_leaves_no_new_copy():
     fsutil.rmtree(d)
 
 
+def test_save_without_backup_leaves_no_old_copy():
+    d, s = _fresh()
+    s.save(b"gen1 OLDSECRET")
+    s.save(b"gen2 OLDSECRET")
+    s.save(b"gen3 clean", backup=False)
+    import os
+
+    assert sorted(e[0] for e in os.ilistdir(d)) == ["f.bin"]
+    assert fsutil.read(d + "/f.bin") == _expected(b"TEST", 3, b"gen3 clean")
+    t = store.Store(d + "/f.bin", b"TEST")
+    assert t.load() == b"gen3 clean" and t.generation == 3 and not t.recovered
+    # The next ordinary save keeps a previous copy again.
+    t.save(b"gen4")
+    assert fsutil.read(d + "/f.bin.bak") == _expected(b"TEST", 3, b"gen3 clean")
+    fsutil.rmtree(d)
+
+
+def test_interrupted_save_without_backup_states_load_old_or_new():
+    # The states a power cut can leave between the steps of save(data, backup=False).
+    d, s = _fresh()
+    s.save(b"gen1")
+    s.save(b"gen2")
+    path = d + "/f.bin"
+    fsutil.write(path + ".new", _expected(b"TEST", 3, b"gen3"))
+    os.remove(path + ".bak")  # cut after removing the backup
+    t = store.Store(path, b"TEST")
+    assert t.load() == b"gen2" and not t.recovered
+    os.remove(path)  # cut after removing the current copy: the checked new copy alone
+    t = store.Store(path, b"TEST")
+    assert t.load() == b"gen3" and t.generation == 3
+    assert not t.recovered  # the newest content, not an older copy
+    # The next save first makes that copy the current one: writing PATH.new again must
+    # never destroy the only copy (a cut during that write would leave nothing).
+    t.save(b"gen4")
+    assert store.Store(path, b"TEST").load() == b"gen4"
+    assert fsutil.read(path + ".bak") == _expected(b"TEST", 3, b"gen3")
+    assert not fsutil.exists(path + ".new")
+    fsutil.rmtree(d)
+
+
+def test_failed_last_rename_without_backup_keeps_the_saved_copy():
+    d, s = _fresh()
+    s.save(b"old")
+    store.os = _FailingRename()
+    try:
+        s.save(b"new", backup=False)  # PATH was removed: PATH.new holds the saved content
+    finally:
+        store.os = os
+    assert not fsutil.exists(d + "/f.bin") and not fsutil.exists(d + "/f.bin.bak")
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"new"
+    s.save(b"newer")
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"newer"
+    assert fsutil.read(d + "/f.bin.bak") == _expected(b"TEST", 2, b"new")
+    fsutil.rmtree(d)
+
+
 def test_erase_removes_every_copy():
     d, s = _fresh()
     s.save(b"a")

@@ -399,8 +399,8 @@ def test_next_hotp_persists_before_returning():
     saved = []
     real_save = v._store.save
 
-    def spy(data):
-        real_save(data)
+    def spy(data, backup=True):
+        real_save(data, backup)
         saved.append(vault.Vault(d).find("H:h").counter)
 
     v._store.save = spy
@@ -428,7 +428,7 @@ def test_failed_save_changes_nothing_in_ram():
     v.add("A", "a", SECRET)
     v.add("H", "h", SECRET, kind="hotp", counter=3)
 
-    def broken(data):
+    def broken(data, backup=True):
         raise OSError(28)  # ENOSPC
 
     v._store.save = broken
@@ -497,6 +497,42 @@ def test_wipe_removes_all_copies():
     assert v.count == 0
     assert not fsutil.exists(d + "/vault.bin") and not fsutil.exists(d + "/vault.bin.bak")
     assert vault.Vault(d).count == 0
+    fsutil.rmtree(d)
+
+
+def _files_holding(d, secret):
+    import os
+
+    # Every file in the vault's directory, whatever its name.
+    return [e[0] for e in os.ilistdir(d) if secret in fsutil.read(d + "/" + e[0])]
+
+
+def test_delete_replace_and_wipe_leave_no_file_holding_a_removed_secret():
+    gone = b"REMOVED-SECRET-1"
+    d, v = _fresh()
+    v.add("A", "a", SECRET)
+    v.add("B", "b", gone)
+    v.add("C", "c", SECRET)
+    assert sorted(_files_holding(d, gone)) == ["vault.bin", "vault.bin.bak"]
+    v.delete("B:b")
+    assert _files_holding(d, gone) == []
+    assert _labels(vault.Vault(d)) == ["A:a", "C:c"]
+    # The next ordinary change keeps a previous copy again (without the removed secret).
+    v.rename("C:c", "C", "d")
+    assert fsutil.exists(d + "/vault.bin.bak") and _files_holding(d, gone) == []
+    # Replacing an account removes its old secret the same way.
+    v.add("A", "a", gone, replace=True)
+    v.add("X", "x", SECRET)  # an ordinary save: the backup copy holds A's secret
+    assert "vault.bin.bak" in _files_holding(d, gone)
+    v.add("A", "a", b"new secret", replace=True)
+    assert _files_holding(d, gone) == []
+    assert vault.Vault(d).count == 3
+    # Wipe: no file at all.
+    import os
+
+    v.add("W", "w", gone)
+    v.wipe()
+    assert list(os.ilistdir(d)) == []
     fsutil.rmtree(d)
 
 
