@@ -13,6 +13,7 @@
     v.next_hotp(target)      # -> counter to use now; counter+1 is on flash BEFORE it returns
                              #    (the last usable counter is 2**64-2: 2**64-1 is the end)
     v.wipe()                 # removes every account and every copy of the file
+                             # (delete, replace and wipe leave no file with the old secret)
 
 Account (read-only by convention): issuer, name, kind ("totp"|"hotp"), algorithm
 ("sha1"|"sha256"|"sha512"), digits (6..8), period (seconds), counter (HOTP: the next counter to
@@ -40,6 +41,12 @@ INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or o
 validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
 before the error propagates. After a CorruptError from load(), accounts() is empty and every
 change except wipe() raises CorruptError: a damaged vault is never overwritten silently.
+
+Removed secrets: delete() and add(replace=True) save without a backup copy
+(store.Store.save(backup=False)): once they return, and after any power cut that leaves the
+new vault, no file holds the removed secret; wipe() removes every file. littlefs does not
+scrub what it frees: the removed secret stays in free flash blocks until littlefs reuses them,
+and a flash dump can read it. ESP32 flash encryption is the remedy (docs/storage.md).
 
 File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
     0  version u8 = 1
