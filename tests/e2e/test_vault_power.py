@@ -103,4 +103,7 @@ def test_no_file_holds_a_deleted_or_wiped_secret(sim, capsys) -> None:  # type: 
     assert files_holding(sim, SECRET_A) == "[]"
     raw = (sim.state_dir / "flash.img").read_bytes()
     # Honest, not required: littlefs does not scrub freed blocks (docs/storage.md).
-    print(f"raw sim flash still holds the deleted secret {raw.count(SECRET_B)} times")
+    print(
+        f"raw sim flash after delete and wipe: the deleted secret {raw.count(SECRET_B)} times,"
+        f" the wiped one {raw.count(SECRET_A)} times (in no file)"
+    )
