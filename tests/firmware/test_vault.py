@@ -906,27 +906,46 @@ def _flash(prepare, block_size=4096, blocks=32):
 
 def test_refused_operations_write_nothing():
     # From a full, an empty and a wiped vault, a refused operation never reaches the flash:
-    # with the power cut at the first write, each still raises its own error. Wiping an empty
-    # vault writes nothing either.
-    for accounts, wiped, op, error in (
-        (64, False, lambda v: v.add("One", "more", SECRET), vault.FullError),
-        (64, False, lambda v: v.add("I1", "u1", SECRET), vault.DuplicateError),
-        (0, False, lambda v: v.delete("x"), vault.NotFoundError),
-        (0, False, lambda v: v.next_hotp("x"), vault.NotFoundError),
-        (0, False, lambda v: v.rename("x", "y", "z"), vault.NotFoundError),
-        (12, True, lambda v: v.delete("I1:u1"), vault.NotFoundError),
-        (0, False, lambda v: v.wipe(), None),
-        (12, True, lambda v: v.wipe(), None),
-    ):
-        bd, _ = _flash(_vault(accounts, wiped, compact=True))
-        v = _loaded()
-        bd.reset_counts()
-        bd.cut_power_after(0)
-        if error is None:
-            op(v)
-        else:
-            mptest.raises(error, op, v)
-        assert bd.writes == 0 and not bd.dead, (accounts, wiped, error)
+    # with the power cut at the first write, each still raises its own error (and, writing
+    # nothing, leaves the flash as it was for the next one). Wiping an empty vault writes
+    # nothing either.
+    starts = (
+        (
+            _vault(64, compact=True),
+            (
+                (lambda v: v.add("One", "more", SECRET), vault.FullError),
+                (lambda v: v.add("I1", "u1", SECRET), vault.DuplicateError),
+                (lambda v: v.add("I1", "\u202e", SECRET), vault.InvalidError),
+            ),
+        ),
+        (
+            _vault(0),
+            (
+                (lambda v: v.delete("x"), vault.NotFoundError),
+                (lambda v: v.next_hotp("x"), vault.NotFoundError),
+                (lambda v: v.rename("x", "y", "z"), vault.NotFoundError),
+                (lambda v: v.wipe(), None),
+            ),
+        ),
+        (
+            _vault(12, wiped=True),
+            (
+                (lambda v: v.delete("Issuer1:"), vault.NotFoundError),
+                (lambda v: v.wipe(), None),
+            ),
+        ),
+    )
+    for prepare, cases in starts:
+        bd, _ = _flash(prepare)
+        for op, error in cases:
+            v = _loaded()
+            bd.reset_counts()
+            bd.cut_power_after(0)
+            if error is None:
+                op(v)
+            else:
+                mptest.raises(error, op, v)
+            assert bd.writes == 0 and not bd.dead, error
         _unmount(bd)
 
 
