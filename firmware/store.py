@@ -3,6 +3,7 @@
     s = store.Store("/data/vault.bin", magic=b"TKVA", max_size=32768)
     data = s.load()      # bytes, or None if nothing was ever saved
     s.save(data)         # bytes-like; atomic: afterwards load() returns data
+    s.save(data, backup=False)  # the same, and no file keeps the old content afterwards
     s.erase()            # remove every copy (load() then returns None)
     s.recovered          # True if the last load() had to use an older copy
     s.generation         # generation of the content last loaded or saved (0: none)
@@ -31,6 +32,8 @@ save(data):
     2. if PATH verifies: remove PATH.bak, rename PATH -> PATH.bak;
        if PATH exists but is damaged: remove it (the good PATH.bak stays);
     3. rename PATH.new -> PATH.
+save(data, backup=False), for content that must not survive (a removed secret), replaces 2:
+    2. remove PATH.bak, then remove PATH.
 Every step is one littlefs operation, each atomic, and no rename ever replaces an existing
 file (so it also holds on filesystems whose rename refuses to overwrite). A power cut at any
 point leaves one of these, and load() picks the first copy that verifies among PATH, PATH.bak,
@@ -40,13 +43,26 @@ PATH.new:
     after first rename: PATH.bak = old, PATH.new = new    -> old
     after 3:            PATH = new                        -> new
 (PATH.new is a last resort: it is only ever a complete, checked, more recent save.)
+Without a backup:
+    after removing .bak: PATH = old, PATH.new = new       -> old
+    after removing PATH: PATH.new = new                   -> new
+    after 3:             PATH = new                       -> new
+so once save() returns (and whenever load() gives the new content) no file holds the old
+one. The price: until the next ordinary save there is no previous copy to fall back on if
+PATH is damaged later.
+A first save (nothing saved yet, or after erase()) has no PATH to fall back on: a cut during 1
+leaves PATH.new alone and torn (on littlefs an empty file). load() reads that as what it is, a
+save that never finished: nothing saved (None), not damage. It takes only a torn copy whose
+bytes are the start of a generation-1 header (or nothing): a torn later generation alone, or
+any torn copy beside a damaged PATH, is still reported as CorruptError.
 
 Durability: MicroPython has no fsync; closing a file on littlefs is the commit point. On the
 unix port's VfsPosix, data reaches the OS on close, which is enough for the simulator, whose
 flash image is the power-cut model (boards/sim/simflash.py).
 
-Erased data is not scrubbed from flash: littlefs reuses the freed blocks later, so deleted
-content can be recovered from a flash dump until then (see DESIGN.md, "Secrets").
+Removed files are not scrubbed from flash: littlefs only marks their blocks free and erases
+them when it reuses them, so removed content can be read from a flash dump until then (see
+docs/storage.md; ESP32 flash encryption is the remedy).
 """
 
 import hashlib
@@ -59,6 +75,8 @@ _FORMAT = const(1)
 _HEADER = const(24)
 _CHECK = const(8)
 _HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
+_START_FMT = "<4sBBHI"  # the header up to the generation
+_START = const(12)
 _ENOENT = const(2)
 _CHUNK = const(128)
 
@@ -144,18 +162,30 @@ class Store:
                 return False
         return gen, payload
 
+    def _first_save(self, path):
+        """True if the file at path starts like the first generation's header (or is a
+        prefix of it, down to empty): what a power cut during a first save leaves."""
+        with open(path, "rb") as f:
+            head = f.read(_START)
+        start = struct.pack(_START_FMT, self._magic, _FORMAT, 0, 0, 1)
+        return head == start[: len(head)]
+
     def load(self):
         found_damaged = False
-        first = True
         for path in (self.path, self._bak, self._new):
             got = self._read(path, True)
             if got:
                 self.generation = got[0]
-                self.recovered = not first
+                # Only PATH.bak is older than the last save; a lone PATH.new is the newest.
+                self.recovered = path == self._bak
                 return got[1]
             if got is False:
+                # A torn new copy alone (no current, no backup: found_damaged is still
+                # False) of generation 1 is a first save cut short: nothing was saved yet.
+                # A later generation alone means copies were lost: damage.
+                if path == self._new and not found_damaged and self._first_save(path):
+                    break
                 found_damaged = True
-            first = False
         self.recovered = False
         if found_damaged:
             raise CorruptError(self.path + ": no copy passes its check")
@@ -164,10 +194,14 @@ class Store:
 
     # ---- writing
 
-    def save(self, data):
+    def save(self, data, backup=True):
         length = len(data)
         if length > self._max:
             raise ValueError("data larger than the store's max_size")
+        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, False):
+            # A save without backup was cut after removing PATH (or its last rename failed):
+            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
+            os.rename(self._new, self.path)
         gen = (self.generation + 1) & 0xFFFFFFFF
         head = bytearray(_HEADER)
         struct.pack_into(_HEADER_FMT, head, 0, self._magic, _FORMAT, 0, 0, gen, length)
@@ -180,22 +214,37 @@ class Store:
             _remove(self._new)
             raise OSError(5, "store: write did not verify")  # EIO
         try:
-            if self._read(self.path, False):
+            if not backup:
+                # Nothing of the old content may outlive this save. The current copy goes
+                # last: until then it is what load() finds; after it, the checked new copy.
+                _remove(self._bak)
+                _remove(self.path)
+            elif self._read(self.path, False):
                 _remove(self._bak)
                 os.rename(self.path, self._bak)
             else:
                 _remove(self.path)  # damaged or missing: keep the good .bak
+        except OSError:
+            self._drop_new()
+            raise
+        try:
             os.rename(self._new, self.path)
         except OSError:
-            # The save failed and the caller keeps the old content: drop the copy so that it
-            # can never be loaded later as a last resort.
-            try:
-                _remove(self._new)
-            except OSError:
-                pass
-            raise
+            if backup:
+                self._drop_new()
+                raise
+            # Without a backup PATH is gone: PATH.new is the only copy and what load() takes,
+            # so the save is done. The next save renames it first (above).
         self.generation = gen
         self.recovered = False
+
+    def _drop_new(self):
+        # The save failed and the caller keeps the old content: drop the copy so that it can
+        # never be loaded later as a last resort.
+        try:
+            _remove(self._new)
+        except OSError:
+            pass
 
     def erase(self):
         # Order matters: a cut part-way must leave the current content or nothing, never an

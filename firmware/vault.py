@@ -13,6 +13,7 @@
     v.next_hotp(target)      # -> counter to use now; counter+1 is on flash BEFORE it returns
                              #    (the last usable counter is 2**64-2: 2**64-1 is the end)
     v.wipe()                 # removes every account and every copy of the file
+                             # (delete, replace and wipe leave no file with the old secret)
 
 Account (read-only by convention): issuer, name, kind ("totp"|"hotp"), algorithm
 ("sha1"|"sha256"|"sha512"), digits (6..8), period (seconds), counter (HOTP: the next counter to
@@ -25,9 +26,14 @@ else the one label containing the query ignoring ASCII case. None -> NotFoundErr
 AmbiguousError.
 
 Limits: issuer 0..64 bytes UTF-8 without ':'; name 1..64 bytes UTF-8 (':' allowed only with an
-issuer, so a label splits at its first ':' and labels are unique); no control characters;
-secret 1..128 bytes; digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; (issuer, name)
-unique; capacity 1..255 (default 64).
+issuer, so a label splits at its first ':' and labels are unique); secret 1..128 bytes;
+digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; (issuer, name) unique; capacity 1..255
+(default 64). A label given to add() or rename() (str or bytes) must be well-formed UTF-8 as
+CPython reads it (utf8.valid: MicroPython's own decode() lets surrogates, overlong forms and
+code points above U+10FFFF through) and hold no control character: C0, DEL, C1 or a
+bidirectional embedding, override or isolate (utf8.has_control). Labels already on flash are
+loaded with the older, looser check (no C0 control), so a vault written before these rules
+still loads and such an account can be renamed or deleted.
 
 Errors: VaultError (a ValueError) subclasses with a stable `code`: FullError FULL,
 DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, InvalidError
@@ -35,6 +41,12 @@ INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or o
 validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
 before the error propagates. After a CorruptError from load(), accounts() is empty and every
 change except wipe() raises CorruptError: a damaged vault is never overwritten silently.
+
+Removed secrets: delete() and add(replace=True) save without a backup copy
+(store.Store.save(backup=False)): once they return, and after any power cut that leaves the
+new vault, no file holds the removed secret; wipe() removes every file. littlefs does not
+scrub what it frees: the removed secret stays in free flash blocks until littlefs reuses them,
+and a flash dump can read it. ESP32 flash encryption is the remedy (docs/storage.md).
 
 File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
     0  version u8 = 1
@@ -149,34 +161,51 @@ class Account:
 # ---- validation (messages name the field, never the secret's value)
 
 
-def _text(value, what, minimum):
-    if isinstance(value, (bytes, bytearray, memoryview)):
+def _text(value, what, minimum, strict):
+    # strict (a label entering the vault): well-formed UTF-8 as CPython reads it, and none of
+    # the characters utf8.has_control names. A stored label is checked only as before
+    # (MicroPython's lenient decode, no C0 control): an older firmware may have stored one
+    # that the strict rules refuse, and the vault must still load so that it can be renamed
+    # or deleted.
+    if isinstance(value, str):
+        data = value.encode()  # MicroPython keeps a str's bytes as they came: checked below
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = value
+    else:
+        raise InvalidError(what + " must be text")
+    if strict:
+        import utf8
+
+        if not utf8.valid(data):
+            raise InvalidError(what + " is not valid UTF-8")
+        if utf8.has_control(data):
+            raise InvalidError(what + " contains a control character")
+    if not isinstance(value, str):
         try:
-            value = str(bytes(value), "utf-8")
+            value = str(bytes(data), "utf-8")
         except (UnicodeError, ValueError):
             raise InvalidError(what + " is not valid UTF-8") from None
-    if not isinstance(value, str):
-        raise InvalidError(what + " must be text")
-    size = len(value.encode())
+    size = len(data)
     if size < minimum or size > _MAX_LABEL:
         raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
-    for c in value:
-        o = ord(c)
-        if o < 0x20 or o == 0x7F:
-            raise InvalidError(what + " contains a control character")
+    if not strict:
+        for c in value:
+            o = ord(c)
+            if o < 0x20 or o == 0x7F:
+                raise InvalidError(what + " contains a control character")
     return value
 
 
-def _issuer(value):
-    value = _text(value, "issuer", 0)
+def _issuer(value, strict):
+    value = _text(value, "issuer", 0, strict)
     if ":" in value:
         raise InvalidError("issuer must not contain ':'")
     return value
 
 
-def _pair(issuer, name):
-    issuer = _issuer(issuer)
-    name = _text(name, "name", 1)
+def _pair(issuer, name, strict=True):
+    issuer = _issuer(issuer, strict)
+    name = _text(name, "name", 1, strict)
     if not issuer and ":" in name:
         # "a:b" must read as issuer a, name b: keeps every label unique and splittable.
         raise InvalidError("a name may contain ':' only when the issuer is set")
@@ -320,7 +349,7 @@ class Vault:
             old = accounts[i]
             accounts[i] = account
             try:
-                self._save()
+                self._save(False)  # the old secret must not survive in a backup copy
             except BaseException:
                 accounts[i] = old
                 raise
@@ -341,7 +370,7 @@ class Vault:
         i = accounts.index(account)
         accounts.pop(i)
         try:
-            self._save()
+            self._save(False)  # the secret must not survive in a backup copy
         except BaseException:
             accounts.insert(i, account)
             raise
@@ -386,7 +415,7 @@ class Vault:
 
     # ---- the file format
 
-    def _save(self):
+    def _save(self, backup=True):
         accounts = self._accounts
         size = 2
         for a in accounts:
@@ -416,7 +445,7 @@ class Vault:
             for part in (issuer, name, secret):
                 buf[pos : pos + len(part)] = part
                 pos += len(part)
-        self._store.save(buf)
+        self._store.save(buf, backup)
         self.revision += 1
 
     def _decode(self, data):
@@ -434,7 +463,7 @@ class Vault:
             end = pos + li + ln + ls
             if end > len(data) or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
                 raise ValueError("bad record")
-            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln])
+            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln], False)
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
             secret, algorithm, counter = _fields(
                 mv[pos + li + ln : end], _ALGORITHMS[flags & 3], digits, period, kind, counter

@@ -141,7 +141,39 @@ def test_only_a_complete_new_copy_is_used_as_last_resort():
     d, s = _fresh()
     fsutil.write(d + "/f.bin.new", _expected(b"TEST", 1, b"first"))
     assert store.Store(d + "/f.bin", b"TEST").load() == b"first"
-    fsutil.write(d + "/f.bin.new", _expected(b"TEST", 1, b"first")[:-1])
+    # A torn copy of a later generation alone: the current and backup copies are lost, so
+    # it is damage. (A torn first generation alone is an unfinished first save: below.)
+    fsutil.write(d + "/f.bin.new", _expected(b"TEST", 5, b"fifth")[:-1])
+    mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    fsutil.rmtree(d)
+
+
+def test_torn_first_save_alone_is_an_unfinished_save():
+    # What a power cut during the very first save leaves (a new token, or after erase): a
+    # new copy of generation 1, cut anywhere (littlefs leaves it empty), and no other copy.
+    # The state is the one before the save: nothing saved, no damage.
+    d, s = _fresh()
+    first = _expected(b"TEST", 1, b"first content")
+    for n in (0, 1, 4, 11, 12, 23, 24, len(first) - 1):
+        fsutil.write(d + "/f.bin.new", first[:n])
+        t = store.Store(d + "/f.bin", b"TEST")
+        assert t.load() is None, n
+        assert t.generation == 0 and not t.recovered
+        t.save(b"again")
+        assert store.Store(d + "/f.bin", b"TEST").load() == b"again"
+        assert t.generation == 1
+        t.erase()
+    # Damage is still damage: another store's file, a later generation, bits flipped in the
+    # first bytes, or a torn new copy beside a damaged current one.
+    other = _expected(b"ABCD", 1, b"x")
+    later = _expected(b"TEST", 2, b"x")
+    flipped = bytearray(first)
+    flipped[8] ^= 0x10  # generation 1 -> 17
+    for torn in (other[:20], later[:20], later[:12], bytes(flipped[:30]), b"junk"):
+        fsutil.write(d + "/f.bin.new", torn)
+        mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
+    fsutil.write(d + "/f.bin", b"damaged")
+    fsutil.write(d + "/f.bin.new", first[:5])
     mptest.raises(store.CorruptError, store.Store(d + "/f.bin", b"TEST").load)
     fsutil.rmtree(d)
 
@@ -180,6 +212,62 @@ def test_failed_rename_keeps_old_content_and_leaves_no_new_copy():
     assert not fsutil.exists(d + "/f.bin.new")
     t = store.Store(d + "/f.bin", b"TEST")
     assert t.load() == b"old"
+    fsutil.rmtree(d)
+
+
+def test_save_without_backup_leaves_no_old_copy():
+    d, s = _fresh()
+    s.save(b"gen1 OLDSECRET")
+    s.save(b"gen2 OLDSECRET")
+    s.save(b"gen3 clean", backup=False)
+    import os
+
+    assert sorted(e[0] for e in os.ilistdir(d)) == ["f.bin"]
+    assert fsutil.read(d + "/f.bin") == _expected(b"TEST", 3, b"gen3 clean")
+    t = store.Store(d + "/f.bin", b"TEST")
+    assert t.load() == b"gen3 clean" and t.generation == 3 and not t.recovered
+    # The next ordinary save keeps a previous copy again.
+    t.save(b"gen4")
+    assert fsutil.read(d + "/f.bin.bak") == _expected(b"TEST", 3, b"gen3 clean")
+    fsutil.rmtree(d)
+
+
+def test_interrupted_save_without_backup_states_load_old_or_new():
+    # The states a power cut can leave between the steps of save(data, backup=False).
+    d, s = _fresh()
+    s.save(b"gen1")
+    s.save(b"gen2")
+    path = d + "/f.bin"
+    fsutil.write(path + ".new", _expected(b"TEST", 3, b"gen3"))
+    os.remove(path + ".bak")  # cut after removing the backup
+    t = store.Store(path, b"TEST")
+    assert t.load() == b"gen2" and not t.recovered
+    os.remove(path)  # cut after removing the current copy: the checked new copy alone
+    t = store.Store(path, b"TEST")
+    assert t.load() == b"gen3" and t.generation == 3
+    assert not t.recovered  # the newest content, not an older copy
+    # The next save first makes that copy the current one: writing PATH.new again must
+    # never destroy the only copy (a cut during that write would leave nothing).
+    t.save(b"gen4")
+    assert store.Store(path, b"TEST").load() == b"gen4"
+    assert fsutil.read(path + ".bak") == _expected(b"TEST", 3, b"gen3")
+    assert not fsutil.exists(path + ".new")
+    fsutil.rmtree(d)
+
+
+def test_failed_last_rename_without_backup_keeps_the_saved_copy():
+    d, s = _fresh()
+    s.save(b"old")
+    store.os = _FailingRename()
+    try:
+        s.save(b"new", backup=False)  # PATH was removed: PATH.new holds the saved content
+    finally:
+        store.os = os
+    assert not fsutil.exists(d + "/f.bin") and not fsutil.exists(d + "/f.bin.bak")
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"new"
+    s.save(b"newer")
+    assert store.Store(d + "/f.bin", b"TEST").load() == b"newer"
+    assert fsutil.read(d + "/f.bin.bak") == _expected(b"TEST", 2, b"new")
     fsutil.rmtree(d)
 
 

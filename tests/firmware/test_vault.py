@@ -218,6 +218,102 @@ def test_invalid_fields_rejected_and_nothing_changes():
     fsutil.rmtree(d)
 
 
+# Byte strings CPython's decoder refuses (checked with bytes.decode("utf-8")) and that
+# MicroPython's own decode() lets through, plus some it refuses too.
+_BAD_UTF8 = (
+    b"\xed\xa0\x80",  # a surrogate
+    b"\xf4\x90\x80\x80",  # above U+10FFFF
+    b"\xc1\x81",  # overlong "A"
+    b"\xc0\x80",  # overlong NUL
+    b"\xe0\x80\x80",
+    b"\xf0\x80\x80\x80",
+    b"\xf8\x88\x80\x80\x80",
+    b"\x80",
+    b"\xc2",
+    b"\xff",
+)
+# C1 controls and the bidirectional controls: they can rewrite what a terminal shows.
+_HIDDEN = ("\x80", "\x9b", "\x9f", "\u202a", "\u202e", "\u2066", "\u2069")
+
+
+def _bad_labels():
+    """Each bad label as bytes and, where MicroPython's decode() takes it, as the str the
+    protocol server hands over."""
+    for raw in _BAD_UTF8:
+        for label in (b"x" + raw, raw + b"y"):
+            yield label
+            try:
+                yield label.decode()
+            except UnicodeError:
+                pass
+
+
+def test_labels_must_be_strict_utf8_on_add_and_rename():
+    d, v = _fresh()
+    a = v.add("Keep", "me", SECRET)
+    n = 0
+    for label in _bad_labels():
+        for args in ((label, "n", SECRET), ("i", label, SECRET)):
+            e = _assert_rejected(d, v, vault.InvalidError, v.add, *args)
+            assert e.code == "INVALID" and "UTF-8" in e.args[0], label
+        for issuer, name in ((label, "n"), ("i", label)):
+            e = _assert_rejected(d, v, vault.InvalidError, v.rename, a, issuer, name)
+            assert "UTF-8" in e.args[0], label
+        n += 1
+    assert n >= 2 * len(_BAD_UTF8) + 6  # the decoded forms were tried too
+    assert _labels(vault.Vault(d)) == ["Keep:me"]
+    fsutil.rmtree(d)
+
+
+def test_c1_and_bidirectional_controls_are_rejected():
+    d, v = _fresh()
+    a = v.add("Keep", "me", SECRET)
+    for ch in _HIDDEN:
+        for label in ("evil" + ch + "moc.elgoog", ch, (ch + "x").encode()):
+            for args in ((label, "n", SECRET), ("i", label, SECRET)):
+                e = _assert_rejected(d, v, vault.InvalidError, v.add, *args)
+                assert "control character" in e.args[0], ch
+            _assert_rejected(d, v, vault.InvalidError, v.rename, a, "i", label)
+    # Their neighbours are ordinary text.
+    v.add("\xa0\u2029", "\u2065\u206a\u202f", SECRET)
+    fsutil.rmtree(d)
+
+
+def _stored(d, issuer, name):
+    # A vault file as an older firmware may have written it (no strict checks at entry).
+    import store
+
+    rec = struct.pack("<BBHQBBB", 0, 6, 30, 0, len(issuer), len(name), len(SECRET))
+    good = struct.pack("<BBHQBBB", 0, 6, 30, 0, 2, 2, len(SECRET)) + b"okme" + SECRET
+    payload = b"\x01\x02" + rec + issuer + name + SECRET + good
+    store.Store(d + "/vault.bin", b"TKVA").save(payload)
+
+
+def test_labels_already_stored_still_load_and_can_be_renamed_or_deleted():
+    # Stricter entry checks must not turn an existing vault into a damaged one: the host
+    # shows such a label escaped and can still rename or delete the account.
+    for issuer, name in (
+        (b"Bad", b"\xed\xa0\x80"),
+        (b"\xf4\x90\x80\x80", b"x"),
+        (b"Bidi", "\u202eevil".encode()),
+        (b"C1", b"\xc2\x9b"),
+    ):
+        d = fsutil.tmpdir("vault")
+        _stored(d, issuer, name)
+        v = vault.Vault(d)
+        v.load()
+        assert v.count == 2 and not v.corrupt
+        a = v.accounts()[0]
+        assert a.issuer.encode() == issuer and a.name.encode() == name
+        v.rename(a, "Fixed", "name")
+        assert _labels(vault.Vault(d)) == ["Fixed:name", "ok:me"]
+        _stored(d, issuer, name)
+        v = vault.Vault(d)
+        v.delete(v.accounts()[0])
+        assert _labels(vault.Vault(d)) == ["ok:me"]
+        fsutil.rmtree(d)
+
+
 def test_limits_inclusive():
     d, v = _fresh()
     v.add("é" * 32, "N" * 64, b"x" * 128, digits=8, period=3600)
@@ -303,8 +399,8 @@ def test_next_hotp_persists_before_returning():
     saved = []
     real_save = v._store.save
 
-    def spy(data):
-        real_save(data)
+    def spy(data, backup=True):
+        real_save(data, backup)
         saved.append(vault.Vault(d).find("H:h").counter)
 
     v._store.save = spy
@@ -332,7 +428,7 @@ def test_failed_save_changes_nothing_in_ram():
     v.add("A", "a", SECRET)
     v.add("H", "h", SECRET, kind="hotp", counter=3)
 
-    def broken(data):
+    def broken(data, backup=True):
         raise OSError(28)  # ENOSPC
 
     v._store.save = broken
@@ -401,6 +497,42 @@ def test_wipe_removes_all_copies():
     assert v.count == 0
     assert not fsutil.exists(d + "/vault.bin") and not fsutil.exists(d + "/vault.bin.bak")
     assert vault.Vault(d).count == 0
+    fsutil.rmtree(d)
+
+
+def _files_holding(d, secret):
+    import os
+
+    # Every file in the vault's directory, whatever its name.
+    return [e[0] for e in os.ilistdir(d) if secret in fsutil.read(d + "/" + e[0])]
+
+
+def test_delete_replace_and_wipe_leave_no_file_holding_a_removed_secret():
+    gone = b"REMOVED-SECRET-1"
+    d, v = _fresh()
+    v.add("A", "a", SECRET)
+    v.add("B", "b", gone)
+    v.add("C", "c", SECRET)
+    assert sorted(_files_holding(d, gone)) == ["vault.bin", "vault.bin.bak"]
+    v.delete("B:b")
+    assert _files_holding(d, gone) == []
+    assert _labels(vault.Vault(d)) == ["A:a", "C:c"]
+    # The next ordinary change keeps a previous copy again (without the removed secret).
+    v.rename("C:c", "C", "d")
+    assert fsutil.exists(d + "/vault.bin.bak") and _files_holding(d, gone) == []
+    # Replacing an account removes its old secret the same way.
+    v.add("A", "a", gone, replace=True)
+    v.add("X", "x", SECRET)  # an ordinary save: the backup copy holds A's secret
+    assert "vault.bin.bak" in _files_holding(d, gone)
+    v.add("A", "a", b"new secret", replace=True)
+    assert _files_holding(d, gone) == []
+    assert vault.Vault(d).count == 3
+    # Wipe: no file at all.
+    import os
+
+    v.add("W", "w", gone)
+    v.wipe()
+    assert list(os.ilistdir(d)) == []
     fsutil.rmtree(d)
 
 
@@ -501,6 +633,7 @@ def test_random_operations_match_a_simple_model():
 # ---- power cuts on the sim's flash (boards/sim/simflash.py): every write position
 
 _MOUNT = "/pcut"
+_DATA = _MOUNT + "/data"
 
 
 def _mount(simflash, image, block_size, block_count, mkfs=False):
@@ -540,10 +673,81 @@ def _snapshot(v):
     return [(repr(a), a.counter, a.key()) for a in v.accounts()]
 
 
-def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
-    """Run operation(vault) on a copy of a flash image holding `accounts` accounts, cutting
-    the power after 0, 1, 2, ... block writes until it completes. After each cut, reboot (a
-    new block device on the same image) and load: the vault must be the old or the new one.
+def _secret(i, size=0):
+    # Distinct per account, so that a removed one can be searched for in files and flash.
+    return (("s%02d/" % i) * 32).encode()[: size or min(128, 20 + i * 9)]
+
+
+def _vault(accounts, wiped=False, compact=False):
+    """prepare() for _sweep: a vault of `accounts` accounts (a third HOTP) whose first one
+    was replaced once and saved again, so a backup copy exists too; then wiped if asked.
+    Labels "Issuer<i>:user<i>@example.com" with secrets _secret(i); compact: "I<i>:u<i>"
+    with 16-byte secrets _secret(i, 16) (a full vault whose sweep stays quick)."""
+
+    def prepare():
+        v = vault.Vault(_DATA)
+        v.load()
+        for i in range(accounts):
+            kind = "hotp" if i % 3 == 0 else "totp"
+            if compact:
+                v.add("I%d" % i, "u%d" % i, _secret(i, 16), kind=kind)
+            else:
+                v.add("Issuer%d" % i, "user%d@example.com" % i, _secret(i), kind=kind)
+        if accounts:
+            first = v.account(0)
+            v.add(first.issuer, first.name, b"second generation", replace=True)
+            # A replace saves without a backup copy: an ordinary save makes one.
+            v.rename(v.account(0), first.issuer, first.name)
+        if wiped:
+            v.wipe()
+
+    return prepare
+
+
+def _loaded():
+    v = vault.Vault(_DATA)
+    v.load()  # never CorruptError after a cut
+    return v
+
+
+def _vault_state():
+    return _snapshot(_loaded())
+
+
+def _vault_still_works():
+    v = _loaded()
+    if v.count < v.capacity:
+        v.add("After", "cut", b"k")
+        assert vault.Vault(_DATA).find("After:cut").name == "cut"
+    else:
+        a = v.account(3)  # HOTP
+        used = v.next_hotp(a)
+        assert vault.Vault(_DATA).find(a.label).counter == used + 1
+
+
+def _files_on_flash(path=_MOUNT):
+    import os
+
+    for entry in os.ilistdir(path):
+        child = path + "/" + entry[0]
+        if entry[1] == 0x4000:
+            for f in _files_on_flash(child):
+                yield f
+        else:
+            yield child
+
+
+def _holding(secret):
+    return [f for f in _files_on_flash() if secret in fsutil.read(f)]
+
+
+def _sweep(prepare, operation, state, still_works, removed=None, block_size=4096, blocks=32):
+    """Run operation() on a copy of a flash image made by prepare(), cutting the power after
+    0, 1, 2, ... block writes until it completes. After each cut, reboot (a new block device
+    on the same image) and read state(): it must be the old or the new one. If `removed` (a
+    secret the operation removes) is given, no file on the flash holds it whenever the state
+    is the new one (in particular once the operation has returned). still_works() then shows
+    that the file system and the store work after the cut.
     Returns (cut points tried, loads that gave old, loads that gave new)."""
     try:
         import simflash
@@ -561,58 +765,48 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
 
     # One in-memory image, rewritten from `base` before each run. Both are allocated first:
     # the vault work below fragments the heap (no large allocation per cut point either).
-    image = io.BytesIO(block_size * block_count)
-    base = bytearray(block_size * block_count)
-    bd = _mount(simflash, image, block_size, block_count, mkfs=True)
-
-    os.mkdir(_MOUNT + "/data")
-    v = vault.Vault(_MOUNT + "/data")
-    v.load()
-    for i in range(accounts):
-        kind = "hotp" if i % 3 == 0 else "totp"
-        v.add(
-            "Issuer%d" % i, "user%d@example.com" % i, bytes([i]) * min(128, 20 + i * 9), kind=kind
-        )
-    v.add("Issuer0", "user0@example.com", b"second generation", replace=True)  # a .bak too
-    old = _snapshot(v)
+    image = io.BytesIO(block_size * blocks)
+    base = bytearray(block_size * blocks)
+    bd = _mount(simflash, image, block_size, blocks, mkfs=True)
+    os.mkdir(_DATA)
+    prepare()
+    old = state()
+    if removed is not None:
+        assert _holding(removed), "the secret to remove is not on the flash"
     _unmount(bd)
     image.seek(0)
     image.readinto(base)
     # The expected new state: the operation run once without a cut.
     _restore(image, base)
-    bd = _mount(simflash, image, block_size, block_count)
-    v = vault.Vault(_MOUNT + "/data")
-    operation(v)
-    new = _snapshot(v)
+    bd = _mount(simflash, image, block_size, blocks)
+    operation()
+    new = state()
     _unmount(bd)
     assert new != old
     n = olds = news = 0
     while True:
         _restore(image, base)
-        bd = _mount(simflash, image, block_size, block_count)
-        v = vault.Vault(_MOUNT + "/data")
-        v.load()
+        bd = _mount(simflash, image, block_size, blocks)
         bd.cut_power_after(n)
         try:
-            operation(v)
+            operation()
             done = True
         except simflash.PowerCut:
             done = False
         _unmount(bd)
-        bd = _mount(simflash, image, block_size, block_count)  # reboot
-        w = vault.Vault(_MOUNT + "/data")
-        w.load()  # never CorruptError
-        got = _snapshot(w)
+        bd = _mount(simflash, image, block_size, blocks)  # reboot
+        got = state()
         if got == old:
             olds += 1
-            assert not done, "operation returned but the old vault loaded"
+            assert not done, "operation returned but the old state loaded"
         elif got == new:
             news += 1
+            if removed is not None:
+                held = _holding(removed)
+                assert not held, "cut after %d writes: %s hold the removed secret" % (n, held)
         else:
-            raise AssertionError("cut after %d writes: neither old nor new vault" % n)
-        # The file system and vault still work after the cut.
-        w.add("After", "cut", b"k")
-        assert vault.Vault(_MOUNT + "/data").find("After:cut").name == "cut"
+            raise AssertionError("cut after %d writes: neither the old nor the new state" % n)
+        still_works()
         _unmount(bd)
         if done:
             break
@@ -620,6 +814,21 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
     print("power cuts: %d cut points, %d old, %d new" % (n + 1, olds, news))
     assert olds > 0 and news > 0
     return n + 1, olds, news
+
+
+def _cut_everywhere(
+    operation, block_size=4096, block_count=32, accounts=12, wiped=False, removed=None
+):
+    """_sweep over a vault operation: operation(vault) on a vault of `accounts` accounts."""
+    return _sweep(
+        _vault(accounts, wiped),
+        lambda: operation(_loaded()),
+        _vault_state,
+        _vault_still_works,
+        removed,
+        block_size,
+        block_count,
+    )
 
 
 def test_power_cut_during_add():
@@ -631,18 +840,159 @@ def test_power_cut_during_hotp_press():
 
 
 def test_power_cut_during_delete_rename_and_replace():
-    _cut_everywhere(lambda v: v.delete("Issuer5:"))
+    _cut_everywhere(lambda v: v.delete("Issuer5:"), removed=_secret(5))
     _cut_everywhere(lambda v: v.rename("Issuer7:", "Renamed", "me"))
-    _cut_everywhere(lambda v: v.add("Issuer1", "user1@example.com", b"r", replace=True))
+    _cut_everywhere(
+        lambda v: v.add("Issuer1", "user1@example.com", b"r", replace=True), removed=_secret(1)
+    )
 
 
 def test_power_cut_during_wipe():
-    _cut_everywhere(lambda v: v.wipe())
+    _cut_everywhere(lambda v: v.wipe(), removed=_secret(2))
 
 
 def test_power_cut_with_small_blocks_and_a_full_vault():
     # 512-byte blocks: the file spans many blocks, so many more cut points.
     _cut_everywhere(lambda v: v.next_hotp("Issuer3:"), 512, 256, 63)
+
+
+def test_power_cut_during_the_first_save_of_an_empty_vault():
+    # A new token: the first save has no current copy to fall back on (issue 12, point 3).
+    _cut_everywhere(lambda v: v.add("First", "one", b"f" * 20), accounts=0)
+    _cut_everywhere(lambda v: v.add("First", "hotp", b"h" * 20, kind="hotp"), accounts=0)
+
+
+def test_power_cut_after_a_wipe():
+    # Right after wipe: the first save again.
+    _cut_everywhere(lambda v: v.add("First", "one", b"f" * 20), accounts=12, wiped=True)
+
+
+def test_power_cut_with_a_full_vault_of_64():
+    # (operation, the secret it removes)
+    cases = (
+        (lambda v: v.next_hotp("I63:u63"), None),
+        (lambda v: v.delete("I40:u40"), _secret(40, 16)),
+        (lambda v: v.rename("I41:u41", "Renamed", "me"), None),
+        (lambda v: v.add("I42", "u42", b"r" * 16, replace=True), _secret(42, 16)),
+        (lambda v: v.wipe(), _secret(43, 16)),
+    )
+    for op, gone in cases:
+        _sweep(
+            _vault(64, compact=True),
+            lambda op=op: op(_loaded()),
+            _vault_state,
+            _vault_still_works,
+            gone,
+        )
+
+
+def _flash(prepare, block_size=4096, blocks=32):
+    """A fresh littlefs image in RAM, mounted at _MOUNT, with prepare() run on it.
+    Returns (device, image)."""
+    try:
+        import simflash
+    except ImportError:
+        mptest.skip("needs boards/sim/simflash.py")
+    import io
+    import os
+
+    _keys_as_tuples()
+    image = io.BytesIO(block_size * blocks)
+    bd = _mount(simflash, image, block_size, blocks, mkfs=True)
+    os.mkdir(_DATA)
+    prepare()
+    return bd, image
+
+
+def test_refused_operations_write_nothing():
+    # From a full, an empty and a wiped vault, a refused operation never reaches the flash:
+    # with the power cut at the first write, each still raises its own error (and, writing
+    # nothing, leaves the flash as it was for the next one). Wiping an empty vault writes
+    # nothing either.
+    starts = (
+        (
+            _vault(64, compact=True),
+            (
+                (lambda v: v.add("One", "more", SECRET), vault.FullError),
+                (lambda v: v.add("I1", "u1", SECRET), vault.DuplicateError),
+                (lambda v: v.add("I1", "\u202e", SECRET), vault.InvalidError),
+            ),
+        ),
+        (
+            _vault(0),
+            (
+                (lambda v: v.delete("x"), vault.NotFoundError),
+                (lambda v: v.next_hotp("x"), vault.NotFoundError),
+                (lambda v: v.rename("x", "y", "z"), vault.NotFoundError),
+                (lambda v: v.wipe(), None),
+            ),
+        ),
+        (
+            _vault(12, wiped=True),
+            (
+                (lambda v: v.delete("Issuer1:"), vault.NotFoundError),
+                (lambda v: v.wipe(), None),
+            ),
+        ),
+    )
+    for prepare, cases in starts:
+        bd, _ = _flash(prepare)
+        for op, error in cases:
+            v = _loaded()
+            bd.reset_counts()
+            bd.cut_power_after(0)
+            if error is None:
+                op(v)
+            else:
+                mptest.raises(error, op, v)
+            assert bd.writes == 0 and not bd.dead, error
+        _unmount(bd)
+
+
+def _config_state():
+    import config
+
+    c = config.Config(_DATA)
+    return c.items(), c.error  # a damaged file is not fatal here: `error` says so
+
+
+def _config_still_works():
+    import config
+
+    config.Config(_DATA).set("rotate", True)
+    assert config.Config(_DATA).get("rotate") is True
+
+
+def test_power_cut_during_a_settings_change():
+    # The settings go through the same store: the first save and a later one.
+    import config
+
+    for prepare in (lambda: None, lambda: config.Config(_DATA).set("contrast", 10)):
+        _sweep(
+            prepare,
+            lambda: config.Config(_DATA).set("contrast", 200),
+            _config_state,
+            _config_still_works,
+        )
+
+
+def test_what_the_raw_flash_still_holds_after_delete_and_wipe():
+    # No file holds a removed secret (the sweeps check it at every cut point), but littlefs
+    # does not scrub the blocks it frees: measured here, stated in docs/storage.md.
+    bd, image = _flash(_vault(12))
+    gone = _secret(5)
+    _loaded().delete("Issuer5:")
+    assert not _holding(gone)
+    after_delete = image.getvalue().count(gone)
+    _loaded().wipe()
+    assert list(_files_on_flash()) == []
+    raw = image.getvalue()
+    after_wipe = sum(1 for i in range(1, 12) if _secret(i) in raw)
+    print(
+        "raw flash: after delete the deleted secret occurs %d times in the raw image (no file);"
+        " after wipe %d of the 11 other secrets are still there" % (after_delete, after_wipe)
+    )
+    _unmount(bd)
 
 
 def teardown_function():
