@@ -175,11 +175,7 @@ class Supervisor:
         # runs (MicroPython's REPL switches ISIG off while it reads a line), and NOFLSH so the
         # bytes after a Ctrl-C stay queued, as in the ESP32's ring buffer.
         self.b_master, self.b_slave = pty.openpty()
-        tty.setraw(self.b_slave)
-        attrs = termios.tcgetattr(self.b_slave)
-        attrs[3] |= termios.ISIG | termios.NOFLSH
-        attrs[6][termios.VINTR] = bytes([CTRL_C])
-        termios.tcsetattr(self.b_slave, termios.TCSANOW, attrs)
+        self._boot_tty()
         _set_nonblocking(self.b_master)
         self.sel.register(self.a_master, selectors.EVENT_READ, self._on_user_input)
         self.sel.register(self.b_master, selectors.EVENT_READ, self._on_firmware_output)
@@ -209,6 +205,17 @@ class Supervisor:
             link.symlink_to(self.port)
         self._write_info(ready=False)
         log.info("serial port %s", self.port)
+
+    def _boot_tty(self) -> None:
+        # The firmware's terminal as at boot: raw, with ISIG (Ctrl-C interrupts) and NOFLSH.
+        # A process killed at the REPL (which turns ISIG off while it reads a line) or after
+        # set_interrupt_char(False) leaves ISIG off; a board boots (soft reset included) with
+        # Ctrl-C enabled, so every start restores it.
+        tty.setraw(self.b_slave)
+        attrs = termios.tcgetattr(self.b_slave)
+        attrs[3] |= termios.ISIG | termios.NOFLSH
+        attrs[6][termios.VINTR] = bytes([CTRL_C])
+        termios.tcsetattr(self.b_slave, termios.TCSANOW, attrs)
 
     def _lock(self) -> None:
         self._lock_fd = os.open(self.state_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -245,7 +252,10 @@ class Supervisor:
 
     # --- the firmware process -----------------------------------------------------------------
 
-    def spawn(self, run_main: bool) -> None:
+    def spawn(self, run_main: bool, power_on: bool = False) -> None:
+        self._boot_tty()
+        if power_on:  # a board's UART ring is empty after power-on: drop what was unread
+            termios.tcflush(self.b_slave, termios.TCIFLUSH)
         simboot = self.opt.repo / "boards" / "sim" / "simboot.py"
         env = dict(
             os.environ,
@@ -333,7 +343,8 @@ class Supervisor:
             if self.view is not None:
                 self.view.dirty = True
         if reason in ("powercut", "reset"):
-            self.add_timer(self.opt.off_ms / 1000, lambda: self.spawn(run_main=True))
+            restart = lambda: self.spawn(run_main=True, power_on=True)  # noqa: E731
+            self.add_timer(self.opt.off_ms / 1000, restart)
             return
         # The interpreter left by itself: Ctrl-D at an empty REPL line, SystemExit,
         # machine.soft_reset(). A board soft-resets: raw REPL stays raw without main.py,
@@ -699,7 +710,7 @@ class Supervisor:
     def _wake(self, gen: int) -> Callable[[], None]:
         def wake() -> None:
             if self.phase == "deep_sleep" and self.sleep_gen == gen:
-                self.spawn(run_main=True)
+                self.spawn(run_main=True, power_on=True)
 
         return wake
 
@@ -760,7 +771,8 @@ class Supervisor:
             raise SimError("press duration must be 1..60000 ms")
         self.presses[button] = time.monotonic() + ms / 1000
         if self.phase == "deep_sleep":
-            self.spawn(run_main=True)  # the press wakes the chip; hello re-sends the press
+            # The press wakes the chip; hello re-sends the press.
+            self.spawn(run_main=True, power_on=True)
             return
         self.send_fw({"t": "press", "button": button, "ms": ms})
 
@@ -769,7 +781,7 @@ class Supervisor:
         if self.proc is not None:
             self.cut_power("reset")
         elif self.phase == "deep_sleep":
-            self.spawn(run_main=True)
+            self.spawn(run_main=True, power_on=True)
         # else: off, a restart is already on its way
 
     def _on_ctl_message(self, conn: _Conn, msg: dict) -> None:
@@ -924,7 +936,7 @@ class Supervisor:
         try:
             if self.view is not None:
                 self.view.start(self)
-            self.spawn(run_main=True)
+            self.spawn(run_main=True, power_on=True)
             while not self.quitting:
                 timeout = 0.05
                 if self.timers:

@@ -6,7 +6,10 @@ pyserial and mpremote, and through the control socket.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import serial
@@ -17,6 +20,7 @@ from host_tools.sim import SimError
 pytestmark = pytest.mark.e2e
 
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
+BIN = Path(sys.executable).parent
 
 
 def read_until(port: serial.Serial, marker: bytes, timeout: float = 10.0) -> bytes:
@@ -335,3 +339,43 @@ def test_a_deployed_main_on_the_flash_wins(sim, tmp_path):
     assert status["deployed"] is True and status["ran_main"] is True
     out = sim.mpremote("resume", "exec", "print(open('ran.txt').read())").stdout
     assert out.strip() == "False"  # the repo's firmware/ is not on sys.path
+
+
+def test_ctrl_c_still_interrupts_after_the_repl_and_a_reset(sim):
+    # Issue 12 point 8: a reset while the firmware sat at the REPL (whose line editor turns
+    # the tty's ISIG off) left Ctrl-C as plain data for every later boot.
+    with open_port(sim) as port:
+        port.write(b"\r\x03")
+        read_until(port, b">>> ")
+    for kind in ("reset", "soft"):
+        boots = sim.control.status()["boot_count"]
+        with open_port(sim) as port:
+            if kind == "reset":
+                sim.control.reset()
+            else:
+                port.write(b"\x04")  # Ctrl-D at the friendly REPL: soft reset, main.py runs
+            sim.control.wait_ready(boot_count=boots + 1, timeout=15)
+            sim.control.wait_panel(lambda p: p["state"].get("lit"), timeout=10)
+            port.reset_input_buffer()
+            port.write(b"\r\x03")
+            data = read_until(port, b">>> ", timeout=5)
+        assert b"KeyboardInterrupt" in data, (kind, data[-300:])
+    assert sim.mpremote("resume", "exec", "print(6 * 7)", timeout=30).stdout.strip() == "42"
+
+
+def test_sim_ctl_set_time_fails_when_the_model_refuses(sim):
+    ctl = [str(BIN / "host_tools"), "sim-ctl", "--state", str(sim.state_dir)]
+    before = sim.control.status()["rtc"]
+    bad = subprocess.run([*ctl, "set-time", "0"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == SimError.exit_code, bad
+    assert "2000..2199" in bad.stderr and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1
+    after = sim.control.status()["rtc"]
+    assert before is None or after is None or abs(after["unix"] - before["unix"]) < 30
+    assert sim.control.status()["pending_commands"] == 0  # refused, not left queued
+    good = subprocess.run(
+        [*ctl, "set-time", "1900000000"], capture_output=True, text=True, timeout=30
+    )
+    assert good.returncode == 0, good
+    assert "2030-03-17 17:46:40 UTC" in good.stdout
+    assert 1_900_000_000 <= sim.control.status()["rtc"]["unix"] <= 1_900_000_030
