@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CTRL_C = 3
 BURST_S = 0.002  # an idle line may send this much time's worth of bytes at once
+CATCH_UP_S = 0.02  # a busy line makes up at most this much lateness of the loop (see _pump)
 RETRY_S = 0.002  # how soon a line with bytes left tries again
 INTERRUPT_FALLBACK_S = 0.1  # then a Ctrl-C the firmware did not take goes in as SIGINT
 STALL_MAX_S = 0.25  # longest the line waits for a runnable firmware to read (see _stall)
@@ -121,6 +122,9 @@ class SerialLine:
     # --- the line ------------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
+        if not self._queue and self.rate:
+            # The line was idle: it starts now, with a burst of at most BURST_S.
+            self._line_clock = max(self._line_clock, self.timers.clock() - BURST_S)
         self._queue += data
         self._pump()
 
@@ -140,8 +144,11 @@ class SerialLine:
             self._intr_pending = False  # it reached the REPL (or disabled Ctrl-C)
         rate = self.rate
         if rate:
+            # A busy line sends what its rate allows since the last byte went, so a pump
+            # that runs late (a loaded host) keeps the rate; but never more than CATCH_UP_S
+            # worth at once, well below the ring's size at 115200 baud.
             now = self.timers.clock()
-            self._line_clock = max(self._line_clock, now - BURST_S)
+            self._line_clock = max(self._line_clock, now - CATCH_UP_S)
             n = int((now - self._line_clock) * rate)
             if n <= 0:
                 self._schedule(1 / rate)
