@@ -49,7 +49,8 @@ def register(group: click.Group) -> None:
         default=115200,
         show_default=True,
         help="Rate at which input reaches the firmware (bits/s, 10 bits per byte), as over "
-        "the board's UART; 0 delivers at once.",
+        "the board's UART; 0: unpaced, as fast as the firmware reads (the --rx-buffer ring "
+        "still applies).",
     )
     @click.option(
         "--micropython",

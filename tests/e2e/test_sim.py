@@ -379,3 +379,47 @@ def test_sim_ctl_set_time_fails_when_the_model_refuses(sim):
     assert good.returncode == 0, good
     assert "2030-03-17 17:46:40 UTC" in good.stdout
     assert 1_900_000_000 <= sim.control.status()["rtc"]["unix"] <= 1_900_000_030
+
+
+def test_unpaced_line_still_models_the_rx_ring(sim_factory):
+    # `--baud 0`: input goes as fast as the firmware reads it, for tests where pacing is not
+    # what they test. The 260-byte ring still applies: flow control (raw-paste) keeps a long
+    # script whole, while input the firmware does not read is dropped.
+    handle = sim_factory("--baud", "0")
+    status = handle.control.status()
+    assert status["baud"] == 0 and status["rx_buffer"] == 260
+    lines = [f"x{i} = {i}" for i in range(300)]
+    code = "\n".join([*lines, f"print(sum([{','.join(f'x{i}' for i in range(300))}]))"])
+    assert handle.mpremote("resume", "exec", code).stdout.strip() == str(sum(range(300)))
+    assert handle.control.status()["rx_dropped"] == 0
+    reader = (
+        "import sys, time, select\n"
+        "time.sleep(1.0)\n"
+        "p = select.poll(); p.register(sys.stdin, select.POLLIN)\n"
+        "n = 0\n"
+        "while p.poll(200):\n"
+        "    n += len(sys.stdin.buffer.read(1))\n"
+        "print(n)\n"
+    )
+    with open_port(handle) as port:
+        enter_raw_repl(port)
+        port.write(reader.encode() + b"\x04")
+        read_until(port, b"OK")
+        time.sleep(0.3)
+        port.write(b"a" * 1000)
+        data = read_until(port, b"\x04>", timeout=15)
+    assert int(data.split(b"\x04")[0]) == 260
+    assert handle.control.status()["rx_dropped"] == 740
+
+
+def test_unpaced_line_is_faster_than_115200_baud(sim_factory):
+    # 60 KB through the raw REPL's flow control: at 115200 baud that takes at least 5.2 s
+    # on the line alone; unpaced it is bounded by the firmware (well under that here).
+    handle = sim_factory("--baud", "0")
+    blob = "b" * 60000
+    start = time.monotonic()
+    out = handle.mpremote("resume", "exec", f"s = '{blob}'; print(len(s))").stdout
+    took = time.monotonic() - start
+    assert out.strip() == "60000"
+    assert took < 60000 * 10 / 115200, took
+    assert handle.control.status()["rx_dropped"] == 0
