@@ -32,7 +32,7 @@ from host_tools.sim import SimError
 from host_tools.sim.channel import SideChannel
 from host_tools.sim.control_server import ControlServer
 from host_tools.sim.jsonconn import JsonConn
-from host_tools.sim.panel import Frame
+from host_tools.sim.panel import Frame, PanelMirror
 from host_tools.sim.process import Exit, FirmwareProcess, Phase, Sleep, Stop
 from host_tools.sim.ptys import FirmwareTty, UserPort
 from host_tools.sim.repl import ReplMode, ReplTracker
@@ -86,17 +86,11 @@ class Supervisor:
         self.boot_count = 0
         self.sleep_gen = 0
         self.start_time = clock()
-        self.first_frame_s: float | None = None  # supervisor start to the first lit frame
-        self.boot_first_frame_s: float | None = None  # last process start to its first frame
-        self.frame = Frame()
+        self.panel = PanelMirror()
         self.presses: dict[int, float] = {}  # button -> clock time the press ends
         self.fw_status: dict = {}
         self.quitting = False
-        self.snap_count = 0
         self.view: Any = None  # the terminal view, when not headless
-        # The panel keeps power (and its picture) across soft resets, resets and deep sleep;
-        # at the first start and after a power cut it starts dark with random GDDRAM.
-        self.panel_powered = False
         self._lock_fd = -1
         self._fw_handlers: dict[str, Callable[[dict], None]] = {
             "hello": self._on_hello,
@@ -187,7 +181,7 @@ class Supervisor:
     def spawn(self, run_main: bool, power_on: bool = False) -> None:
         """Start the firmware: at power-on (main.py, empty UART ring) or a soft reset."""
         self.process.start(run_main, power_on, self.channel.env())
-        self.boot_first_frame_s = None
+        self.panel.boot()
         self.phase = Phase.BOOTING
         self.hello_seen = False
         self.sleep = Sleep.AWAKE
@@ -233,8 +227,7 @@ class Supervisor:
             self.phase = Phase.DEEP_SLEEP
             return
         if ended.stop is Stop.POWER_CUT:
-            self.panel_powered = False
-            self.frame = Frame(version=self.frame.version + 1, received=time.time())
+            self.panel.power_cut()
             if self.view is not None:
                 self.view.dirty = True
         if ended.stop in (Stop.POWER_CUT, Stop.RESET):
@@ -309,15 +302,7 @@ class Supervisor:
         self.boot_count += 1
         self.deployed = bool(msg.get("deployed"))
         self.ran_main = bool(msg.get("run_main"))
-        keep = self.panel_powered and bool(self.frame.gddram)
-        self.channel.send(
-            {
-                "t": "welcome",
-                "panel": self.frame.state if keep else None,
-                "gddram": self.frame.gddram.hex() if keep else "",
-            }
-        )
-        self.panel_powered = True
+        self.channel.send(self.panel.welcome())
         log.info("firmware booted (boot %d)", self.boot_count)
         self.channel.resend_pending()
         now = self.clock()
@@ -354,23 +339,10 @@ class Supervisor:
         return wake
 
     def _on_frame(self, msg: dict) -> None:
-        size = int(msg["w"]) * int(msg["h"]) // 8
-        self.frame = Frame(
-            width=int(msg["w"]),
-            height=int(msg["h"]),
-            gddram=bytes.fromhex(msg["gddram"])[:1024],
-            glass=bytes.fromhex(msg["glass"])[:size],
-            state={k: v for k, v in msg.items() if k not in ("t", "gddram", "glass")},
-            version=int(msg["v"]),
-            received=time.time(),
-        )
+        now = self.clock()
+        self.panel.update(msg, now - self.process.started, now - self.start_time)
         self.fw_status["i2c_bytes"] = msg.get("i2c_bytes")
         self.fw_status["panel_bytes"] = msg.get("panel_bytes")
-        now = self.clock()
-        if msg.get("lit") and self.boot_first_frame_s is None:
-            self.boot_first_frame_s = now - self.process.started
-            if self.first_frame_s is None:
-                self.first_frame_s = now - self.start_time
         self.control.frame_arrived()
         if self.view is not None:
             self.view.dirty = True
@@ -408,33 +380,19 @@ class Supervisor:
     def quit(self) -> None:
         self.quitting = True
 
+    @property
+    def frame(self) -> Frame:
+        """The panel's last frame (the terminal view draws it)."""
+        return self.panel.frame
+
     def panel_version(self) -> int:
-        return self.frame.version
+        return self.panel.frame.version
 
     def panel_info(self) -> dict:
-        f = self.frame
-        return {
-            "version": f.version,
-            "width": f.width,
-            "height": f.height,
-            "gddram": f.gddram.hex(),
-            "glass": f.glass.hex(),
-            "state": f.state,
-            "received": f.received,
-        }
+        return self.panel.info()
 
     def snapshot(self, path: str | None, scale: int) -> Path:
-        if not self.frame.glass:
-            raise SimError("no frame from the panel yet")
-        if path:
-            target = Path(path)
-            if not target.is_absolute():
-                target = self.state_dir / "snapshots" / target
-        else:
-            self.snap_count += 1
-            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-            target = self.state_dir / "snapshots" / f"panel-{stamp}-{self.snap_count}.png"
-        return self.frame.snapshot(target, int(scale))
+        return self.panel.snapshot(self.state_dir / "snapshots", path, scale)
 
     def status(self) -> dict:
         return {
@@ -450,9 +408,9 @@ class Supervisor:
             "rx_dropped_asleep": self.line.rx_dropped_asleep,
             "baud": self.opt.baud,
             "tx_dropped": self.user.tx_dropped,
-            "first_frame_s": self.first_frame_s,
-            "boot_first_frame_s": self.boot_first_frame_s,
-            "panel_version": self.frame.version,
+            "first_frame_s": self.panel.first_frame_s,
+            "boot_first_frame_s": self.panel.boot_first_frame_s,
+            "panel_version": self.panel.frame.version,
             "pending_commands": len(self.channel.unacked),
             "deployed": self.deployed,
             "ran_main": self.ran_main,
