@@ -5,8 +5,7 @@ port and the firmware's terminal), serial_line (pacing, the rx ring, Ctrl-C, sta
 (the firmware process), repl (REPL mode tracking), channel (the side channel to the hardware
 models), control_server (the control socket's handlers), jsonconn, timers; control
 (SimControl, the client of the control socket), panel (frames, half blocks, PNG snapshots,
-the panel mirror),
-terminal (the live view and keys). The design is in README.md beside this file.
+the panel mirror), terminal (the live view and keys). The design is in README.md beside this file.
 """
 
 from __future__ import annotations
