@@ -157,12 +157,12 @@ def register(group: click.Group) -> None:
         obj["sim"].set_time(unix, timeout=timeout)
         click.echo(f"DS3231 model: time set to {_utc(unix)}")
 
-    @sim_ctl.command("shift-time")
+    @sim_ctl.command("shift-time", context_settings={"ignore_unknown_options": True})
     @click.argument("seconds", type=float)
     @click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
     @click.pass_obj
     def shift_time(obj: dict, seconds: float, timeout: float) -> None:
-        """Move the DS3231 model's time by SECONDS."""
+        """Move the DS3231 model's time by SECONDS (negative: back)."""
         obj["sim"].shift_time(seconds, timeout=timeout)
         click.echo(f"DS3231 model: time moved by {seconds:+g} s")
 

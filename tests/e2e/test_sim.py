@@ -379,6 +379,11 @@ def test_sim_ctl_set_time_fails_when_the_model_refuses(sim):
     assert good.returncode == 0, good
     assert "2030-03-17 17:46:40 UTC" in good.stdout
     assert 1_900_000_000 <= sim.control.status()["rtc"]["unix"] <= 1_900_000_030
+    back = subprocess.run(
+        [*ctl, "shift-time", "-3600"], capture_output=True, text=True, timeout=30
+    )
+    assert back.returncode == 0 and "moved by -3600 s" in back.stdout, back
+    assert 1_899_996_400 <= sim.control.status()["rtc"]["unix"] <= 1_899_996_430
 
 
 def test_unpaced_line_still_models_the_rx_ring(sim_factory):
