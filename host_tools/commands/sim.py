@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import sys
@@ -10,6 +11,11 @@ from pathlib import Path
 import click
 
 from host_tools.sim import SimError
+
+
+def _utc(unix: float) -> str:
+    stamp = datetime.datetime.fromtimestamp(unix, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def register(group: click.Group) -> None:
@@ -43,7 +49,8 @@ def register(group: click.Group) -> None:
         default=115200,
         show_default=True,
         help="Rate at which input reaches the firmware (bits/s, 10 bits per byte), as over "
-        "the board's UART; 0 delivers at once.",
+        "the board's UART; 0: unpaced, as fast as the firmware reads (the --rx-buffer ring "
+        "still applies).",
     )
     @click.option(
         "--micropython",
@@ -138,36 +145,51 @@ def register(group: click.Group) -> None:
         """Press a button (0 next, 1 previous) for MS milliseconds."""
         obj["sim"].press(button, ms)
 
+    # The hardware-model commands wait until the model inside the firmware took the change
+    # (as a board's chip would answer at once): a value the model refuses, or a firmware that
+    # does not touch the hardware in time (at the REPL, off), is an error, not a silent exit 0.
     @sim_ctl.command("set-time")
     @click.argument("unix", type=float)
+    @click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
     @click.pass_obj
-    def set_time(obj: dict, unix: float) -> None:
+    def set_time(obj: dict, unix: float, timeout: float) -> None:
         """Set the DS3231 model's time to UNIX seconds (UTC)."""
-        obj["sim"].set_time(unix, wait=False)
+        obj["sim"].set_time(unix, timeout=timeout)
+        click.echo(f"DS3231 model: time set to {_utc(unix)}")
 
-    @sim_ctl.command("shift-time")
+    @sim_ctl.command("shift-time", context_settings={"ignore_unknown_options": True})
     @click.argument("seconds", type=float)
+    @click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
     @click.pass_obj
-    def shift_time(obj: dict, seconds: float) -> None:
-        """Move the DS3231 model's time by SECONDS."""
-        obj["sim"].shift_time(seconds, wait=False)
+    def shift_time(obj: dict, seconds: float, timeout: float) -> None:
+        """Move the DS3231 model's time by SECONDS (negative: back)."""
+        obj["sim"].shift_time(seconds, timeout=timeout)
+        click.echo(f"DS3231 model: time moved by {seconds:+g} s")
 
     @sim_ctl.command()
     @click.argument("action", type=click.Choice(["pull", "insert"]))
+    @click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
     @click.pass_obj
-    def battery(obj: dict, action: str) -> None:
+    def battery(obj: dict, action: str, timeout: float) -> None:
         """Pull or insert the RTC's coin cell."""
         if action == "pull":
-            obj["sim"].pull_battery(wait=False)
+            obj["sim"].pull_battery(timeout=timeout)
+            click.echo("DS3231 model: coin cell pulled (registers reset, oscillator-stop set)")
         else:
-            obj["sim"].insert_battery(wait=False)
+            obj["sim"].insert_battery(timeout=timeout)
+            click.echo("DS3231 model: coin cell inserted")
 
     @sim_ctl.command("cut-power")
     @click.option("--after-writes", type=click.IntRange(min=0), default=None)
+    @click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
     @click.pass_obj
-    def cut_power(obj: dict, after_writes: int | None) -> None:
+    def cut_power(obj: dict, after_writes: int | None, timeout: float) -> None:
         """Cut the power now, or tear the flash write after AFTER_WRITES more."""
-        obj["sim"].cut_power(after_writes, wait=False)
+        obj["sim"].cut_power(after_writes, timeout=timeout)
+        if after_writes is None:
+            click.echo("power cut; the sim powers up again by itself")
+        else:
+            click.echo(f"armed: the flash write after {after_writes} more tears (power cut)")
 
     @sim_ctl.command()
     @click.pass_obj

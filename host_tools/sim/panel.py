@@ -8,8 +8,11 @@ remapping, inversion, display on/off and charge pump), and the register state. R
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from host_tools.sim import SimError
 
 # An OLED look for snapshots: lit pixels in the blue-white of a common SSD1306 module,
 # dark pixels near black, a one-pixel gap between scaled pixels so the dot matrix shows.
@@ -77,3 +80,78 @@ class Frame:
         path.parent.mkdir(parents=True, exist_ok=True)
         img.save(path, "PNG")
         return path
+
+
+class PanelMirror:
+    """The panel as the supervisor knows it: the last frame, whether the panel has power, and
+    how soon frames came. The panel keeps power (and its picture) across soft resets, resets
+    and deep sleep; at the first start and after a power cut it starts dark with random
+    GDDRAM (the new process's model makes that up)."""
+
+    def __init__(self) -> None:
+        self.frame = Frame()
+        self.powered = False
+        self.first_frame_s: float | None = None  # supervisor start to the first lit frame
+        self.boot_first_frame_s: float | None = None  # last process start to its first frame
+        self._snap_count = 0
+
+    def welcome(self) -> dict:
+        """A boot's welcome message: the picture and registers to restore, if it kept power."""
+        keep = self.powered and bool(self.frame.gddram)
+        self.powered = True
+        return {
+            "t": "welcome",
+            "panel": self.frame.state if keep else None,
+            "gddram": self.frame.gddram.hex() if keep else "",
+        }
+
+    def boot(self) -> None:
+        self.boot_first_frame_s = None
+
+    def power_cut(self) -> None:
+        self.powered = False
+        self.frame = Frame(version=self.frame.version + 1, received=time.time())
+
+    def update(self, msg: dict, since_boot: float, since_start: float) -> None:
+        """A frame message from the firmware's SSD1306 model."""
+        size = int(msg["w"]) * int(msg["h"]) // 8
+        self.frame = Frame(
+            width=int(msg["w"]),
+            height=int(msg["h"]),
+            gddram=bytes.fromhex(msg["gddram"])[:1024],
+            glass=bytes.fromhex(msg["glass"])[:size],
+            state={k: v for k, v in msg.items() if k not in ("t", "gddram", "glass")},
+            version=int(msg["v"]),
+            received=time.time(),
+        )
+        if msg.get("lit") and self.boot_first_frame_s is None:
+            self.boot_first_frame_s = since_boot
+            if self.first_frame_s is None:
+                self.first_frame_s = since_start
+
+    def info(self) -> dict:
+        """The frame as the control socket sends it."""
+        f = self.frame
+        return {
+            "version": f.version,
+            "width": f.width,
+            "height": f.height,
+            "gddram": f.gddram.hex(),
+            "glass": f.glass.hex(),
+            "state": f.state,
+            "received": f.received,
+        }
+
+    def snapshot(self, snapshots: Path, path: str | None, scale: int) -> Path:
+        """A PNG of the glass at path (relative: under snapshots), or a new name there."""
+        if not self.frame.glass:
+            raise SimError("no frame from the panel yet")
+        if path:
+            target = Path(path)
+            if not target.is_absolute():
+                target = snapshots / target
+        else:
+            self._snap_count += 1
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+            target = snapshots / f"panel-{stamp}-{self._snap_count}.png"
+        return self.frame.snapshot(target, int(scale))

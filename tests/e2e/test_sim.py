@@ -6,7 +6,10 @@ pyserial and mpremote, and through the control socket.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import serial
@@ -17,6 +20,7 @@ from host_tools.sim import SimError
 pytestmark = pytest.mark.e2e
 
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
+BIN = Path(sys.executable).parent
 
 
 def read_until(port: serial.Serial, marker: bytes, timeout: float = 10.0) -> bytes:
@@ -335,3 +339,92 @@ def test_a_deployed_main_on_the_flash_wins(sim, tmp_path):
     assert status["deployed"] is True and status["ran_main"] is True
     out = sim.mpremote("resume", "exec", "print(open('ran.txt').read())").stdout
     assert out.strip() == "False"  # the repo's firmware/ is not on sys.path
+
+
+def test_ctrl_c_still_interrupts_after_the_repl_and_a_reset(sim):
+    # Issue 12 point 8: a reset while the firmware sat at the REPL (whose line editor turns
+    # the tty's ISIG off) left Ctrl-C as plain data for every later boot.
+    with open_port(sim) as port:
+        port.write(b"\r\x03")
+        read_until(port, b">>> ")
+    for kind in ("reset", "soft"):
+        boots = sim.control.status()["boot_count"]
+        with open_port(sim) as port:
+            if kind == "reset":
+                sim.control.reset()
+            else:
+                port.write(b"\x04")  # Ctrl-D at the friendly REPL: soft reset, main.py runs
+            sim.control.wait_ready(boot_count=boots + 1, timeout=15)
+            sim.control.wait_panel(lambda p: p["state"].get("lit"), timeout=10)
+            port.reset_input_buffer()
+            port.write(b"\r\x03")
+            data = read_until(port, b">>> ", timeout=5)
+        assert b"KeyboardInterrupt" in data, (kind, data[-300:])
+    assert sim.mpremote("resume", "exec", "print(6 * 7)", timeout=30).stdout.strip() == "42"
+
+
+def test_sim_ctl_set_time_fails_when_the_model_refuses(sim):
+    ctl = [str(BIN / "host_tools"), "sim-ctl", "--state", str(sim.state_dir)]
+    before = sim.control.status()["rtc"]
+    bad = subprocess.run([*ctl, "set-time", "0"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == SimError.exit_code, bad
+    assert "2000..2199" in bad.stderr and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1
+    after = sim.control.status()["rtc"]
+    assert before is None or after is None or abs(after["unix"] - before["unix"]) < 30
+    assert sim.control.status()["pending_commands"] == 0  # refused, not left queued
+    good = subprocess.run(
+        [*ctl, "set-time", "1900000000"], capture_output=True, text=True, timeout=30
+    )
+    assert good.returncode == 0, good
+    assert "2030-03-17 17:46:40 UTC" in good.stdout
+    assert 1_900_000_000 <= sim.control.status()["rtc"]["unix"] <= 1_900_000_030
+    back = subprocess.run(
+        [*ctl, "shift-time", "-3600"], capture_output=True, text=True, timeout=30
+    )
+    assert back.returncode == 0 and "moved by -3600 s" in back.stdout, back
+    assert 1_899_996_400 <= sim.control.status()["rtc"]["unix"] <= 1_899_996_430
+
+
+def test_unpaced_line_still_models_the_rx_ring(sim_factory):
+    # `--baud 0`: input goes as fast as the firmware reads it, for tests where pacing is not
+    # what they test. The 260-byte ring still applies: flow control (raw-paste) keeps a long
+    # script whole, while input the firmware does not read is dropped.
+    handle = sim_factory("--baud", "0")
+    status = handle.control.status()
+    assert status["baud"] == 0 and status["rx_buffer"] == 260
+    lines = [f"x{i} = {i}" for i in range(300)]
+    code = "\n".join([*lines, f"print(sum([{','.join(f'x{i}' for i in range(300))}]))"])
+    assert handle.mpremote("resume", "exec", code).stdout.strip() == str(sum(range(300)))
+    assert handle.control.status()["rx_dropped"] == 0
+    reader = (
+        "import sys, time, select\n"
+        "time.sleep(1.0)\n"
+        "p = select.poll(); p.register(sys.stdin, select.POLLIN)\n"
+        "n = 0\n"
+        "while p.poll(200):\n"
+        "    n += len(sys.stdin.buffer.read(1))\n"
+        "print(n)\n"
+    )
+    with open_port(handle) as port:
+        enter_raw_repl(port)
+        port.write(reader.encode() + b"\x04")
+        read_until(port, b"OK")
+        time.sleep(0.3)
+        port.write(b"a" * 1000)
+        data = read_until(port, b"\x04>", timeout=15)
+    assert int(data.split(b"\x04")[0]) == 260
+    assert handle.control.status()["rx_dropped"] == 740
+
+
+def test_unpaced_line_is_faster_than_115200_baud(sim_factory):
+    # 60 KB through the raw REPL's flow control: at 115200 baud that takes at least 5.2 s
+    # on the line alone; unpaced it is bounded by the firmware (well under that here).
+    handle = sim_factory("--baud", "0")
+    blob = "b" * 60000
+    start = time.monotonic()
+    out = handle.mpremote("resume", "exec", f"s = '{blob}'; print(len(s))").stdout
+    took = time.monotonic() - start
+    assert out.strip() == "60000"
+    assert took < 60000 * 10 / 115200, took
+    assert handle.control.status()["rx_dropped"] == 0
