@@ -65,6 +65,10 @@ _NO_ACCOUNTS = (
     "No accounts", "", "Connect USB and", "run on the PC:", "", "host_tools", "  provision URI"
 )
 _VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
+_STOP_REPL = (
+    "Token stopped", "", "Ctrl-C reached", "the USB REPL.", "", "Press reset to",
+    "start again."
+)
 _STORAGE = (
     "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
 )
@@ -147,6 +151,7 @@ class App:
         self._napping = False
         self._clock_busy = False
         self._wake_ask = False
+        self._failure = None  # the exception that ended a task: stops the app
         self.token = Token(self)
 
     # ---- boot
@@ -446,6 +451,8 @@ class App:
 
         poll = self.buttons.poll
         while True:
+            if self._failure is not None:
+                raise self._failure  # another task died: stop the app (run() says why)
             try:
                 ev = poll()
                 if ev:
@@ -574,18 +581,75 @@ class App:
         import asyncio
 
         self.start()
-        asyncio.create_task(self._screen_task())
-        asyncio.create_task(self._clock_task())
-        asyncio.create_task(self._server_task())
-        asyncio.create_task(self._power_task())
+        # A task that dies would leave its part of the token frozen (a dead screen task
+        # leaves a code on the panel): its exception stops the whole app instead (run()).
+        asyncio.create_task(self._guard(self._screen_task()))
+        asyncio.create_task(self._guard(self._clock_task()))
+        asyncio.create_task(self._guard(self._server_task()))
+        asyncio.create_task(self._guard(self._power_task()))
         await self._input_task()
+
+    async def _guard(self, task):
+        try:
+            await task
+        except Exception as e:  # noqa: BLE001 - handed to the input task, which stops the app
+            self._failure = e
+
+
+    def run(self):
+        """Run the tasks until something stops them. Whatever stops them (Ctrl-C, a crash,
+        MemoryError), the panel is blanked and says why before the exception goes on: a
+        token must never go on showing a code that is no longer current."""
+        import asyncio
+
+        try:
+            asyncio.run(self.main())
+        except BaseException as e:  # noqa: B036 - every way out, re-raised below
+            self.stopped(e)
+            raise
+        finally:
+            asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
+
+    def stopped(self, e):
+        """The stop screen: first a blank panel, then why the app stopped."""
+        d = self.display
+        if d is None:
+            return
+        for _ in range(2):  # a second Ctrl-C may land in the first attempt: try once more
+            try:
+                d.fill(0)
+                d.show(True)  # all of it: an interrupted show() may have left the panel stale
+                try:
+                    self._stop_message(e)
+                    d.show(True)
+                finally:
+                    d.poweron()  # also lights a panel that had timed out or dimmed
+                    d.contrast(self._contrast)
+                return
+            except KeyboardInterrupt:
+                continue
+            except Exception:  # noqa: BLE001, S112 - a failing panel: nothing more to show
+                return
+
+    def _stop_message(self, e):
+        if isinstance(e, KeyboardInterrupt):
+            lines = _STOP_REPL
+        elif isinstance(e, MemoryError):
+            import gc
+
+            gc.collect()  # what the stopped tasks held is garbage now: room for the text
+            lines = ("Token stopped", "", "MemoryError", "", "", "", "Press reset to",
+                     "start again.")
+        else:
+            name = type(e).__name__
+            text = str(e)
+            lines = ("Token stopped", "", name[:16], text[:16], text[16:32], "",
+                     "Press reset to", "start again.")
+        if self.ui is not None:
+            self.ui.message(lines)
+        else:
+            self.display.text(lines[0], 0, 0, 1)
 
 
 def run(board):
-    import asyncio
-
-    app = App(board)
-    try:
-        asyncio.run(app.main())
-    finally:
-        asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
+    App(board).run()
