@@ -41,13 +41,13 @@ _CONFIG_SET = const(0x10)
 
 # Statuses (token -> host) of the commands; OK, BAD_REQUEST, INVALID, INTERNAL and the
 # message layer's own (MORE, SEQUENCE, TOO_LARGE) are in protocol.py.
-_UNKNOWN = const(0x11)
+_UNKNOWN_COMMAND = const(0x11)
 _FULL = const(0x20)
 _DUPLICATE = const(0x21)
 _NOT_FOUND = const(0x22)
 _CORRUPT = const(0x24)
 _AMBIGUOUS = const(0x25)
-_CLOCK = const(0x30)
+_CLOCK_NOT_SET = const(0x30)
 _DENIED = const(0x31)
 _NO_DISPLAY = const(0x32)
 
@@ -66,6 +66,7 @@ _VAULT_STATUS = {
     "AMBIGUOUS": _AMBIGUOUS,
 }
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
+_KINDS = ("totp", "hotp")  # wire values 0, 1
 _MAX_SECRET = const(128)
 _MAX_VECTORS = const(32)
 _MAX_CHECKS = const(16)
@@ -113,7 +114,7 @@ class Server:
         handler = self._handlers.get(code)
         try:
             if handler is None:
-                raise Fail(_UNKNOWN, "unknown command 0x%02x" % code)
+                raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
             result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
@@ -144,7 +145,7 @@ class Server:
         self.resp.put(
             "<BBBBHI",
             index,
-            1 if hotp else 0,
+            _KINDS.index(account.kind),
             _ALGORITHMS.index(account.algorithm) + 1,
             account.digits,
             account.period,
@@ -267,7 +268,7 @@ class Server:
         name = req.text()
         secret = req.raw(_MAX_SECRET)
         req.end()
-        if kind > 1 or not 1 <= algorithm <= 3:
+        if kind >= len(_KINDS) or not 1 <= algorithm <= len(_ALGORITHMS):
             raise Fail(protocol.INVALID, "unknown kind or algorithm")
         vault = self.token.vault
         account = vault.add(
@@ -277,7 +278,7 @@ class Server:
             algorithm=_ALGORITHMS[algorithm - 1],
             digits=digits,
             period=period,
-            kind="hotp" if kind else "totp",
+            kind=_KINDS[kind],
             counter=counter,
             replace=bool(flags & 1),
         )
@@ -315,7 +316,7 @@ class Server:
             return
         clock = self.token.clock
         if not clock.valid():
-            raise Fail(_CLOCK, "the token's clock is not set")
+            raise Fail(_CLOCK_NOT_SET, "the token's clock is not set")
         now = clock.unix()
         period = account.period
         self.resp.put("<IBQ", key.totp(now), period - now % period, now // period)
@@ -356,7 +357,7 @@ class Server:
             period = req.u16()
             value = req.u64()
             secret = req.raw(_MAX_SECRET)
-            if not 1 <= algorithm <= 3:
+            if not 1 <= algorithm <= len(_ALGORITHMS):
                 raise Fail(protocol.INVALID, "unknown algorithm")
             if not secret:
                 raise Fail(protocol.INVALID, "empty secret")
