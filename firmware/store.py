@@ -46,7 +46,7 @@ unix port's VfsPosix, data reaches the OS on close, which is enough for the simu
 flash image is the power-cut model (boards/sim/simflash.py).
 
 Erased data is not scrubbed from flash: littlefs reuses the freed blocks later, so deleted
-content can be recovered from a flash dump until then (see DESIGN.md, "Secrets").
+content can be recovered from a flash dump until then (docs/hardware.md, "Threat model").
 """
 
 import hashlib
