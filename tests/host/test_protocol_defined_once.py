@@ -25,7 +25,7 @@ PROTOCOL_FILES = ("protocol.py", "server.py")
 
 # Firmware constants that are not part of the wire contract, and why.
 FIRMWARE_INTERNAL = {
-    "MARK": "the '!' byte (host: MARK, a bytes literal; compared in test_framing)",
+    "MARK": "the '!' byte (host: MARK, bytes; compared in test_lists_and_flags_agree...)",
     "CR": "a line end byte",
     "LF": "a line end byte",
     "ENTRY_MAX": "the largest CODES entry, derived from MAX_LABEL (checked below)",
