@@ -1,14 +1,16 @@
 """Polled, debounced buttons with short and long presses.
 
     b = buttons.Buttons(board.buttons)     # objects with pressed() -> bool
-    ev = b.poll()                          # call every ~10 ms; 0 or one event
-    button, kind = ev >> 2, ev & 3         # kind: DOWN, SHORT or LONG
+    ev = b.poll()                          # call every ~10 ms; 0 or one event:
+    if ev == buttons.SHORT_0: ...          #   DOWN_0, SHORT_0, LONG_0, DOWN_1, SHORT_1, LONG_1
     b.swallow()                            # the presses now held produce no SHORT/LONG
 
-Events, per button (index 0 = next, 1 = previous):
-    DOWN   the press was accepted (after the debounce time); comes first, every time
-    LONG   the button has been held for long_ms (fires while still held, once)
-    SHORT  the button went up before long_ms
+Events, per button (0 = next, 1 = previous), named constants (small ints: no allocation):
+    DOWN_i   the press was accepted (after the debounce time); comes first, every time
+    LONG_i   the button has been held for long_ms (fires while still held, once)
+    SHORT_i  the button went up before long_ms
+(The value is button << 2 | kind, kind one of DOWN, SHORT, LONG, for a board with more
+buttons; the app uses the names.)
 A button already held when Buttons is made (the press that woke the board from deep sleep)
 counts only after it has been released once. poll() returns at most one event; a button
 that also changed waits for the next poll (10 ms later). Allocates nothing per poll.
@@ -21,6 +23,13 @@ from micropython import const
 DOWN = const(1)
 SHORT = const(2)
 LONG = const(3)
+
+DOWN_0 = const(1)
+SHORT_0 = const(2)
+LONG_0 = const(3)
+DOWN_1 = const(5)
+SHORT_1 = const(6)
+LONG_1 = const(7)
 
 _DEBOUNCE_MS = const(30)
 _LONG_MS = const(700)

@@ -10,7 +10,9 @@
     c.unix(), c.unix_ms()       # ints (big ints on a 32-bit port: not for the hot path)
     await c.set_unix_ms(ms)     # write the RTC at the new time's second edge, clear OSF
     c.revision                  # +1 whenever the time jumps or validity changes
-    c.error                     # None, or a short text: why the clock is not valid
+    c.status                    # OK, or why the clock is not valid: NOT_READ, NO_RTC,
+                                #   NOT_SET (oscillator stopped), NO_ANSWER, NOT_TICKING
+    c.error                     # None, or the same as a short text (for logs)
 
 Why this shape. An ESP32 has 31-bit small ints, so Unix seconds (~1.8e9) are heap objects.
 The clock therefore keeps (days since 1970, second of day) as small ints, anchored at the
@@ -37,6 +39,14 @@ _POLL_MS = const(2)
 _LEAD_MS = const(20)  # start watching this long before the predicted edge
 _SEARCH_MS = const(1100)  # a running oscillator changes its second within this
 
+# Clock.status: why the time is not valid (what the screen tells the user to do).
+OK = const(0)
+NOT_READ = const(1)  # the RTC has not been read yet
+NO_RTC = const(2)  # no RTC on this board
+NOT_SET = const(3)  # the DS3231's oscillator-stop flag: its time was lost, set it again
+NO_ANSWER = const(4)  # the RTC did not answer on the bus
+NOT_TICKING = const(5)  # the RTC answers but its seconds do not move
+
 
 class Clock:
     def __init__(self, rtc, ticks_ms=None, sleep_ms=None):
@@ -49,6 +59,7 @@ class Clock:
         self._anchor = 0  # ticks_ms at which second `sod` of day `days` began
         self._valid = False
         self._phase_ok = False  # anchor measured at an observed edge (not guessed)
+        self.status = NOT_READ
         self.error = "clock not read"
         self.revision = 0
         self.last_sync = 0  # ticks_ms of the last edge sync
@@ -87,26 +98,27 @@ class Clock:
 
     # ---- reading the RTC
 
-    def _fail(self, text):
-        if self._valid or self.error != text:
+    def _fail(self, status, text):
+        if self._valid or self.status != status:
             self.revision += 1
         self._valid = False
         self._phase_ok = False
+        self.status = status
         self.error = text
 
     def _read_rtc(self):
         """(days, sod) from the RTC, or None after recording why the time is unusable."""
         rtc = self._rtc
         if rtc is None:
-            self._fail("no RTC")
+            self._fail(NO_RTC, "no RTC")
             return None
         try:
             if rtc.oscillator_stopped():
-                self._fail("clock not set")
+                self._fail(NOT_SET, "clock not set")
                 return None
             return rtc.days_seconds()
         except OSError:
-            self._fail("RTC not responding")
+            self._fail(NO_ANSWER, "RTC not responding")
             return None
 
     def _set(self, days, sod, anchor, phase_ok):
@@ -121,6 +133,7 @@ class Clock:
         if jumped or not self._valid:
             self.revision += 1
         self._valid = True
+        self.status = OK
         self.error = None
 
     def read(self):
@@ -157,7 +170,7 @@ class Clock:
                 return
             before = t
             if time.ticks_diff(t, start) > _SEARCH_MS:
-                self._fail("RTC not ticking")
+                self._fail(NOT_TICKING, "RTC not ticking")
                 return
 
     def refresh(self):

@@ -1,5 +1,6 @@
-# The token's entry point: build the board, run the app. If the app cannot start or dies,
-# say so on the panel and fall through to the REPL (USB still works for mpremote/deploy).
+# The token's entry point: build the board, run the app. If the app cannot start, say so on
+# the panel; if it stops (Ctrl-C, a crash), app.run() has already blanked the panel and said
+# why. Either way fall through to the REPL (USB still works for mpremote/deploy).
 # KeyboardInterrupt (Ctrl-C from mpremote) is not caught: it must reach the REPL.
 
 
@@ -28,6 +29,13 @@ try:
     import app
     import board
 
-    app.run(board.make())
+    _board = board.make()
 except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL
     _fallback(e)
+else:
+    try:
+        app.run(_board)
+    except Exception as e:  # noqa: BLE001 - already on the panel: the details to the REPL
+        import sys
+
+        sys.print_exception(e)

@@ -2,8 +2,10 @@
 
     u = ui.UI(display)                 # display: framebuf.FrameBuffer with .width/.height
     u.shift(dx, dy)                    # burn-in: move everything by a pixel or two
-    u.totp(top, bottom, step, code, digits, left_ms, period_ms, position, preview)
-    u.hotp(top, bottom, step, code, digits, counter, position)
+    v = ui.View()                      # what an account screen shows: made once, filled per frame
+    u.totp(v)                          # top, bottom, step, code, digits, left_ms, period_ms,
+                                       #   position, preview
+    u.hotp(v)                          # top, bottom, step, code, digits, counter_text, position
     u.message(lines)                   # a few lines of small text (errors, guidance)
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
@@ -66,6 +68,24 @@ def group_split(digits):
 
 def code_width(digits):
     return digits * _GW + (digits - 2) * _GAP + _GROUP_GAP
+
+
+class View:
+    """What an account screen shows. The app keeps one and updates its fields (small ints and
+    strings it already holds), so drawing a frame passes no argument list and allocates
+    nothing."""
+
+    def __init__(self):
+        self.top = ""  # first label line: the issuer, or the name alone
+        self.bottom = ""  # second label line: the name under an issuer, else ""
+        self.position = ""  # "2/7"
+        self.step = 0  # seconds since the account was selected (label scrolling)
+        self.code = -1  # the code; -1: none yet (an HOTP account before its press)
+        self.digits = 6
+        self.left_ms = 0  # TOTP: time left in the period
+        self.period_ms = 30000
+        self.preview = -1  # TOTP: the next code, in the last seconds of a period; else -1
+        self.counter_text = ""  # HOTP: "#5", the counter of the code shown
 
 
 class UI:
@@ -186,33 +206,33 @@ class UI:
 
     # ---- screens
 
-    def totp(self, top, bottom, step, code, digits, left_ms, period_ms, position, preview):
-        """A TOTP account: labels, code, countdown, position, and `preview` (the next code,
-        or -1 for none)."""
+    def totp(self, v):
+        """A TOTP account (v: View): labels, code, countdown, position, and the preview of
+        the next code if v.preview >= 0."""
         self.fb.fill(0)
-        self._labels(top, bottom, step)
-        self.digits(code, digits, self.y_code)
-        self.bar(left_ms, period_ms)
-        self._position(position)
-        if preview >= 0 and self.y_bottom >= 0:
+        self._labels(v.top, v.bottom, v.step)
+        self.digits(v.code, v.digits, self.y_code)
+        self.bar(v.left_ms, v.period_ms)
+        self._position(v.position)
+        if v.preview >= 0 and self.y_bottom >= 0:
             y = self.y_bottom + self.dy
             self.fb.text(">", self.dx, y, 1)
-            self.small_digits(preview, digits, self.dx + _CHAR + 2, y)
+            self.small_digits(v.preview, v.digits, self.dx + _CHAR + 2, y)
 
-    def hotp(self, top, bottom, step, code, digits, counter_text, position):
-        """An HOTP account: the code once revealed (code >= 0) with its counter, else dashes
-        and a hint to hold the button."""
+    def hotp(self, v):
+        """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
+        else dashes and a hint to hold the button."""
         self.fb.fill(0)
-        self._labels(top, bottom, step)
-        if code >= 0:
-            self.digits(code, digits, self.y_code)
-            hint = counter_text
+        self._labels(v.top, v.bottom, v.step)
+        if v.code >= 0:
+            self.digits(v.code, v.digits, self.y_code)
+            hint = v.counter_text
         else:
-            self.dashes(digits, self.y_code)
+            self.dashes(v.digits, self.y_code)
             hint = "hold: code"
         if self.y_bottom >= 0:
             self.fb.text(hint, self.dx, self.y_bottom + self.dy, 1)
-        self._position(position)
+        self._position(v.position)
 
     def message(self, lines):
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""

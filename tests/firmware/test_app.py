@@ -21,10 +21,10 @@ RFC6238 = {
     2000000000: {"sha1": "69279037", "sha256": "90698825", "sha512": "38618901"},
 }
 RFC4226 = ("755224", "287082", "359152", "969429", "338314")
-SHORT = (0 << 2) | buttons.SHORT
-LONG = (0 << 2) | buttons.LONG
-DOWN = (0 << 2) | buttons.DOWN
-PREV_SHORT = (1 << 2) | buttons.SHORT
+SHORT = buttons.SHORT_0
+LONG = buttons.LONG_0
+DOWN = buttons.DOWN_0
+PREV_SHORT = buttons.SHORT_1
 
 
 class Board:
@@ -117,7 +117,7 @@ def test_long_label_scrolls_to_its_end():
     seen_end = False
     for s in range(0, 60):
         a.selected_at = time.ticks_add(time.ticks_ms(), -1000 * s)
-        a.render()
+        a.screen.render()
         if panelread.has_text(shown(b), name[-15:]):
             seen_end = True
             break
@@ -166,7 +166,7 @@ def test_clock_not_set_shows_guidance_and_no_digits():
     assert panelread.code(shown(b)) is not None
     b.fake_rtc.osf = True
     a.clock.read()
-    a.render()
+    a.screen.render()
     f = shown(b)
     assert panelread.code(f) is None
     assert panelread.has_text(f, "Clock not set", ink=0)
@@ -221,12 +221,12 @@ def test_two_buttons_step_and_wrap():
     seen = []
     for _ in range(4):
         a.on_button(SHORT)
-        a.render()
+        a.screen.render()
         seen.append(a.index)
     assert seen == [1, 2, 0, 1]
     a.on_button(PREV_SHORT)
     a.on_button(PREV_SHORT)
-    a.render()
+    a.screen.render()
     assert a.index == 2
     assert panelread.has_text(shown(b), "3/3")
 
@@ -254,15 +254,15 @@ def test_button_mode_one_on_a_two_button_board_applies_live():
 
 def test_timeout_turns_the_screen_off_and_a_press_only_wakes():
     b, a = make([("A", "one", SEED20), ("B", "two", SEED20)])
-    a._idle(time.ticks_add(a.input_at, 29000))
-    assert a.screen_on and b.panel.on
-    a._idle(time.ticks_add(a.input_at, 30000))
-    assert not a.screen_on and not b.panel.on
+    a.screen.idle(time.ticks_add(a.screen.input_at, 29000))
+    assert a.screen.on and b.panel.on
+    a.screen.idle(time.ticks_add(a.screen.input_at, 30000))
+    assert not a.screen.on and not b.panel.on
     a.on_button(DOWN)
-    assert a.screen_on and b.panel.on
+    assert a.screen.on and b.panel.on
     assert a.index == 0
     # The whole press, through buttons.Buttons: its release must not step either.
-    a.screen_off()
+    a.screen.off()
     pin = b.buttons[0]
     pin.down = True
     t = time.ticks_ms()
@@ -278,15 +278,15 @@ def test_timeout_turns_the_screen_off_and_a_press_only_wakes():
         if ev:
             a.on_button(ev)
         time.sleep_ms(5)
-    assert a.screen_on and a.index == 0
+    assert a.screen.on and a.index == 0
 
 
 def test_timeout_setting_applies_live():
     b, a = make([("A", "one", SEED20)])
     a.config.set("screen_timeout_s", 5)
     a._apply_config()
-    a._idle(time.ticks_add(a.input_at, 5000))
-    assert not a.screen_on
+    a.screen.idle(time.ticks_add(a.screen.input_at, 5000))
+    assert not a.screen.on
 
 
 def test_contrast_and_rotation_apply_live():
@@ -302,7 +302,7 @@ def _run_power(a, ms):
     import asyncio
 
     async def go():
-        task = asyncio.create_task(a._power_task())
+        task = asyncio.create_task(a.power.run())
         await asyncio.sleep_ms(ms)
         task.cancel()
 
@@ -311,16 +311,16 @@ def _run_power(a, ms):
 
 def _idle_for(a, ms):
     past = time.ticks_add(time.ticks_ms(), -ms)
-    a.input_at = past
-    a.serial_at = past
-    a._input_pending = lambda: False
+    a.screen.input_at = past
+    a.power.serial_at = past
+    a.power._input_pending = lambda: False
 
 
 def test_idle_with_the_screen_off_light_sleeps_then_deep_sleeps():
     b, a = make([("A", "one", SEED20)])
     a.config.set("sleep_s", 10)
     a._apply_config()
-    a.screen_off()
+    a.screen.off()
     _idle_for(a, 31000)  # past sleep_s, and USB quiet for 30 s
     _run_power(a, 1200)
     assert b.sleeps and set(b.sleeps) == {("light", 1000)}, b.sleeps[:3]
@@ -336,13 +336,13 @@ def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
     a._apply_config()
     _idle_for(a, 20000)
     _run_power(a, 1200)  # screen on
-    a.screen_off()
+    a.screen.off()
     _idle_for(a, 20000)
-    a.serial_at = time.ticks_ms()
+    a.power.serial_at = time.ticks_ms()
     _run_power(a, 1200)  # USB traffic just now
     a.config.set("sleep_s", 0)
     a._apply_config()
-    a.screen_off()
+    a.screen.off()
     _idle_for(a, 3600000)
     _run_power(a, 1200)
     assert b.sleeps == [], b.sleeps[:3]
@@ -359,7 +359,7 @@ def test_hotp_long_press_persists_the_counter_before_showing_the_code():
     assert panelread.has_text(shown(b), "hold: code")
     for i in range(3):
         a.on_button(LONG)
-        a.render()
+        a.screen.render()
         assert panelread.code(shown(b)) == RFC4226[i]
         assert vault.Vault(d).accounts()[0].counter == i + 1  # on flash already
 
@@ -371,49 +371,139 @@ def test_hotp_code_hides_when_the_screen_sleeps():
     a = appmod.App(b)
     a.start()
     a.on_button(LONG)
-    a.screen_off()
-    a.wake()
+    a.screen.off()
+    a.screen.wake()
     assert panelread.code(shown(b)) is None
 
 
 def test_a_host_added_account_is_selected_and_the_screen_wakes():
     b, a = make([("A", "one", SEED20)])
-    a.screen_off()
+    a.screen.off()
     a.vault.add("New", "acct", SEED20)
     a.token.changed()
     a._sync_accounts()
     assert a.index == 1
-    if a._wake_ask:
-        a.wake()
-    assert a.screen_on
+    a.screen.update()  # the screen task's step: wakes as the host asked
+    assert a.screen.on
     assert panelread.has_text(shown(b), "New")
 
 
 def test_steady_state_refresh_allocates_nothing():
     b, a = make([rfc_account("sha1", 6)], unix=1795000000)
-    a.render()
+    a.screen.render()
     micropython.heap_lock()
     try:
         n = 3
         while n:
-            a.render()
+            a.screen.render()
             n -= 1
     finally:
         micropython.heap_unlock()
-    assert a.fault is None, a.fault
+    assert a.screen.fault is None, a.screen.fault
     assert panelread.code(shown(b)) is not None
 
+
+def test_a_screen_task_step_on_a_code_screen_allocates_nothing():
+    b, a = make([rfc_account("sha1", 6)], unix=1795000000)
+    a.screen.update()
+    micropython.heap_lock()
+    try:
+        a.screen.changed()
+        a.screen.update()  # a redraw through the app's content
+        a.screen.update()  # nothing to do
+    finally:
+        micropython.heap_unlock()
+    assert a.screen.fault is None, a.screen.fault
+    assert panelread.code(shown(b)) is not None
 
 
 def test_message_screen_redraw_allocates_nothing():
     b, a = make()  # "No accounts"
-    a.render()
+    a.screen.render()
     micropython.heap_lock()
     try:
-        a._draw()
+        a.screen.draw()
     finally:
         micropython.heap_unlock()
     assert panelread.has_text(bytes(b.panel.buffer), "No accounts", ink=0)
+
+
+# ---- the app stops: the panel never keeps a code (a stale code is worse than none)
+
+
+class _InterruptingButton(Button):
+    """Raises KeyboardInterrupt at its n-th read, as the sim does for a Ctrl-C at a hardware
+    access; remembers what the panel showed just before."""
+
+    def __init__(self, panel, after):
+        super().__init__()
+        self.panel = panel
+        self.left = after
+        self.code_before = None
+
+    def pressed(self):
+        self.left -= 1
+        if self.left == 0:
+            self.code_before = panelread.code(bytes(self.panel.shown))
+            raise KeyboardInterrupt
+        return False
+
+
+def _assert_stopped(b, *why):
+    f = shown(b)
+    assert panelread.code(f) is None, panelread.code(f)
+    assert panelread.has_text(f, "Token stopped", ink=0)
+    for text in why:
+        assert panelread.has_text(f, text), text
+    assert b.panel.on
+
+
+def test_ctrl_c_blanks_the_code_and_says_why():
+    b = Board(fsutil.tmpdir("app"), unix=1234567890)
+    vault.Vault(b.data_dir).add(*rfc_account()[:3], **rfc_account()[3])
+    pin = _InterruptingButton(b.panel, 30)
+    b.buttons = (pin, Button())
+    mptest.raises(KeyboardInterrupt, appmod.run, b)  # it must still reach the REPL
+    assert pin.code_before == RFC6238[1234567890]["sha1"]  # a code was up when it came
+    _assert_stopped(b, "Ctrl-C reached", "the USB REPL.")
+
+
+def test_ctrl_c_while_the_screen_is_off_lights_the_stop_screen():
+    b, a = make([rfc_account()], unix=1234567890)
+    a.screen.off()
+    pin = _InterruptingButton(b.panel, 5)
+    a.buttons = buttons.Buttons((pin, Button()))
+    a.start = lambda: None  # already started, screen off
+    mptest.raises(KeyboardInterrupt, a.run)
+    _assert_stopped(b, "Ctrl-C reached")
+
+
+def _dying_task(error):
+    async def task():
+        import asyncio
+
+        await asyncio.sleep_ms(50)
+        raise error
+
+    return task
+
+
+def test_a_task_that_dies_stops_the_app_and_shows_the_error():
+    b, a = make([rfc_account()], unix=1234567890)
+    assert panelread.code(shown(b)) is not None
+    a.start = lambda: None  # already started: keep the screen whose task is replaced
+    a.screen.run = _dying_task(RuntimeError("screen task bug"))
+    e = mptest.raises(RuntimeError, a.run)
+    assert e.args == ("screen task bug",)
+    _assert_stopped(b, "RuntimeError", "screen task bug")
+
+
+def test_memory_error_stops_the_app_with_a_blank_panel_and_the_reason():
+    b, a = make([rfc_account()], unix=1234567890)
+    assert panelread.code(shown(b)) is not None
+    a._clock_task = _dying_task(MemoryError())
+    mptest.raises(MemoryError, a.run)
+    _assert_stopped(b, "MemoryError")
 
 
 def _sim_board():
@@ -452,7 +542,7 @@ def test_on_the_sim_board_the_real_drivers_show_the_code():
     # A steady-state redraw of the code screen allocates nothing before the driver's show().
     micropython.heap_lock()
     try:
-        a._draw()
+        a.screen.draw()
     finally:
         micropython.heap_unlock()
 
@@ -470,7 +560,7 @@ def test_on_the_sim_board_a_pulled_battery_is_noticed_by_check():
     assert panelread.code(hw.panel.glass()) is not None
     hw.rtc.pull_battery()
     assert not asyncio.run(a.clock.check())
-    a.render()
+    a.screen.render()
     assert panelread.code(hw.panel.glass()) is None
     assert panelread.has_text(hw.panel.glass(), "Clock not set", ink=0)
 

@@ -34,6 +34,29 @@ def test_short_press():
     assert ev == [(NEXT, buttons.DOWN), (NEXT, buttons.SHORT)], ev
 
 
+def test_events_are_the_named_constants():
+    t, pins, b = setup()
+    seen = []
+    for pin, hold in ((NEXT, 150), (NEXT, 800), (PREV, 150), (PREV, 800)):
+        pins[pin].down = True
+        for _ in range(hold // 5):
+            t.advance(5)
+            ev = b.poll()
+            if ev:
+                seen.append(ev)
+        pins[pin].down = False
+        for _ in range(20):
+            t.advance(5)
+            ev = b.poll()
+            if ev:
+                seen.append(ev)
+    assert seen == [
+        buttons.DOWN_0, buttons.SHORT_0, buttons.DOWN_0, buttons.LONG_0,
+        buttons.DOWN_1, buttons.SHORT_1, buttons.DOWN_1, buttons.LONG_1,
+    ], seen
+    assert len(set(seen)) == 6 and 0 not in seen
+
+
 def test_long_press_fires_while_held_and_no_short_after():
     t, pins, b = setup()
     pins[PREV].down = True

@@ -21,7 +21,7 @@ def make(unix_s=T2026, phase_ms=0):
 def test_unread_clock_is_not_valid():
     _, _, c = make()
     assert not c.valid()
-    assert c.error
+    assert c.error and c.status == clock.NOT_READ
 
 
 def test_read_gives_days_and_second_of_day():
@@ -79,7 +79,7 @@ def test_stopped_oscillator_is_not_valid_and_says_so():
     rtc.osf = True
     assert not c.read()
     assert not c.valid()
-    assert c.error == "clock not set"
+    assert c.error == "clock not set" and c.status == clock.NOT_SET
     assert not c.refresh()
 
 
@@ -87,10 +87,10 @@ def test_missing_rtc_is_reported_not_raised():
     t, rtc, c = make()
     rtc.present = False
     assert not c.read()
-    assert c.error == "RTC not responding"
+    assert c.error == "RTC not responding" and c.status == clock.NO_ANSWER
     c2 = clock.Clock(None, t.ticks_ms, t.sleep_ms)
     assert not c2.read()
-    assert c2.error == "no RTC"
+    assert c2.error == "no RTC" and c2.status == clock.NO_RTC
 
 
 def test_rtc_that_does_not_tick_is_caught():
@@ -99,7 +99,7 @@ def test_rtc_that_does_not_tick_is_caught():
     frozen = rtc.days_seconds()
     rtc.days_seconds = lambda: frozen
     assert not c.refresh()
-    assert c.error == "RTC not ticking"
+    assert c.error == "RTC not ticking" and c.status == clock.NOT_TICKING
 
 
 def test_revision_changes_on_jump_not_on_resync():
@@ -151,7 +151,7 @@ def test_check_notices_a_moved_rtc():
     assert -3 <= c.unix_ms() - rtc.now_ms() <= 3
     rtc.osf = True
     assert not asyncio.run(c.check())
-    assert c.error == "clock not set"
+    assert c.error == "clock not set" and c.status == clock.NOT_SET
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-# The protocol's token side on the real interpreter: the frame codec (firmware/protocol.py)
-# and the server's message handling (firmware/server.py) with a tiny fake token. The host side
-# and the full command set are tested from CPython in tests/host/test_session.py.
+# The protocol's token side on the real interpreter: the frame codec and the message layer
+# (firmware/protocol.py: chunks, retries, errors) with a fake command layer, and the command
+# layer (firmware/server.py) with a tiny fake token. The host side and the full command set
+# are tested from CPython in tests/host/test_session.py.
 import asyncio
 import binascii
 import struct
 
 import micropython
+import mptest
 import protocol
 import server
 
@@ -125,13 +127,16 @@ def _answers(srv, writer, lines):
     # Feed host lines to the server; return the decoded answer frames (flags, id, seq, status).
     host = protocol.Codec()
 
+    messages = srv.messages if hasattr(srv, "messages") else srv
+    codec = messages.codec
+
     async def run():
         for line in lines:
             for b in line:
-                if srv._codec.feed(b):
-                    frame = srv._codec.decode()
+                if codec.feed(b):
+                    frame = codec.decode()
                     if frame is not None:
-                        await srv.handle(frame)
+                        await messages.handle(frame)
 
     asyncio.run(run())
     out = []
@@ -188,6 +193,139 @@ def test_unknown_command_and_error_messages():
     assert answers[1][3] == 0x10  # INFO takes no payload
 
 
+# ---- the message layer alone (protocol.Messages under a fake command layer)
+
+
+class _Commands:
+    """A fake command layer: records each request, answers `answer` bytes with `status`."""
+
+    def __init__(self, answer=b"", status=0x00):
+        self.calls = []
+        self.answer = answer
+        self.status = status
+
+    async def execute(self, code, request, response):
+        self.calls.append((code, bytes(request.buf)))
+        response.put_bytes(self.answer)
+        return self.status
+
+
+def _messages(answer=b"", status=0x00):
+    writer = _Writer()
+    commands = _Commands(answer, status)
+    return protocol.Messages(writer.write, commands.execute), writer, commands
+
+
+def test_messages_reassemble_a_chunked_request_in_order():
+    msgs, writer, commands = _messages(b"ok")
+    host = protocol.Codec()
+    data = bytes(i & 0xFF for i in range(300))
+    lines = [
+        _request(host, protocol.FLAG_MORE, 5, 0, 0x42, data[:128]),
+        _request(host, protocol.FLAG_MORE, 5, 1, 0x42, data[128:256]),
+        _request(host, 0, 5, 2, 0x42, data[256:]),
+    ]
+    answers = _answers(msgs, writer, lines)
+    assert [a[:4] for a in answers] == [(0x80, 5, 0, 0x01), (0x80, 5, 1, 0x01), (0x80, 5, 2, 0)]
+    assert answers[2][4] == b"ok"
+    assert commands.calls == [(0x42, data)]
+
+
+def test_messages_send_a_long_answer_in_the_chunks_the_host_asks_for():
+    answer = bytes((i * 3) & 0xFF for i in range(300))
+    msgs, writer, commands = _messages(answer, 0x22)
+    host = protocol.Codec()
+    lines = [
+        _request(host, 0, 9, 0, 0x05),
+        _request(host, 0, 9, 1, 0x00),  # CONTINUE: chunk 1
+        _request(host, 0, 9, 2, 0x00),  # chunk 2, the last
+        _request(host, 0, 9, 3, 0x00),  # past the end
+        _request(host, 0, 8, 4, 0x00),  # another id: no answer pending for it
+    ]
+    answers = _answers(msgs, writer, lines)
+    assert [a[:4] for a in answers[:3]] == [(0x81, 9, 0, 0x22), (0x81, 9, 1, 0x22),
+                                           (0x80, 9, 2, 0x22)]
+    assert b"".join(a[4] for a in answers[:3]) == answer
+    assert answers[3][3] == 0x12 and answers[3][4] == b"no such chunk"
+    assert answers[4][3] == 0x12 and answers[4][4] == b"no answer pending for this id"
+    assert len(commands.calls) == 1
+
+
+def test_messages_answer_a_repeated_frame_from_the_cache_without_running_it_again():
+    msgs, writer, commands = _messages(bytes(200))
+    host = protocol.Codec()
+    first = _request(host, 0, 3, 0, 0x0A, b"abc")
+    more = _request(host, 0, 3, 1, 0x00)
+    answers = _answers(msgs, writer, [first, first, more, more])
+    assert len(commands.calls) == 1
+    assert writer.lines[0] == writer.lines[1] and writer.lines[2] == writer.lines[3]
+    assert answers[2][:4] == (0x80, 3, 1, 0)
+    # The same id and seq with another payload is a new request, not a retry.
+    _answers(msgs, writer, [_request(host, 0, 3, 0, 0x0A, b"abd")])
+    assert [c[1] for c in commands.calls] == [b"abc", b"abd"]
+
+
+def test_messages_refuse_chunks_out_of_sequence_and_requests_too_large():
+    msgs, writer, commands = _messages()
+    host = protocol.Codec()
+    chunk = bytes(128)
+    lines = [
+        _request(host, protocol.FLAG_MORE, 1, 0, 0x06, chunk),
+        _request(host, 0, 1, 2, 0x06, chunk),  # seq 1 skipped
+        _request(host, protocol.FLAG_MORE, 2, 0, 0x06, chunk),
+        _request(host, 0, 2, 1, 0x07, chunk),  # another command mid-message
+        _request(host, protocol.FLAG_MORE, 3, 0, 0x06, chunk),
+        _request(host, 0, 4, 1, 0x06, chunk),  # another id mid-message
+    ]
+    lines += [_request(host, protocol.FLAG_MORE, 5, i, 0x0C, chunk) for i in range(6)]
+    answers = _answers(msgs, writer, lines)
+    assert [a[3] for a in answers[:6]] == [0x01, 0x12, 0x01, 0x12, 0x01, 0x12]
+    assert answers[1][4] == b"chunk out of sequence"
+    assert [a[3] for a in answers[6:]] == [0x01] * 5 + [0x13]
+    assert answers[-1][4] == b"request longer than 640 bytes"
+    assert commands.calls == []
+
+
+def test_messages_ignore_responses_and_broken_frames():
+    msgs, writer, commands = _messages()
+    host = protocol.Codec()
+    echo = host.encode(protocol.FLAG_RESPONSE, 1, 0, 0x00, b"")
+    good = _request(host, 0, 2, 0, 0x02)
+    broken = good[:5] + (b"B" if good[5:6] != b"B" else b"C") + good[6:]
+    answers = _answers(msgs, writer, [echo, broken, b"noise\r\n", good])
+    assert [a[:4] for a in answers] == [(0x80, 2, 0, 0)]
+    assert commands.calls == [(0x02, b"")]
+
+
+def test_request_fields_and_their_errors():
+    req = protocol.Request(memoryview(b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"))
+    assert req.u8() == 1 and req.u16() == 0x0302 and req.u32() == 0x07060504
+    e = mptest.raises(protocol.Fail, req.u64)
+    assert e.args == (0x10, "request too short")
+    e = mptest.raises(protocol.Fail, req.end)
+    assert e.args[0] == 0x10
+    req = protocol.Request(memoryview(b"\x02\xc3\x28"))
+    e = mptest.raises(protocol.Fail, req.text)
+    assert e.args == (0x23, "text is not valid UTF-8")
+    req = protocol.Request(memoryview(bytes((65,)) + bytes(65)))
+    e = mptest.raises(protocol.Fail, req.text)
+    assert e.args == (0x10, "field too long")
+
+
+def test_response_refuses_to_grow_past_its_limit_and_messages_are_cut():
+    resp = protocol.Response()
+    resp.put_bytes(bytes(protocol.MAX_RESPONSE - 2))
+    resp.put("<H", 7)
+    e = mptest.raises(protocol.Fail, resp.put, "B", 1)
+    assert e.args == (0x3F, "response too long")
+    assert resp.length == protocol.MAX_RESPONSE
+    resp.message("x" * 300)
+    assert resp.length == 120
+
+
+# ---- the command layer (server.Server): faults become INTERNAL answers
+
+
 class _BrokenVault(_Vault):
     def __init__(self, error):
         super().__init__()
@@ -214,6 +352,4 @@ def test_faults_answer_internal_without_quoting_values():
 
 
 if __name__ == "__main__":
-    import mptest
-
     mptest.main(globals())

@@ -5,6 +5,13 @@ import panelread
 import ui
 
 
+def totp_view(top, bottom, code, digits, left_ms, period_ms, position, preview):
+    v = ui.View()
+    v.top, v.bottom, v.code, v.digits = top, bottom, code, digits
+    v.left_ms, v.period_ms, v.position, v.preview = left_ms, period_ms, position, preview
+    return v
+
+
 class Panel(framebuf.FrameBuffer):
     def __init__(self, h=64):
         self.width = 128
@@ -17,7 +24,7 @@ def test_digits_grouped_and_centred():
     for digits, code, groups in ((6, 12345, (3, 3)), (7, 1234567, (3, 4)), (8, 90123456, (4, 4))):
         p = Panel()
         u = ui.UI(p)
-        u.totp("I", "N", 0, code, digits, 15000, 30000, "1/1", -1)
+        u.totp(totp_view("I", "N", code, digits, 15000, 30000, "1/1", -1))
         found = panelread.big_digits(p.buffer)
         assert len(found) == 1, found
         assert found[0][1] == "%0*d" % (digits, code), found
@@ -39,7 +46,7 @@ def test_shift_moves_everything_by_at_most_two_pixels():
         p = Panel()
         u = ui.UI(p)
         u.shift(dx, dy)
-        u.totp("Issuer", "name", 0, 123456, 6, 1000, 30000, "2/7", 654321)
+        u.totp(totp_view("Issuer", "name", 123456, 6, 1000, 30000, "2/7", 654321))
         assert panelread.code(p.buffer) == "123456"
         assert panelread.has_text(p.buffer, "Issuer")
         assert panelread.has_text(p.buffer, "2/7")
@@ -65,7 +72,7 @@ def test_ascii_label():
 def test_small_panel_layout():
     p = Panel(32)
     u = ui.UI(p)
-    u.totp("Issuer", "name", 0, 12345678, 8, 1000, 30000, "2/7", -1)
+    u.totp(totp_view("Issuer", "name", 12345678, 8, 1000, 30000, "2/7", -1))
     big = bytearray(1024)  # the reader works on 128x64 frames: the 32 rows on top
     big[:512] = p.buffer
     found = panelread.big_digits(big)
