@@ -48,10 +48,10 @@ WIPE_MAGIC = b"WIPE"
 ADD_REPLACE = 0x01  # ADD flags: replace an account of the same label
 
 # INFO flag bits
-INFO_CLOCK_VALID = 0x01
+INFO_CLOCK = 0x01
 INFO_DISPLAY = 0x02
-INFO_VAULT_CORRUPT = 0x04
-INFO_VAULT_RECOVERED = 0x08
+INFO_CORRUPT = 0x04
+INFO_RECOVERED = 0x08
 
 
 class Command(enum.IntEnum):

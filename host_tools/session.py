@@ -174,10 +174,10 @@ class Session:
         return Info(
             capacity,
             count,
-            bool(flags & p.INFO_CLOCK_VALID),
+            bool(flags & p.INFO_CLOCK),
             bool(flags & p.INFO_DISPLAY),
-            bool(flags & p.INFO_VAULT_CORRUPT),
-            bool(flags & p.INFO_VAULT_RECOVERED),
+            bool(flags & p.INFO_CORRUPT),
+            bool(flags & p.INFO_RECOVERED),
             firmware,
         )
 

@@ -207,6 +207,8 @@ def test_limits_and_lists_agree_with_the_host() -> None:
     for name in DOC_ONLY + INFO_FLAGS:
         if name not in fw:
             problems.append(f"{name} is not defined in the firmware")
+        elif name in INFO_FLAGS and not hasattr(hp, name):
+            problems.append(f"{name} is not defined in host_tools/protocol.py")
         elif hasattr(hp, name) and getattr(hp, name) != fw[name]:
             problems.append(f"{name}: firmware {fw[name]!r}, host {getattr(hp, name)!r}")
     assert not problems, "\n".join(problems)
