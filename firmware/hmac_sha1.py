@@ -4,9 +4,11 @@
 # compiled (a port built without the native emitters raises SyntaxError on import).
 #
 # Each key keeps only its HMAC inner and outer midstates (SHA1 state after the key XOR ipad /
-# opad block, computed once in new()): 10 words in an array('I'). The round constants, the
-# SHA1 IV and the 16-word message schedule ring are in one scratch array shared by all keys
-# (scratch()): run() never yields, so no two codes are ever computed at once. A code costs:
+# opad block, computed once by hmac_fast.new()): 10 words in an array('I'). The round
+# constants and the 16-word message schedule ring are in one scratch array shared by all keys
+# (scratch()): run() never yields, so no two codes are ever computed at once. hmac_sha256.py
+# and hmac_sha512.py follow the same design and the same interface (see hmac_fast.py).
+# A code costs:
 #   compress(inner midstate, counter block)   -> inner digest, written straight into the ring
 #   compress(outer midstate, digest block)    -> MAC, truncated as RFC 4226 says
 # Both blocks are built in place: nothing is allocated, so codes can be computed under
@@ -27,19 +29,14 @@ from array import array
 import micropython
 from micropython import const
 
-# A key's state: word offsets.
-_HI = const(0)  # inner midstate, 5 words
-_HO = const(5)  # outer midstate, 5 words
-_KEY_WORDS = const(10)
-# The shared scratch array: word offsets.
-_K = const(0)  # round constants, 4 words
-_IV = const(4)  # SHA1 initial state, 5 words
-_W = const(16)  # message schedule ring, 16 words
+RING = const(16)  # scratch word offset of the 16-word message ring; round constants at 0
+WORDS = const(5)  # state words; a key's outer midstate starts here
+BLOCK = const(64)
 _SCRATCH_WORDS = const(32)
 
-_scratch = None
+IV = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
 
-_BLOCK = const(64)
+_scratch = None
 
 
 @micropython.viper
@@ -47,14 +44,14 @@ def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
     # st: a key's midstates, sc: the scratch array.
     # mod > 0: HOTP for the counter (hi << 32) + lo (each below 2**32), returns the code mod
     # `mod`. otp.Key.hotp splits the counter without allocating while it is a small int.
-    # mod == 0: key setup: compress the block already in the ring from the IV into st[hi:].
+    # mod == 0: key setup: fold the block already in the ring into the state at st[hi:].
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
-    w = ptr32(uint(sc) + _W * 4)
+    w = ptr32(uint(sc) + RING * 4)
     if mod == 0:
-        h = ptr32(uint(sc) + _IV * 4)
+        h = ptr32(uint(st) + hi * 4)
         passes = 1
     else:
-        h = ptr32(uint(st) + _HI * 4)
+        h = st
         passes = 2
         w[0] = hi
         w[1] = lo
@@ -63,11 +60,11 @@ def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
         while i < 15:
             w[i] = 0
             i += 1
-        w[15] = (_BLOCK + 8) * 8  # message bit length: pad block + 8-byte counter
-    k0 = uint(sc[_K])
-    k1 = uint(sc[_K + 1])
-    k2 = uint(sc[_K + 2])
-    k3 = uint(sc[_K + 3])
+        w[15] = (BLOCK + 8) * 8  # message bit length: pad block + 8-byte counter
+    k0 = uint(sc[0])
+    k1 = uint(sc[1])
+    k2 = uint(sc[2])
+    k3 = uint(sc[3])
     while True:
         a = uint(h[0])
         b = uint(h[1])
@@ -134,11 +131,11 @@ def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
             a = t & mask
             i += 1
         if mod == 0:
-            st[hi] = uint(h[0]) + a
-            st[hi + 1] = uint(h[1]) + b
-            st[hi + 2] = uint(h[2]) + c
-            st[hi + 3] = uint(h[3]) + d
-            st[hi + 4] = uint(h[4]) + e
+            h[0] = uint(h[0]) + a
+            h[1] = uint(h[1]) + b
+            h[2] = uint(h[2]) + c
+            h[3] = uint(h[3]) + d
+            h[4] = uint(h[4]) + e
             return 0
         # The digest goes into the ring: after the inner pass it is the outer message block,
         # after the outer pass it is the MAC to truncate.
@@ -155,8 +152,8 @@ def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
         while i < 15:
             w[i] = 0
             i += 1
-        w[15] = (_BLOCK + 20) * 8  # pad block + 20-byte inner digest
-        h = ptr32(uint(st) + _HO * 4)
+        w[15] = (BLOCK + 20) * 8  # pad block + 20-byte inner digest
+        h = ptr32(uint(st) + WORDS * 4)
     # Dynamic truncation (RFC 4226 5.3): 4 bytes at offset (last byte & 15) of the big-endian
     # digest, top bit cleared.
     o = int(uint(w[4]) & 15)
@@ -173,29 +170,10 @@ def scratch():
     """The scratch array shared by all keys, made on first use."""
     global _scratch
     if _scratch is None:
-        sc = array("I", [0] * _SCRATCH_WORDS)
-        sc[_K] = 0x5A827999
-        sc[_K + 1] = 0x6ED9EBA1
-        sc[_K + 2] = 0x8F1BBCDC
-        sc[_K + 3] = 0xCA62C1D6
-        sc[_IV] = 0x67452301
-        sc[_IV + 1] = 0xEFCDAB89
-        sc[_IV + 2] = 0x98BADCFE
-        sc[_IV + 3] = 0x10325476
-        sc[_IV + 4] = 0xC3D2E1F0
+        sc = array("I", bytes(4 * _SCRATCH_WORDS))
+        sc[0] = 0x5A827999
+        sc[1] = 0x6ED9EBA1
+        sc[2] = 0x8F1BBCDC
+        sc[3] = 0xCA62C1D6
         _scratch = sc
     return _scratch
-
-
-def new(key):
-    """Midstate array for a key already hashed to at most 64 bytes (RFC 2104)."""
-    sc = scratch()
-    st = array("I", [0] * _KEY_WORDS)
-    for slot, pad in ((_HI, 0x36), (_HO, 0x5C)):
-        for i in range(16):
-            word = 0
-            for j in range(4 * i, 4 * i + 4):
-                word = (word << 8) | ((key[j] if j < len(key) else 0) ^ pad)
-            sc[_W + i] = word
-        run(st, sc, slot, 0, 0)
-    return st
