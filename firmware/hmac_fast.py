@@ -3,10 +3,11 @@
 # the core's run() alone, without allocating (see otp.py).
 #
 # Every core module has the same shape:
-#   run(st, sc, hi, lo, mod)  mod > 0: the HOTP code for counter (hi << 32) + lo, mod `mod`;
-#                             mod == 0: fold the block in the ring into the state at st[hi:]
-#   scratch()                 the shared array of round constants and the message ring
-#   RING, WORDS, BLOCK, IV    ring offset in scratch(), state words, block bytes, SHA IV
+#   run(sc, st, hi, lo)   the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
+#                         while that is 0 (key setup): fold the block in the ring into st[hi:]
+#   scratch()             the shared array of round constants and the message ring
+#   RING, WORDS, BLOCK, IV   ring offset in scratch(), state words, block bytes, SHA IV
+# A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
 
@@ -20,13 +21,13 @@ def _fold(core, st, slot, data, off):
     for i in range(core.BLOCK // 4):
         p = off + 4 * i
         sc[ring + i] = (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3]
-    core.run(st, sc, slot, 0, 0)
+    core.run(sc, st, slot, 0)
 
 
 def digest(core, data):
     """The hash of `data` (bytes-like), e.g. of an HMAC key longer than the block."""
     block = core.BLOCK
-    st = array("I", core.IV)
+    st = array("I", core.IV + (0,) * (core.WORDS + 1))  # modulus 0: fold blocks
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
@@ -40,22 +41,24 @@ def digest(core, data):
     for off in range(0, len(tail), block):
         _fold(core, st, 0, tail, off)
     out = bytearray()
-    for v in st:
-        out.extend(v.to_bytes(4, "big"))
+    for i in range(core.WORDS):
+        out.extend(st[i].to_bytes(4, "big"))
     return bytes(out)
 
 
-def new(core, key):
+def new(core, key, mod):
     """A key's state array: HMAC inner midstate (key XOR ipad folded into the IV) at 0, outer
-    (key XOR opad) at core.WORDS. Keys longer than the block are hashed first (RFC 2104)."""
+    (key XOR opad) at core.WORDS, then the code modulus `mod`. Keys longer than the block are
+    hashed first (RFC 2104)."""
     block = core.BLOCK
     if len(key) > block:
         key = digest(core, key)
     words = core.WORDS
-    st = array("I", core.IV + core.IV)
+    st = array("I", core.IV + core.IV + (0,))
     pad = bytearray(block)
     for slot, x in ((0, 0x36), (words, 0x5C)):
         for i in range(block):
             pad[i] = (key[i] if i < len(key) else 0) ^ x
         _fold(core, st, slot, pad, 0)
+    st[2 * words] = mod
     return st

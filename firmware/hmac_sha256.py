@@ -16,6 +16,7 @@ from micropython import const
 
 RING = const(64)  # scratch word offset of the 16-word message ring; round constants at 0
 WORDS = const(8)  # state words; a key's outer midstate starts here
+_MOD = const(16)  # in a key's state array: the code modulus (2 * WORDS)
 BLOCK = const(64)
 _SCRATCH_WORDS = const(80)
 
@@ -27,8 +28,9 @@ _scratch = None
 
 
 @micropython.viper
-def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
-    # st: a key's midstates, sc: the scratch array (see hmac_fast.py for the modes).
+def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
+    # sc: the scratch array, st: a key's state array (see hmac_fast.py for the modes).
+    mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     w = ptr32(uint(sc) + RING * 4)
     if mod == 0:

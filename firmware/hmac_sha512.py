@@ -24,6 +24,7 @@ from micropython import const
 
 RING = const(160)  # scratch word offset of the 32-word message ring; round constants at 0
 WORDS = const(16)  # state words (8 pairs); a key's outer midstate starts here
+_MOD = const(32)  # in a key's state array: the code modulus (2 * WORDS)
 BLOCK = const(128)
 _TMP = const(192)  # 16 words: the working variables, added into the state after the rounds
 _SCRATCH_WORDS = const(208)
@@ -37,8 +38,9 @@ _scratch = None
 
 
 @micropython.viper
-def run(st: ptr32, sc: ptr32, hi: uint, lo: uint, mod: int) -> int:
-    # st: a key's midstates, sc: the scratch array (see hmac_fast.py for the modes).
+def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
+    # sc: the scratch array, st: a key's state array (see hmac_fast.py for the modes).
+    mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     w = ptr32(uint(sc) + RING * 4)
     tmp = ptr32(uint(sc) + _TMP * 4)

@@ -171,7 +171,7 @@ class Key:
         if core is not None:
             import hmac_fast
 
-            self._st = hmac_fast.new(core, secret)
+            self._st = hmac_fast.new(core, secret, self._mod)
             self._sc = core.scratch()
             self._run = core.run
             return
@@ -199,7 +199,9 @@ class Key:
 
     def hotp(self, counter):
         """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
-        if not isinstance(counter, int) or counter < 0 or counter > 0xFFFFFFFFFFFFFFFF:
+        # counter >> 64 is nonzero for a negative counter or one of 2**64 or more: cheaper than
+        # comparing with 2**64, a big int on every port (RV32: 1,200 instructions a code).
+        if not isinstance(counter, int) or counter >> 64:
             raise ValueError("counter must be an integer in 0 .. 2**64-1")
         st = self._st
         if st is None:
@@ -207,7 +209,7 @@ class Key:
         hi = counter >> 32
         if hi:  # only then: 0 << 32 is a big int on a 32-bit port
             counter -= hi << 32
-        return self._run(st, self._sc, hi, counter, self._mod)
+        return self._run(self._sc, st, hi, counter)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds: an int, or a float
