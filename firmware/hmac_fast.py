@@ -11,16 +11,21 @@
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
 
+import struct
 from array import array
 
 
-def _fold(core, st, slot, data, off):
-    # Big-endian 32-bit words of one block into the ring, then compress into st[slot:].
+def _words(block, data, off):
+    # The big-endian 32-bit words of one block (a tuple: setup only, it may allocate).
+    return struct.unpack_from(">16I" if block == 64 else ">32I", data, off)
+
+
+def _fold(core, st, slot, words, x=0):
+    # One block's words (each XOR x) into the ring, then compress into st[slot:].
     sc = core.scratch()
     ring = core.RING
-    for i in range(core.BLOCK // 4):
-        p = off + 4 * i
-        sc[ring + i] = (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3]
+    for i in range(len(words)):
+        sc[ring + i] = words[i] ^ x
     core.run(sc, st, slot, 0)
 
 
@@ -31,7 +36,7 @@ def digest(core, data):
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
-        _fold(core, st, 0, data, off)
+        _fold(core, st, 0, _words(block, data, off))
     tail = bytearray(data[whole:])
     tail.append(0x80)
     size = block // 8
@@ -39,7 +44,7 @@ def digest(core, data):
         tail.append(0)
     tail.extend((n * 8).to_bytes(size, "big"))
     for off in range(0, len(tail), block):
-        _fold(core, st, 0, tail, off)
+        _fold(core, st, 0, _words(block, tail, off))
     out = bytearray()
     for i in range(core.WORDS):
         out.extend(st[i].to_bytes(4, "big"))
@@ -55,10 +60,10 @@ def new(core, key, mod):
         key = digest(core, key)
     words = core.WORDS
     st = array("I", core.IV + core.IV + (0,))
-    pad = bytearray(block)
-    for slot, x in ((0, 0x36), (words, 0x5C)):
-        for i in range(block):
-            pad[i] = (key[i] if i < len(key) else 0) ^ x
-        _fold(core, st, slot, pad, 0)
+    padded = bytearray(block)
+    padded[: len(key)] = key
+    kw = _words(block, padded, 0)
+    _fold(core, st, 0, kw, 0x36363636)  # key XOR ipad, four bytes at a time
+    _fold(core, st, words, kw, 0x5C5C5C5C)  # key XOR opad
     st[2 * words] = mod
     return st

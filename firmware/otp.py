@@ -47,6 +47,7 @@ _DAY = const(86400)
 _SHA1 = const(1)
 _SHA256 = const(2)
 _SHA512 = const(3)
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32 alphabet: index = value
 
 _NO_VIPER = False  # set on a port built without the viper emitter (tests set it too)
 
@@ -79,23 +80,18 @@ def b32decode(text):
     bits = 0
     n = 0  # base32 characters seen
     pad = 0  # "=" characters seen
-    for pos, ch in enumerate(text):
-        if ch in " \t\r\n-":
-            continue
-        if ch == "=":
-            pad += 1
-            continue
+    find = _B32.find
+    for pos, ch in enumerate(text.upper()):  # upper() keeps every position
+        v = find(ch)
+        if v < 0:
+            if ch in " \t\r\n-":
+                continue
+            if ch == "=":
+                pad += 1
+                continue
+            raise ValueError("invalid base32 character at position %d" % pos)
         if pad:
             raise ValueError("base32 padding '=' before the end, at position %d" % pos)
-        o = ord(ch)
-        if 97 <= o <= 122:  # a-z
-            o -= 32
-        if 65 <= o <= 90:  # A-Z
-            v = o - 65
-        elif 50 <= o <= 55:  # 2-7
-            v = o - 24
-        else:
-            raise ValueError("invalid base32 character at position %d" % pos)
         acc = (acc << 5) | v
         bits += 5
         n += 1
