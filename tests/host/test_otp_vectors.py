@@ -108,9 +108,9 @@ def test_reference_matches_rfc_tables() -> None:
         assert reference.hotp(reference.RFC4226_SECRET, counter) == code
     for algorithm, codes in reference.RFC6238_TOTP.items():
         seed = reference.RFC6238_SEEDS[algorithm]
-        for t, code in zip(reference.RFC6238_TIMES, codes, strict=True):
+        for t, text in zip(reference.RFC6238_TIMES, codes, strict=True):
             value = reference.totp(seed, t, algorithm, 8)
-            assert reference.format_code(value, 8) == code
+            assert reference.format_code(value, 8) == text
 
 
 def test_reference_sample_matches_pyotp(vectors: list[Vector]) -> None:
