@@ -1,24 +1,29 @@
 # HMAC-SHA256 HOTP in viper: two SHA256 compressions per code, no heap allocation.
 #
-# The same design as hmac_sha1.py (read its header for the word-size rules): a key keeps its
-# HMAC inner and outer midstates (8 + 8 words, made by hmac_fast.new); the 64 round constants
-# and the 16-word message schedule ring are in one scratch array shared by all keys. run()
-# builds the counter block and the inner-digest block in the ring, so a code allocates
-# nothing and works under micropython.heap_lock().
+# The same design as hmac_sha1.py (read its header for the word-size rules and the speed
+# choices): a key keeps its HMAC inner and outer midstates (8 + 8 words, made by
+# hmac_fast.new) and its code modulus; the 64-word message schedule and the 64 round constants
+# are in one scratch array shared by all keys. run() builds the counter block and the
+# inner-digest block there, so a code allocates nothing and works under heap_lock().
 #
-# Word size: the words shifted right are `a` and `e` (and schedule words, which load clean
-# from the ring), so those two are masked to 32 bits each round on a 64-bit port.
+# Speed: the schedule is expanded first; the rounds run eight at a time with the variables
+# renamed instead of moved (round i adds into d and h; round i + 1 sees h as `a`, d as `e`),
+# and the pointer p steps over the schedule, the constants sitting at p[64 + j].
+#
+# Word size: the words shifted right are `a` and `e`, so each round's two new words (the new
+# `a` and `e`) are masked to 32 bits on a 64-bit port; schedule words load clean.
 
 from array import array
 
 import micropython
 from micropython import const
 
-RING = const(64)  # scratch word offset of the 16-word message ring; round constants at 0
+RING = const(0)  # scratch word offset of the message block / 64-word schedule
 WORDS = const(8)  # state words; a key's outer midstate starts here
 _MOD = const(16)  # in a key's state array: the code modulus (2 * WORDS)
 BLOCK = const(64)
-_SCRATCH_WORDS = const(80)
+_K = const(64)  # round constants, 64 words
+_SCRATCH_WORDS = const(128)
 
 IV = (
     0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
@@ -28,28 +33,60 @@ _scratch = None
 
 
 @micropython.viper
-def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
-    # sc: the scratch array, st: a key's state array (see hmac_fast.py for the modes).
+def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
+    # p: the scratch array, st: a key's state array (see hmac_fast.py for the two modes).
+    # The two pointers are the parameters because viper keeps only the first two locals in
+    # registers; p also walks the schedule and the round groups and is stepped back after.
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
-    w = ptr32(uint(sc) + RING * 4)
     if mod == 0:
         s = ptr32(uint(st) + hi * 4)
-        out = s
         passes = 1
     else:
         s = st
-        out = w
         passes = 2
-        w[0] = hi
-        w[1] = lo
-        w[2] = uint(1) << 31
-        i = 3
-        while i < 15:
-            w[i] = 0
-            i += 1
-        w[15] = (BLOCK + 8) * 8  # message bit length: pad block + 8-byte counter
+        # The inner message block: counter, padding, bit length (pad block + 8 bytes).
+        p[0] = hi
+        p[1] = lo
+        p[2] = uint(1) << 31
+        p[3] = 0
+        p[4] = 0
+        p[5] = 0
+        p[6] = 0
+        p[7] = 0
+        p[8] = 0
+        p[9] = 0
+        p[10] = 0
+        p[11] = 0
+        p[12] = 0
+        p[13] = 0
+        p[14] = 0
+        p[15] = (BLOCK + 8) * 8
     while True:
+        # Message schedule, p at i - 16:
+        # w[i] = s1(w[i-2]) + w[i-7] + s0(w[i-15]) + w[i-16],
+        # s0 = rotr 7 ^ rotr 18 ^ shr 3, s1 = rotr 17 ^ rotr 19 ^ shr 10.
+        i = 0
+        while i < 48:
+            x = uint(p[14])
+            y = uint(p[1])
+            p[16] = (
+                uint(p[0])
+                + uint(p[9])
+                + (((x >> 17) | (x << 15)) ^ ((x >> 19) | (x << 13)) ^ (x >> 10))
+                + (((y >> 7) | (y << 25)) ^ ((y >> 18) | (y << 14)) ^ (y >> 3))
+            )
+            x = uint(p[15])
+            y = uint(p[2])
+            p[17] = (
+                uint(p[1])
+                + uint(p[10])
+                + (((x >> 17) | (x << 15)) ^ ((x >> 19) | (x << 13)) ^ (x >> 10))
+                + (((y >> 7) | (y << 25)) ^ ((y >> 18) | (y << 14)) ^ (y >> 3))
+            )
+            p = ptr32(uint(p) + 8)
+            i += 2
+        p = ptr32(uint(p) - 192)
         a = uint(s[0])
         b = uint(s[1])
         c = uint(s[2])
@@ -58,44 +95,118 @@ def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         f = uint(s[5])
         g = uint(s[6])
         h = uint(s[7])
-        i = 0
-        while i < 64:
-            j = i & 15
-            if i < 16:
-                x = uint(w[j])
-            else:
-                # Extend the message schedule in the 16-word ring.
-                x = uint(w[(i - 15) & 15])
-                y = uint(w[(i - 2) & 15])
-                x = (
-                    uint(w[j])
-                    + uint(w[(i - 7) & 15])
-                    + (((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3))
-                    + (((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10))
-                )
-                w[j] = x
+        n = 0  # group: rounds 8n .. 8n+7, schedule words at p[0:8], constants at p[64:72]
+        while n < 8:
             t = (
-                h
+                (((f ^ g) & e) ^ g)
+                + h
+                + uint(p[0])
+                + uint(p[64])
                 + (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7)))
-                + (g ^ (e & (f ^ g)))
-                + uint(sc[i])
-                + x
             )
-            h = g
-            g = f
-            f = e
-            e = (d + t) & mask
-            d = c
-            c = b
-            b = a
-            a = (
-                t
+            d = (d + t) & mask
+            h = (
+                (((a | b) & c) | (a & b))
+                + t
                 + (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10)))
-                + ((a & c) | (d & (a | c)))
             ) & mask
-            i += 1
+            t = (
+                (((e ^ f) & d) ^ f)
+                + g
+                + uint(p[1])
+                + uint(p[65])
+                + (((d >> 6) | (d << 26)) ^ ((d >> 11) | (d << 21)) ^ ((d >> 25) | (d << 7)))
+            )
+            c = (c + t) & mask
+            g = (
+                (((h | a) & b) | (h & a))
+                + t
+                + (((h >> 2) | (h << 30)) ^ ((h >> 13) | (h << 19)) ^ ((h >> 22) | (h << 10)))
+            ) & mask
+            t = (
+                (((d ^ e) & c) ^ e)
+                + f
+                + uint(p[2])
+                + uint(p[66])
+                + (((c >> 6) | (c << 26)) ^ ((c >> 11) | (c << 21)) ^ ((c >> 25) | (c << 7)))
+            )
+            b = (b + t) & mask
+            f = (
+                (((g | h) & a) | (g & h))
+                + t
+                + (((g >> 2) | (g << 30)) ^ ((g >> 13) | (g << 19)) ^ ((g >> 22) | (g << 10)))
+            ) & mask
+            t = (
+                (((c ^ d) & b) ^ d)
+                + e
+                + uint(p[3])
+                + uint(p[67])
+                + (((b >> 6) | (b << 26)) ^ ((b >> 11) | (b << 21)) ^ ((b >> 25) | (b << 7)))
+            )
+            a = (a + t) & mask
+            e = (
+                (((f | g) & h) | (f & g))
+                + t
+                + (((f >> 2) | (f << 30)) ^ ((f >> 13) | (f << 19)) ^ ((f >> 22) | (f << 10)))
+            ) & mask
+            t = (
+                (((b ^ c) & a) ^ c)
+                + d
+                + uint(p[4])
+                + uint(p[68])
+                + (((a >> 6) | (a << 26)) ^ ((a >> 11) | (a << 21)) ^ ((a >> 25) | (a << 7)))
+            )
+            h = (h + t) & mask
+            d = (
+                (((e | f) & g) | (e & f))
+                + t
+                + (((e >> 2) | (e << 30)) ^ ((e >> 13) | (e << 19)) ^ ((e >> 22) | (e << 10)))
+            ) & mask
+            t = (
+                (((a ^ b) & h) ^ b)
+                + c
+                + uint(p[5])
+                + uint(p[69])
+                + (((h >> 6) | (h << 26)) ^ ((h >> 11) | (h << 21)) ^ ((h >> 25) | (h << 7)))
+            )
+            g = (g + t) & mask
+            c = (
+                (((d | e) & f) | (d & e))
+                + t
+                + (((d >> 2) | (d << 30)) ^ ((d >> 13) | (d << 19)) ^ ((d >> 22) | (d << 10)))
+            ) & mask
+            t = (
+                (((h ^ a) & g) ^ a)
+                + b
+                + uint(p[6])
+                + uint(p[70])
+                + (((g >> 6) | (g << 26)) ^ ((g >> 11) | (g << 21)) ^ ((g >> 25) | (g << 7)))
+            )
+            f = (f + t) & mask
+            b = (
+                (((c | d) & e) | (c & d))
+                + t
+                + (((c >> 2) | (c << 30)) ^ ((c >> 13) | (c << 19)) ^ ((c >> 22) | (c << 10)))
+            ) & mask
+            t = (
+                (((g ^ h) & f) ^ h)
+                + a
+                + uint(p[7])
+                + uint(p[71])
+                + (((f >> 6) | (f << 26)) ^ ((f >> 11) | (f << 21)) ^ ((f >> 25) | (f << 7)))
+            )
+            e = (e + t) & mask
+            a = (
+                (((b | c) & d) | (b & c))
+                + t
+                + (((b >> 2) | (b << 30)) ^ ((b >> 13) | (b << 19)) ^ ((b >> 22) | (b << 10)))
+            ) & mask
+            p = ptr32(uint(p) + 32)
+            n += 1
+        p = ptr32(uint(p) - 256)
         # After the inner pass the digest is the outer message block; after the outer pass it
         # is the MAC to truncate. In key setup it is the new midstate.
+        out = s if mod == 0 else p
         out[0] = uint(s[0]) + a
         out[1] = uint(s[1]) + b
         out[2] = uint(s[2]) + c
@@ -107,23 +218,26 @@ def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         passes -= 1
         if passes == 0:
             break
-        w[8] = uint(1) << 31
-        i = 9
-        while i < 15:
-            w[i] = 0
-            i += 1
-        w[15] = (BLOCK + 32) * 8  # pad block + 32-byte inner digest
-        s = ptr32(uint(st) + WORDS * 4)
+        # Outer block padding and bit length (pad block + 32-byte inner digest).
+        p[8] = uint(1) << 31
+        p[9] = 0
+        p[10] = 0
+        p[11] = 0
+        p[12] = 0
+        p[13] = 0
+        p[14] = 0
+        p[15] = (BLOCK + 32) * 8
+        s = ptr32(uint(s) + WORDS * 4)
     if mod == 0:
         return 0
     # Dynamic truncation (RFC 4226 5.3): 4 bytes at offset (last byte & 15) of the big-endian
     # digest, top bit cleared.
-    o = int(uint(w[7]) & 15)
+    o = int(uint(p[7]) & 15)
     j = o >> 2
     r = (o & 3) << 3
-    v = uint(w[j])
+    v = uint(p[j])
     if r:
-        v = (v << r) | (uint(w[j + 1]) >> (32 - r))
+        v = (v << r) | (uint(p[j + 1]) >> (32 - r))
     v &= mask >> 1
     return int(v) % mod
 
@@ -147,6 +261,6 @@ def scratch():
             0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7,
             0xC67178F2,
         )):  # fmt: skip
-            sc[i] = k
+            sc[_K + i] = k
         _scratch = sc
     return _scratch
