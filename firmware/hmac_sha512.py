@@ -4,6 +4,9 @@
 # midstates (made by hmac_fast.new); the round constants and the message schedule ring are in
 # one scratch array shared by all keys, and run() builds its blocks in the ring.
 #
+# Speed: as in the other cores, the schedule (80 pairs) is expanded first and one pointer, the
+# register parameter p, walks it with the round constants at a fixed distance.
+#
 # SHA512's words are 64 bits, an ESP32's machine words 32: every 64-bit word is a pair of
 # 32-bit halves, high half first (so state, constants and ring are big-endian 32-bit words,
 # the layout the other cores use too). A 64-bit rotation by n < 32 is
@@ -22,12 +25,13 @@ from array import array
 import micropython
 from micropython import const
 
-RING = const(160)  # scratch word offset of the 32-word message ring; round constants at 0
+RING = const(0)  # scratch word offset of the message block / 80-pair schedule
 WORDS = const(16)  # state words (8 pairs); a key's outer midstate starts here
 _MOD = const(32)  # in a key's state array: the code modulus (2 * WORDS)
 BLOCK = const(128)
-_TMP = const(192)  # 16 words: the working variables, added into the state after the rounds
-_SCRATCH_WORDS = const(208)
+_K = const(160)  # round constants, 80 pairs
+_TMP = const(320)  # 16 words: the working variables, added into the state after the rounds
+_SCRATCH_WORDS = const(336)
 
 IV = (
     0x6A09E667, 0xF3BCC908, 0xBB67AE85, 0x84CAA73B, 0x3C6EF372, 0xFE94F82B, 0xA54FF53A, 0x5F1D36F1,
@@ -38,29 +42,59 @@ _scratch = None
 
 
 @micropython.viper
-def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
-    # sc: the scratch array, st: a key's state array (see hmac_fast.py for the modes).
+def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
+    # p: the scratch array, st: a key's state array (see hmac_fast.py for the two modes).
+    # p is the first parameter because viper keeps only the first two locals in registers:
+    # it walks the schedule and the rounds (round i's word at p[0:2], its constant at
+    # p[160:162]) and is stepped back after each walk.
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
-    w = ptr32(uint(sc) + RING * 4)
-    tmp = ptr32(uint(sc) + _TMP * 4)
     if mod == 0:
         s = ptr32(uint(st) + hi * 4)
-        out = s
         passes = 1
     else:
         s = st
-        out = w
         passes = 2
-        w[0] = hi
-        w[1] = lo
-        w[2] = uint(1) << 31
+        # The inner message block: counter, padding, bit length (pad block + 8 bytes).
+        p[0] = hi
+        p[1] = lo
+        p[2] = uint(1) << 31
         i = 3
         while i < 31:
-            w[i] = 0
+            p[i] = 0
             i += 1
-        w[31] = (BLOCK + 8) * 8  # message bit length: pad block + 8-byte counter
+        p[31] = (BLOCK + 8) * 8
     while True:
+        # Message schedule, p at pair i - 16:
+        # w[i] = w[i-16] + s0(w[i-15]) + w[i-7] + s1(w[i-2]),
+        # s0 = rotr 1 ^ rotr 8 ^ shr 7, s1 = rotr 19 ^ rotr 61 ^ shr 6.
+        i = 0
+        while i < 64:
+            yh = uint(p[2])
+            yl = uint(p[3])
+            th = ((yh >> 1) | (yl << 31)) ^ ((yh >> 8) | (yl << 24)) ^ (yh >> 7)
+            tl = ((yl >> 1) | (yh << 31)) ^ ((yl >> 8) | (yh << 24)) ^ ((yl >> 7) | (yh << 25))
+            yh = uint(p[28])
+            yl = uint(p[29])
+            uh = ((yh >> 19) | (yl << 13)) ^ ((yl >> 29) | (yh << 3)) ^ (yh >> 6)
+            ul = ((yl >> 19) | (yh << 13)) ^ ((yh >> 29) | (yl << 3))
+            ul ^= (yl >> 6) | (yh << 26)
+            carry = 0
+            xl = uint(p[1])
+            n = (xl + tl) & mask
+            if n < xl:
+                carry += 1
+            m = (n + ul) & mask
+            if m < n:
+                carry += 1
+            xl = (m + uint(p[19])) & mask
+            if xl < m:
+                carry += 1
+            p[32] = uint(p[0]) + th + uh + uint(p[18]) + carry
+            p[33] = xl
+            p = ptr32(uint(p) + 8)
+            i += 1
+        p = ptr32(uint(p) - 512)
         ah = uint(s[0])
         al = uint(s[1])
         bh = uint(s[2])
@@ -79,65 +113,32 @@ def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         hl = uint(s[15])
         i = 0
         while i < 80:
-            j = (i & 15) << 1
-            xh = uint(w[j])
-            xl = uint(w[j + 1])
-            if i >= 16:
-                # w[i] = w[i-16] + s0(w[i-15]) + w[i-7] + s1(w[i-2]); w[i-16] is in (xh, xl).
-                k = ((i - 15) & 15) << 1
-                yh = uint(w[k])
-                yl = uint(w[k + 1])
-                # s0 = rotr 1 ^ rotr 8 ^ shr 7
-                th = ((yh >> 1) | (yl << 31)) ^ ((yh >> 8) | (yl << 24)) ^ (yh >> 7)
-                tl = ((yl >> 1) | (yh << 31)) ^ ((yl >> 8) | (yh << 24)) ^ ((yl >> 7) | (yh << 25))
-                k = ((i - 2) & 15) << 1
-                yh = uint(w[k])
-                yl = uint(w[k + 1])
-                # s1 = rotr 19 ^ rotr 61 ^ shr 6
-                uh = ((yh >> 19) | (yl << 13)) ^ ((yl >> 29) | (yh << 3)) ^ (yh >> 6)
-                ul = ((yl >> 19) | (yh << 13)) ^ ((yh >> 29) | (yl << 3))
-                ul ^= (yl >> 6) | (yh << 26)
-                k = ((i - 7) & 15) << 1
-                carry = 0
-                n = (xl + tl) & mask
-                if n < xl:
-                    carry += 1
-                m = (n + ul) & mask
-                if m < n:
-                    carry += 1
-                xl = (m + uint(w[k + 1])) & mask
-                if xl < m:
-                    carry += 1
-                xh = (xh + th + uh + uint(w[k]) + carry) & mask
-                w[j] = xh
-                w[j + 1] = xl
             # t1 = h + S1(e) + ch(e, f, g) + K[i] + w[i], S1 = rotr 14 ^ rotr 18 ^ rotr 41
             th = ((eh >> 14) | (el << 18)) ^ ((eh >> 18) | (el << 14)) ^ ((el >> 9) | (eh << 23))
             tl = ((el >> 14) | (eh << 18)) ^ ((el >> 18) | (eh << 14)) ^ ((eh >> 9) | (el << 23))
-            k = i << 1
             carry = 0
             n = (hl + tl) & mask
             if n < hl:
                 carry += 1
-            m = (n + (gl ^ (el & (fl ^ gl)))) & mask
+            m = (n + (((fl ^ gl) & el) ^ gl)) & mask
             if m < n:
                 carry += 1
-            n = (m + uint(sc[k + 1])) & mask
+            n = (m + uint(p[161])) & mask
             if n < m:
                 carry += 1
-            tl = (n + xl) & mask
+            tl = (n + uint(p[1])) & mask
             if tl < n:
                 carry += 1
-            th = hh + th + (gh ^ (eh & (fh ^ gh))) + uint(sc[k]) + xh + carry
+            th = th + hh + (((fh ^ gh) & eh) ^ gh) + uint(p[160]) + uint(p[0]) + carry
             # t2 = S0(a) + maj(a, b, c), S0 = rotr 28 ^ rotr 34 ^ rotr 39
             uh = ((ah >> 28) | (al << 4)) ^ ((al >> 2) | (ah << 30)) ^ ((al >> 7) | (ah << 25))
             ul = ((al >> 28) | (ah << 4)) ^ ((ah >> 2) | (al << 30)) ^ ((ah >> 7) | (al << 25))
-            m = (al & bl) | (cl & (al | bl))
+            m = ((al | bl) & cl) | (al & bl)
             ul = (ul + m) & mask
             carry = 0
             if ul < m:
                 carry = 1
-            uh = uh + ((ah & bh) | (ch & (ah | bh))) + carry
+            uh = uh + (((ah | bh) & ch) | (ah & bh)) + carry
             hh = gh
             hl = gl
             gh = fh
@@ -160,10 +161,13 @@ def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
             if al < tl:
                 carry = 1
             ah = (th + uh + carry) & mask
+            p = ptr32(uint(p) + 8)
             i += 1
+        p = ptr32(uint(p) - 640)
         # Add the working variables into the state, pair by pair, through tmp. After the
         # inner pass the digest is the outer message block; after the outer pass it is the
         # MAC to truncate. In key setup it is the new midstate.
+        tmp = ptr32(uint(p) + _TMP * 4)
         tmp[0] = ah
         tmp[1] = al
         tmp[2] = bh
@@ -180,6 +184,7 @@ def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         tmp[13] = gl
         tmp[14] = hh
         tmp[15] = hl
+        out = s if mod == 0 else p
         i = 0
         while i < 16:
             m = uint(tmp[i + 1])
@@ -193,23 +198,24 @@ def run(sc: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         passes -= 1
         if passes == 0:
             break
-        w[16] = uint(1) << 31
+        # Outer block padding and bit length (pad block + 64-byte inner digest).
+        p[16] = uint(1) << 31
         i = 17
         while i < 31:
-            w[i] = 0
+            p[i] = 0
             i += 1
-        w[31] = (BLOCK + 64) * 8  # pad block + 64-byte inner digest
-        s = ptr32(uint(st) + WORDS * 4)
+        p[31] = (BLOCK + 64) * 8
+        s = ptr32(uint(s) + WORDS * 4)
     if mod == 0:
         return 0
     # Dynamic truncation (RFC 4226 5.3): 4 bytes at offset (last byte & 15) of the big-endian
     # digest, top bit cleared.
-    o = int(uint(w[15]) & 15)
+    o = int(uint(p[15]) & 15)
     j = o >> 2
     r = (o & 3) << 3
-    v = uint(w[j])
+    v = uint(p[j])
     if r:
-        v = (v << r) | (uint(w[j + 1]) >> (32 - r))
+        v = (v << r) | (uint(p[j + 1]) >> (32 - r))
     v &= mask >> 1
     return int(v) % mod
 
@@ -246,6 +252,6 @@ def scratch():
             0x40C72493, 0x3C9EBE0A, 0x15C9BEBC, 0x431D67C4, 0x9C100D4C, 0x4CC5D4BE, 0xCB3E42B6,
             0x597F299C, 0xFC657E2A, 0x5FCB6FAB, 0x3AD6FAEC, 0x6C44198C, 0x4A475817,
         )):  # fmt: skip
-            sc[i] = k
+            sc[_K + i] = k
         _scratch = sc
     return _scratch
