@@ -3,7 +3,7 @@
 # the core's run() alone, without allocating (see otp.py).
 #
 # Every core module has the same shape:
-#   run(sc, st, hi, lo)   the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
+#   run(sc, lo, st, hi)   the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
 #                         while that is 0 (key setup): fold the block in the ring into st[hi:]
 #   scratch()             the shared array of round constants and the message ring
 #   RING, WORDS, BLOCK, IV   ring offset in scratch(), state words, block bytes, SHA IV
@@ -26,7 +26,7 @@ def _fold(core, st, slot, words, x=0):
     ring = core.RING
     for i in range(len(words)):
         sc[ring + i] = words[i] ^ x
-    core.run(sc, st, slot, 0)
+    core.run(sc, 0, st, slot)
 
 
 def digest(core, data):

@@ -49,14 +49,14 @@ _scratch = None
 
 
 @micropython.viper
-def run(p: ptr32, h: ptr32, hi: uint, lo: uint) -> int:
+def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
     # p: the scratch array (its first 80 words are the schedule), h: a key's state array.
-    # Codes: the HOTP code for the counter (hi << 32) + lo (each below 2**32), modulo the key's
+    # Codes: the HOTP code for the counter (hi << 32) + x (each below 2**32), modulo the key's
     # h[_MOD]. otp.Key.hotp splits the counter without allocating while it is a small int.
     # Key setup (h[_MOD] still 0): fold the block in p[0:16] into the state at h[hi:].
-    # Viper keeps only the first two locals in registers, and those are the parameters: so the
-    # two pointers are parameters, and p also walks the schedule and the round groups (it is
-    # stepped back to the start after each walk).
+    # Viper keeps only the first two locals in registers, and those are the first two
+    # parameters: p, which also walks the schedule and the round groups (it is stepped back
+    # after each walk), and x, the counter's low word and then the schedule's work word.
     mod = int(h[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     if mod == 0:
@@ -66,7 +66,7 @@ def run(p: ptr32, h: ptr32, hi: uint, lo: uint) -> int:
         passes = 2
         # The inner message block: counter, padding, bit length (pad block + 8 bytes).
         p[0] = hi
-        p[1] = lo
+        p[1] = x
         p[2] = uint(1) << 31
         p[3] = 0
         p[4] = 0

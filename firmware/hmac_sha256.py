@@ -33,10 +33,11 @@ _scratch = None
 
 
 @micropython.viper
-def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
-    # p: the scratch array, st: a key's state array (see hmac_fast.py for the two modes).
-    # The two pointers are the parameters because viper keeps only the first two locals in
-    # registers; p also walks the schedule and the round groups and is stepped back after.
+def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
+    # p: the scratch array, st: a key's state array, counter (hi << 32) + x (see hmac_fast.py
+    # for the two modes). Viper keeps only the first two locals in registers, the first two
+    # parameters: p, which also walks the schedule and the round groups (stepped back after
+    # each walk), and x, the counter's low word and then the work word of every step.
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     if mod == 0:
@@ -47,7 +48,7 @@ def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         passes = 2
         # The inner message block: counter, padding, bit length (pad block + 8 bytes).
         p[0] = hi
-        p[1] = lo
+        p[1] = x
         p[2] = uint(1) << 31
         p[3] = 0
         p[4] = 0
@@ -97,108 +98,108 @@ def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         h = uint(s[7])
         n = 0  # group: rounds 8n .. 8n+7, schedule words at p[0:8], constants at p[64:72]
         while n < 8:
-            t = (
+            x = (
                 (((f ^ g) & e) ^ g)
                 + h
                 + uint(p[0])
                 + uint(p[64])
                 + (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7)))
             )
-            d = (d + t) & mask
+            d = (d + x) & mask
             h = (
                 (((a | b) & c) | (a & b))
-                + t
+                + x
                 + (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10)))
             ) & mask
-            t = (
+            x = (
                 (((e ^ f) & d) ^ f)
                 + g
                 + uint(p[1])
                 + uint(p[65])
                 + (((d >> 6) | (d << 26)) ^ ((d >> 11) | (d << 21)) ^ ((d >> 25) | (d << 7)))
             )
-            c = (c + t) & mask
+            c = (c + x) & mask
             g = (
                 (((h | a) & b) | (h & a))
-                + t
+                + x
                 + (((h >> 2) | (h << 30)) ^ ((h >> 13) | (h << 19)) ^ ((h >> 22) | (h << 10)))
             ) & mask
-            t = (
+            x = (
                 (((d ^ e) & c) ^ e)
                 + f
                 + uint(p[2])
                 + uint(p[66])
                 + (((c >> 6) | (c << 26)) ^ ((c >> 11) | (c << 21)) ^ ((c >> 25) | (c << 7)))
             )
-            b = (b + t) & mask
+            b = (b + x) & mask
             f = (
                 (((g | h) & a) | (g & h))
-                + t
+                + x
                 + (((g >> 2) | (g << 30)) ^ ((g >> 13) | (g << 19)) ^ ((g >> 22) | (g << 10)))
             ) & mask
-            t = (
+            x = (
                 (((c ^ d) & b) ^ d)
                 + e
                 + uint(p[3])
                 + uint(p[67])
                 + (((b >> 6) | (b << 26)) ^ ((b >> 11) | (b << 21)) ^ ((b >> 25) | (b << 7)))
             )
-            a = (a + t) & mask
+            a = (a + x) & mask
             e = (
                 (((f | g) & h) | (f & g))
-                + t
+                + x
                 + (((f >> 2) | (f << 30)) ^ ((f >> 13) | (f << 19)) ^ ((f >> 22) | (f << 10)))
             ) & mask
-            t = (
+            x = (
                 (((b ^ c) & a) ^ c)
                 + d
                 + uint(p[4])
                 + uint(p[68])
                 + (((a >> 6) | (a << 26)) ^ ((a >> 11) | (a << 21)) ^ ((a >> 25) | (a << 7)))
             )
-            h = (h + t) & mask
+            h = (h + x) & mask
             d = (
                 (((e | f) & g) | (e & f))
-                + t
+                + x
                 + (((e >> 2) | (e << 30)) ^ ((e >> 13) | (e << 19)) ^ ((e >> 22) | (e << 10)))
             ) & mask
-            t = (
+            x = (
                 (((a ^ b) & h) ^ b)
                 + c
                 + uint(p[5])
                 + uint(p[69])
                 + (((h >> 6) | (h << 26)) ^ ((h >> 11) | (h << 21)) ^ ((h >> 25) | (h << 7)))
             )
-            g = (g + t) & mask
+            g = (g + x) & mask
             c = (
                 (((d | e) & f) | (d & e))
-                + t
+                + x
                 + (((d >> 2) | (d << 30)) ^ ((d >> 13) | (d << 19)) ^ ((d >> 22) | (d << 10)))
             ) & mask
-            t = (
+            x = (
                 (((h ^ a) & g) ^ a)
                 + b
                 + uint(p[6])
                 + uint(p[70])
                 + (((g >> 6) | (g << 26)) ^ ((g >> 11) | (g << 21)) ^ ((g >> 25) | (g << 7)))
             )
-            f = (f + t) & mask
+            f = (f + x) & mask
             b = (
                 (((c | d) & e) | (c & d))
-                + t
+                + x
                 + (((c >> 2) | (c << 30)) ^ ((c >> 13) | (c << 19)) ^ ((c >> 22) | (c << 10)))
             ) & mask
-            t = (
+            x = (
                 (((g ^ h) & f) ^ h)
                 + a
                 + uint(p[7])
                 + uint(p[71])
                 + (((f >> 6) | (f << 26)) ^ ((f >> 11) | (f << 21)) ^ ((f >> 25) | (f << 7)))
             )
-            e = (e + t) & mask
+            e = (e + x) & mask
             a = (
                 (((b | c) & d) | (b & c))
-                + t
+                + x
                 + (((b >> 2) | (b << 30)) ^ ((b >> 13) | (b << 19)) ^ ((b >> 22) | (b << 10)))
             ) & mask
             p = ptr32(uint(p) + 32)

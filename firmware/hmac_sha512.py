@@ -42,11 +42,12 @@ _scratch = None
 
 
 @micropython.viper
-def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
-    # p: the scratch array, st: a key's state array (see hmac_fast.py for the two modes).
-    # p is the first parameter because viper keeps only the first two locals in registers:
-    # it walks the schedule and the rounds (round i's word at p[0:2], its constant at
-    # p[160:162]) and is stepped back after each walk.
+def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
+    # p: the scratch array, st: a key's state array, counter (hi << 32) + x (see hmac_fast.py
+    # for the two modes). Viper keeps only the first two locals in registers, the first two
+    # parameters: p, which also walks the schedule and the rounds (round i's word at p[0:2],
+    # its constant at p[160:162]; stepped back after each walk), and x, the counter's low
+    # word and then the partial sum the carries are taken from.
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     if mod == 0:
@@ -57,7 +58,7 @@ def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         passes = 2
         # The inner message block: counter, padding, bit length (pad block + 8 bytes).
         p[0] = hi
-        p[1] = lo
+        p[1] = x
         p[2] = uint(1) << 31
         i = 3
         while i < 31:
@@ -81,11 +82,11 @@ def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
             ul ^= (yl >> 6) | (yh << 26)
             carry = 0
             xl = uint(p[1])
-            n = (xl + tl) & mask
-            if n < xl:
+            x = (xl + tl) & mask
+            if x < xl:
                 carry += 1
-            m = (n + ul) & mask
-            if m < n:
+            m = (x + ul) & mask
+            if m < x:
                 carry += 1
             xl = (m + uint(p[19])) & mask
             if xl < m:
@@ -117,17 +118,17 @@ def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
             th = ((eh >> 14) | (el << 18)) ^ ((eh >> 18) | (el << 14)) ^ ((el >> 9) | (eh << 23))
             tl = ((el >> 14) | (eh << 18)) ^ ((el >> 18) | (eh << 14)) ^ ((eh >> 9) | (el << 23))
             carry = 0
-            n = (hl + tl) & mask
-            if n < hl:
+            x = (hl + tl) & mask
+            if x < hl:
                 carry += 1
-            m = (n + (((fl ^ gl) & el) ^ gl)) & mask
-            if m < n:
+            m = (x + (((fl ^ gl) & el) ^ gl)) & mask
+            if m < x:
                 carry += 1
-            n = (m + uint(p[161])) & mask
-            if n < m:
+            x = (m + uint(p[161])) & mask
+            if x < m:
                 carry += 1
-            tl = (n + uint(p[1])) & mask
-            if tl < n:
+            tl = (x + uint(p[1])) & mask
+            if tl < x:
                 carry += 1
             th = th + hh + (((fh ^ gh) & eh) ^ gh) + uint(p[160]) + uint(p[0]) + carry
             # t2 = S0(a) + maj(a, b, c), S0 = rotr 28 ^ rotr 34 ^ rotr 39
@@ -188,12 +189,12 @@ def run(p: ptr32, st: ptr32, hi: uint, lo: uint) -> int:
         i = 0
         while i < 16:
             m = uint(tmp[i + 1])
-            n = (uint(s[i + 1]) + m) & mask
+            x = (uint(s[i + 1]) + m) & mask
             carry = 0
-            if n < m:
+            if x < m:
                 carry = 1
             out[i] = uint(s[i]) + uint(tmp[i]) + carry
-            out[i + 1] = n
+            out[i + 1] = x
             i += 2
         passes -= 1
         if passes == 0:

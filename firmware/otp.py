@@ -205,7 +205,7 @@ class Key:
         hi = counter >> 32
         if hi:  # only then: 0 << 32 is a big int on a 32-bit port
             counter -= hi << 32
-        return self._run(self._sc, st, hi, counter)
+        return self._run(self._sc, counter, st, hi)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds: an int, or a float
