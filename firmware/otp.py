@@ -113,8 +113,10 @@ def counter(days, second_of_day, period):
     (see the module docstring)."""
     if days < 0 or not 0 <= second_of_day < _DAY or period < 1:
         raise ValueError("days must be >= 0, second_of_day in 0..86399 and period >= 1")
-    dp = days // period
     r = _DAY % period
+    if r == 0:  # the usual periods (15, 30, 60 s) divide a day
+        return days * (_DAY // period) + second_of_day // period
+    dp = days // period
     return days * (_DAY // period) + dp * r + ((days - dp * period) * r + second_of_day) // period
 
 
@@ -172,6 +174,8 @@ class Key:
             self._run = core.run
             return
         self._st = None
+        self._sc = None
+        self._run = self._slow_run
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
             secret = _digest(kind, secret)
@@ -199,13 +203,10 @@ class Key:
         # comparing with 2**64, a big int on every port (RV32: 1,200 instructions a code).
         if not isinstance(counter, int) or counter >> 64:
             raise ValueError("counter must be an integer in 0 .. 2**64-1")
-        st = self._st
-        if st is None:
-            return self._slow(counter)
         hi = counter >> 32
         if hi:  # only then: 0 << 32 is a big int on a 32-bit port
             counter -= hi << 32
-        return self._run(self._sc, counter, st, hi)
+        return self._run(self._sc, counter, self._st, hi)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds: an int, or a float
@@ -239,8 +240,12 @@ class Key:
         s = str(code)
         return "0" * (self.digits - len(s)) + s
 
+    def _slow_run(self, _sc, lo, _st, hi):
+        # The slow path with the cores' run() arguments (see hmac_fast.py).
+        return self._slow((hi << 32) + lo)
+
     def _slow(self, counter):
-        # HMAC through hashlib (SHA256, and SHA1 without viper) or sha512.py.
+        # HMAC through hashlib (SHA1, SHA256) or sha512.py, for ports without viper.
         msg = counter.to_bytes(8, "big")
         if self._kind == _SHA512:
             import sha512
