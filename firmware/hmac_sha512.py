@@ -80,17 +80,14 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
             uh = ((yh >> 19) | (yl << 13)) ^ ((yl >> 29) | (yh << 3)) ^ (yh >> 6)
             ul = ((yl >> 19) | (yh << 13)) ^ ((yh >> 29) | (yl << 3))
             ul ^= (yl >> 6) | (yh << 26)
-            carry = 0
+            carry = uint(0)
             xl = uint(p[1])
             x = (xl + tl) & mask
-            if x < xl:
-                carry += 1
+            carry += uint(x < xl)
             m = (x + ul) & mask
-            if m < x:
-                carry += 1
+            carry += uint(m < x)
             xl = (m + uint(p[19])) & mask
-            if xl < m:
-                carry += 1
+            carry += uint(xl < m)
             p[32] = uint(p[0]) + th + uh + uint(p[18]) + carry
             p[33] = xl
             p = ptr32(uint(p) + 8)
@@ -117,28 +114,22 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
             # t1 = h + S1(e) + ch(e, f, g) + K[i] + w[i], S1 = rotr 14 ^ rotr 18 ^ rotr 41
             th = ((eh >> 14) | (el << 18)) ^ ((eh >> 18) | (el << 14)) ^ ((el >> 9) | (eh << 23))
             tl = ((el >> 14) | (eh << 18)) ^ ((el >> 18) | (eh << 14)) ^ ((eh >> 9) | (el << 23))
-            carry = 0
+            carry = uint(0)
             x = (hl + tl) & mask
-            if x < hl:
-                carry += 1
+            carry += uint(x < hl)
             m = (x + (((fl ^ gl) & el) ^ gl)) & mask
-            if m < x:
-                carry += 1
+            carry += uint(m < x)
             x = (m + uint(p[161])) & mask
-            if x < m:
-                carry += 1
+            carry += uint(x < m)
             tl = (x + uint(p[1])) & mask
-            if tl < x:
-                carry += 1
+            carry += uint(tl < x)
             th = th + hh + (((fh ^ gh) & eh) ^ gh) + uint(p[160]) + uint(p[0]) + carry
             # t2 = S0(a) + maj(a, b, c), S0 = rotr 28 ^ rotr 34 ^ rotr 39
             uh = ((ah >> 28) | (al << 4)) ^ ((al >> 2) | (ah << 30)) ^ ((al >> 7) | (ah << 25))
             ul = ((al >> 28) | (ah << 4)) ^ ((ah >> 2) | (al << 30)) ^ ((ah >> 7) | (al << 25))
             m = ((al | bl) & cl) | (al & bl)
             ul = (ul + m) & mask
-            carry = 0
-            if ul < m:
-                carry = 1
+            carry = uint(ul < m)
             uh = uh + (((ah | bh) & ch) | (ah & bh)) + carry
             hh = gh
             hl = gl
@@ -147,9 +138,7 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
             fh = eh
             fl = el
             el = (dl + tl) & mask
-            carry = 0
-            if el < dl:
-                carry = 1
+            carry = uint(el < dl)
             eh = (dh + th + carry) & mask
             dh = ch
             dl = cl
@@ -158,9 +147,7 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
             bh = ah
             bl = al
             al = (tl + ul) & mask
-            carry = 0
-            if al < tl:
-                carry = 1
+            carry = uint(al < tl)
             ah = (th + uh + carry) & mask
             p = ptr32(uint(p) + 8)
             i += 1
@@ -190,9 +177,7 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
         while i < 16:
             m = uint(tmp[i + 1])
             x = (uint(s[i + 1]) + m) & mask
-            carry = 0
-            if x < m:
-                carry = 1
+            carry = uint(x < m)
             out[i] = uint(s[i]) + uint(tmp[i]) + carry
             out[i + 1] = x
             i += 2
