@@ -4,9 +4,10 @@
 #
 # Every core module has the same shape:
 #   run(sc, lo, st, hi)   the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
-#                         while that is 0 (key setup): fold the block in the ring into st[hi:]
-#   scratch()             the shared array of round constants and the message ring
-#   RING, WORDS, BLOCK, IV   ring offset in scratch(), state words, block bytes, SHA IV
+#                         while that is 0 (key setup): fold the block at scratch()[RING:]
+#                         into st[hi:]
+#   scratch()             the shared array: message schedule, round constants, work words
+#   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
 # A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
@@ -21,7 +22,7 @@ def _words(block, data, off):
 
 
 def _fold(core, st, slot, words, x=0):
-    # One block's words (each XOR x) into the ring, then compress into st[slot:].
+    # One block's words (each XOR x) into the scratch array, then compress into st[slot:].
     sc = core.scratch()
     ring = core.RING
     for i in range(len(words)):

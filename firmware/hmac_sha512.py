@@ -1,24 +1,25 @@
 # HMAC-SHA512 HOTP in viper: two SHA512 compressions per code, no heap allocation.
 #
 # The same design as hmac_sha1.py and hmac_sha256.py: a key keeps its HMAC inner and outer
-# midstates (made by hmac_fast.new); the round constants and the message schedule ring are in
-# one scratch array shared by all keys, and run() builds its blocks in the ring.
+# midstates (made by hmac_fast.new); the round constants and the message schedule are in one
+# scratch array shared by all keys, and run() builds its blocks at the schedule's start.
 #
 # Speed: as in the other cores, the schedule (80 pairs) is expanded first and one pointer, the
 # register parameter p, walks it with the round constants at a fixed distance.
 #
 # SHA512's words are 64 bits, an ESP32's machine words 32: every 64-bit word is a pair of
-# 32-bit halves, high half first (so state, constants and ring are big-endian 32-bit words,
+# 32-bit halves, high half first (so state, constants and schedule are big-endian words,
 # the layout the other cores use too). A 64-bit rotation by n < 32 is
 #   high = (high >> n) | (low << (32 - n)),  low = (low >> n) | (high << (32 - n))
 # and by 32 + n the same with the halves swapped. A 64-bit sum adds the low halves one term
 # at a time, counting a carry whenever the 32-bit result is below the previous one (an
-# unsigned compare: viper's uint), then adds the high halves and the carries.
+# unsigned compare of viper uints, added as a number: no branch, which on a desktop CPU would
+# be mispredicted half the time), then adds the high halves and the carries.
 #
 # Word size, as in hmac_sha1.py: on a 64-bit port, << and + leave garbage above bit 31. Every
 # half that is shifted right or compared must be clean: `a` and `e` (both halves) are masked
 # each round, each low-half partial sum is masked before its carry compare, and the schedule
-# words load clean from the ring. On a 32-bit port the mask is all ones.
+# words load clean. On a 32-bit port the mask is all ones.
 
 from array import array
 
