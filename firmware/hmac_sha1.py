@@ -85,7 +85,7 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
     while True:
         # Message schedule: w[i] = rotl1(w[i-3] ^ w[i-8] ^ w[i-14] ^ w[i-16]), p at i - 16.
         i = 0
-        while i < 64:  # four words a step (a loop step costs as much as two XORs)
+        while i < 64:  # eight words a step (a loop step costs as much as two XORs)
             x = uint(p[13]) ^ uint(p[8]) ^ uint(p[2]) ^ uint(p[0])
             p[16] = (x << 1) | (x >> 31)
             x = uint(p[14]) ^ uint(p[9]) ^ uint(p[3]) ^ uint(p[1])
@@ -94,18 +94,29 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
             p[18] = (x << 1) | (x >> 31)
             x = uint(p[16]) ^ uint(p[11]) ^ uint(p[5]) ^ uint(p[3])
             p[19] = (x << 1) | (x >> 31)
-            p = ptr32(uint(p) + 16)
-            i += 4
+            x = uint(p[17]) ^ uint(p[12]) ^ uint(p[6]) ^ uint(p[4])
+            p[20] = (x << 1) | (x >> 31)
+            x = uint(p[18]) ^ uint(p[13]) ^ uint(p[7]) ^ uint(p[5])
+            p[21] = (x << 1) | (x >> 31)
+            x = uint(p[19]) ^ uint(p[14]) ^ uint(p[8]) ^ uint(p[6])
+            p[22] = (x << 1) | (x >> 31)
+            x = uint(p[20]) ^ uint(p[15]) ^ uint(p[9]) ^ uint(p[7])
+            p[23] = (x << 1) | (x >> 31)
+            p = ptr32(uint(p) + 32)
+            i += 8
         p = ptr32(uint(p) - 256)
         a = uint(h[0])
         b = uint(h[1])
         c = uint(h[2])
         d = uint(h[3])
         e = uint(h[4])
-        n = 0  # group of five rounds: rounds 5n .. 5n+4, their schedule words at p[0:5]
+        # Groups of five rounds, their schedule words at p[0:5]; a stage's 20 rounds end where
+        # p has walked 20 words (no counter to keep). Stage s starts with p at word 20 s, so
+        # its round constant K[s] is at p[_K - 19 s].
         # Rounds 0-19: choose.
-        k = uint(p[_K - 5 * n])  # p has walked 5n words
-        while n < 4:
+        k = uint(p[_K])
+        stop = uint(p) + 80
+        while uint(p) < stop:
             e = (
                 (((c ^ d) & b) ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
             ) & mask
@@ -127,10 +138,10 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
             ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
-            n += 1
         # Rounds 20-39: parity.
-        k = uint(p[_K + 1 - 5 * n])  # p has walked 5n words
-        while n < 8:
+        k = uint(p[_K - 19])
+        stop = uint(p) + 80
+        while uint(p) < stop:
             e = (
                 (b ^ c ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
             ) & mask
@@ -152,10 +163,10 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
             ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
-            n += 1
         # Rounds 40-59: majority.
-        k = uint(p[_K + 2 - 5 * n])  # p has walked 5n words
-        while n < 12:
+        k = uint(p[_K - 38])
+        stop = uint(p) + 80
+        while uint(p) < stop:
             e = (
                 (((b | c) & d) | (b & c)) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
             ) & mask
@@ -177,10 +188,10 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
             ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
-            n += 1
         # Rounds 60-79: parity again (one loop per stage: no branch per group).
-        k = uint(p[_K + 3 - 5 * n])  # p has walked 5n words
-        while n < 16:
+        k = uint(p[_K - 57])
+        stop = uint(p) + 80
+        while uint(p) < stop:
             e = (
                 (b ^ c ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
             ) & mask
@@ -202,7 +213,6 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
             ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
-            n += 1
         p = ptr32(uint(p) - 320)
         if mod == 0:
             h[0] = uint(h[0]) + a
