@@ -4,7 +4,8 @@
 # compiled (a port built without the native emitters raises SyntaxError on import).
 #
 # Each key keeps only its HMAC inner and outer midstates (SHA1 state after the key XOR ipad /
-# opad block, computed once by hmac_fast.new()): 10 words in an array('I'). The 80-word
+# opad block, computed once by hmac_fast.new()) and its code modulus: 11 words in an
+# array('I'). The 80-word
 # message schedule and the round constants are in one scratch array shared by all keys
 # (scratch()): run() never yields, so no two codes are ever computed at once. hmac_sha256.py
 # and hmac_sha512.py follow the same design and the same interface (see hmac_fast.py).
@@ -16,7 +17,8 @@
 #
 # Word size. The same code must be right with 32-bit machine words (ESP32) and 64-bit (unix):
 # - no literal >= 2**30 inside viper (it would be an object on a 32-bit target and the code
-#   would not compile): round constants and the IV live in the scratch array; 0x80000000 is
+#   would not compile): round constants live in the scratch array (the IV is used only by
+#   hmac_fast's key setup, in Python); 0x80000000 is
 #   built as uint(1) << 31 and the 32-bit mask as (0xFFFF << 16) | 0xFFFF.
 # - ptr32 loads are signed on a 32-bit target: every load is cast with uint() before a >>.
 # - on 64-bit, << and + leave garbage above bit 31, harmless except where a right shift
