@@ -6,8 +6,9 @@
 # Each key keeps only its HMAC inner and outer midstates (SHA1 state after the key XOR ipad /
 # opad block, computed once by hmac_fast.new()) and its code modulus: 11 words in an
 # array('I'). The 80-word message schedule and the round constants are in one scratch array
-# shared by all keys (scratch()): run() never yields, so no two codes are ever computed at once. hmac_sha256.py
-# and hmac_sha512.py follow the same design and the same interface (see hmac_fast.py).
+# shared by all keys (scratch()): run() never yields, so no two codes are ever computed at
+# once. hmac_sha256.py and hmac_sha512.py follow the same design and the same interface (see
+# hmac_fast.py).
 # A code costs:
 #   compress(inner midstate, counter block)   -> inner digest, written straight into w[0:5]
 #   compress(outer midstate, digest block)    -> MAC, truncated as RFC 4226 says
