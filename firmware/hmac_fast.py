@@ -1,0 +1,70 @@
+# HMAC keys and whole-message hashes over the viper compression cores (hmac_sha1,
+# hmac_sha256, hmac_sha512). Only key setup runs here, once per key: codes are computed by
+# the core's run() alone, without allocating (see otp.py).
+#
+# Every core module has the same shape:
+#   run(sc, lo, st, hi)   the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
+#                         while that is 0 (key setup): fold the block at scratch()[RING:]
+#                         into st[hi:]
+#   scratch()             the shared array: message schedule, round constants, work words
+#   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
+# A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
+# The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
+# for SHA512.
+
+import struct
+from array import array
+
+
+def _words(block, data, off):
+    # The big-endian 32-bit words of one block (a tuple: setup only, it may allocate).
+    return struct.unpack_from(">16I" if block == 64 else ">32I", data, off)
+
+
+def _fold(core, st, slot, words, x=0):
+    # One block's words (each XOR x) into the scratch array, then compress into st[slot:].
+    sc = core.scratch()
+    ring = core.RING
+    for i in range(len(words)):
+        sc[ring + i] = words[i] ^ x
+    core.run(sc, 0, st, slot)
+
+
+def digest(core, data):
+    """The hash of `data` (bytes-like), e.g. of an HMAC key longer than the block."""
+    block = core.BLOCK
+    st = array("I", core.IV + (0,) * (core.WORDS + 1))  # modulus 0: fold blocks
+    n = len(data)
+    whole = n - n % block
+    for off in range(0, whole, block):
+        _fold(core, st, 0, _words(block, data, off))
+    tail = bytearray(data[whole:])
+    tail.append(0x80)
+    size = block // 8
+    while len(tail) % block != block - size:
+        tail.append(0)
+    tail.extend((n * 8).to_bytes(size, "big"))
+    for off in range(0, len(tail), block):
+        _fold(core, st, 0, _words(block, tail, off))
+    out = bytearray()
+    for i in range(core.WORDS):
+        out.extend(st[i].to_bytes(4, "big"))
+    return bytes(out)
+
+
+def new(core, key, mod):
+    """A key's state array: HMAC inner midstate (key XOR ipad folded into the IV) at 0, outer
+    (key XOR opad) at core.WORDS, then the code modulus `mod`. Keys longer than the block are
+    hashed first (RFC 2104)."""
+    block = core.BLOCK
+    if len(key) > block:
+        key = digest(core, key)
+    words = core.WORDS
+    st = array("I", core.IV + core.IV + (0,))
+    padded = bytearray(block)
+    padded[: len(key)] = key
+    kw = _words(block, padded, 0)
+    _fold(core, st, 0, kw, 0x36363636)  # key XOR ipad, four bytes at a time
+    _fold(core, st, words, kw, 0x5C5C5C5C)  # key XOR opad
+    st[2 * words] = mod
+    return st

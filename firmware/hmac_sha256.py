@@ -1,0 +1,267 @@
+# HMAC-SHA256 HOTP in viper: two SHA256 compressions per code, no heap allocation.
+#
+# The same design as hmac_sha1.py (read its header for the word-size rules and the speed
+# choices): a key keeps its HMAC inner and outer midstates (8 + 8 words, made by
+# hmac_fast.new) and its code modulus; the 64-word message schedule and the 64 round constants
+# are in one scratch array shared by all keys. run() builds the counter block and the
+# inner-digest block there, so a code allocates nothing and works under heap_lock().
+#
+# Speed: the schedule is expanded first; the rounds run eight at a time with the variables
+# renamed instead of moved (round i adds into d and h; round i + 1 sees h as `a`, d as `e`),
+# and the pointer p steps over the schedule, the constants sitting at p[64 + j].
+#
+# Word size: the words shifted right are `a` and `e`, so each round's two new words (the new
+# `a` and `e`) are masked to 32 bits on a 64-bit port; schedule words load clean.
+
+from array import array
+
+import micropython
+from micropython import const
+
+RING = const(0)  # scratch word offset of the message block / 64-word schedule
+WORDS = const(8)  # state words; a key's outer midstate starts here
+_MOD = const(16)  # in a key's state array: the code modulus (2 * WORDS)
+BLOCK = const(64)
+_K = const(64)  # round constants, 64 words
+_SCRATCH_WORDS = const(128)
+
+IV = (
+    0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
+)  # fmt: skip
+
+_scratch = None
+
+
+@micropython.viper
+def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
+    # p: the scratch array, st: a key's state array, counter (hi << 32) + x (see hmac_fast.py
+    # for the two modes). Viper keeps only the first two locals in registers, the first two
+    # parameters: p, which also walks the schedule and the round groups (stepped back after
+    # each walk), and x, the counter's low word and then the work word of every step.
+    mod = int(st[_MOD])
+    mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
+    if mod == 0:
+        s = ptr32(uint(st) + hi * 4)
+        passes = 1
+    else:
+        s = st
+        passes = 2
+        # The inner message block: counter, padding, bit length (pad block + 8 bytes).
+        p[0] = hi
+        p[1] = x
+        p[2] = uint(1) << 31
+        p[3] = 0
+        p[4] = 0
+        p[5] = 0
+        p[6] = 0
+        p[7] = 0
+        p[8] = 0
+        p[9] = 0
+        p[10] = 0
+        p[11] = 0
+        p[12] = 0
+        p[13] = 0
+        p[14] = 0
+        p[15] = (BLOCK + 8) * 8
+    while True:
+        # Message schedule, p at i - 16:
+        # w[i] = s1(w[i-2]) + w[i-7] + s0(w[i-15]) + w[i-16],
+        # s0 = rotr 7 ^ rotr 18 ^ shr 3, s1 = rotr 17 ^ rotr 19 ^ shr 10.
+        i = 0
+        while i < 48:
+            x = uint(p[14])
+            y = uint(p[1])
+            p[16] = (
+                uint(p[0])
+                + uint(p[9])
+                + (((x >> 17) | (x << 15)) ^ ((x >> 19) | (x << 13)) ^ (x >> 10))
+                + (((y >> 7) | (y << 25)) ^ ((y >> 18) | (y << 14)) ^ (y >> 3))
+            )
+            x = uint(p[15])
+            y = uint(p[2])
+            p[17] = (
+                uint(p[1])
+                + uint(p[10])
+                + (((x >> 17) | (x << 15)) ^ ((x >> 19) | (x << 13)) ^ (x >> 10))
+                + (((y >> 7) | (y << 25)) ^ ((y >> 18) | (y << 14)) ^ (y >> 3))
+            )
+            p = ptr32(uint(p) + 8)
+            i += 2
+        p = ptr32(uint(p) - 192)
+        a = uint(s[0])
+        b = uint(s[1])
+        c = uint(s[2])
+        d = uint(s[3])
+        e = uint(s[4])
+        f = uint(s[5])
+        g = uint(s[6])
+        h = uint(s[7])
+        n = 0  # group: rounds 8n .. 8n+7, schedule words at p[0:8], constants at p[64:72]
+        while n < 8:
+            x = (
+                (((f ^ g) & e) ^ g)
+                + h
+                + uint(p[0])
+                + uint(p[64])
+                + (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7)))
+            )
+            d = (d + x) & mask
+            h = (
+                (((a | b) & c) | (a & b))
+                + x
+                + (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10)))
+            ) & mask
+            x = (
+                (((e ^ f) & d) ^ f)
+                + g
+                + uint(p[1])
+                + uint(p[65])
+                + (((d >> 6) | (d << 26)) ^ ((d >> 11) | (d << 21)) ^ ((d >> 25) | (d << 7)))
+            )
+            c = (c + x) & mask
+            g = (
+                (((h | a) & b) | (h & a))
+                + x
+                + (((h >> 2) | (h << 30)) ^ ((h >> 13) | (h << 19)) ^ ((h >> 22) | (h << 10)))
+            ) & mask
+            x = (
+                (((d ^ e) & c) ^ e)
+                + f
+                + uint(p[2])
+                + uint(p[66])
+                + (((c >> 6) | (c << 26)) ^ ((c >> 11) | (c << 21)) ^ ((c >> 25) | (c << 7)))
+            )
+            b = (b + x) & mask
+            f = (
+                (((g | h) & a) | (g & h))
+                + x
+                + (((g >> 2) | (g << 30)) ^ ((g >> 13) | (g << 19)) ^ ((g >> 22) | (g << 10)))
+            ) & mask
+            x = (
+                (((c ^ d) & b) ^ d)
+                + e
+                + uint(p[3])
+                + uint(p[67])
+                + (((b >> 6) | (b << 26)) ^ ((b >> 11) | (b << 21)) ^ ((b >> 25) | (b << 7)))
+            )
+            a = (a + x) & mask
+            e = (
+                (((f | g) & h) | (f & g))
+                + x
+                + (((f >> 2) | (f << 30)) ^ ((f >> 13) | (f << 19)) ^ ((f >> 22) | (f << 10)))
+            ) & mask
+            x = (
+                (((b ^ c) & a) ^ c)
+                + d
+                + uint(p[4])
+                + uint(p[68])
+                + (((a >> 6) | (a << 26)) ^ ((a >> 11) | (a << 21)) ^ ((a >> 25) | (a << 7)))
+            )
+            h = (h + x) & mask
+            d = (
+                (((e | f) & g) | (e & f))
+                + x
+                + (((e >> 2) | (e << 30)) ^ ((e >> 13) | (e << 19)) ^ ((e >> 22) | (e << 10)))
+            ) & mask
+            x = (
+                (((a ^ b) & h) ^ b)
+                + c
+                + uint(p[5])
+                + uint(p[69])
+                + (((h >> 6) | (h << 26)) ^ ((h >> 11) | (h << 21)) ^ ((h >> 25) | (h << 7)))
+            )
+            g = (g + x) & mask
+            c = (
+                (((d | e) & f) | (d & e))
+                + x
+                + (((d >> 2) | (d << 30)) ^ ((d >> 13) | (d << 19)) ^ ((d >> 22) | (d << 10)))
+            ) & mask
+            x = (
+                (((h ^ a) & g) ^ a)
+                + b
+                + uint(p[6])
+                + uint(p[70])
+                + (((g >> 6) | (g << 26)) ^ ((g >> 11) | (g << 21)) ^ ((g >> 25) | (g << 7)))
+            )
+            f = (f + x) & mask
+            b = (
+                (((c | d) & e) | (c & d))
+                + x
+                + (((c >> 2) | (c << 30)) ^ ((c >> 13) | (c << 19)) ^ ((c >> 22) | (c << 10)))
+            ) & mask
+            x = (
+                (((g ^ h) & f) ^ h)
+                + a
+                + uint(p[7])
+                + uint(p[71])
+                + (((f >> 6) | (f << 26)) ^ ((f >> 11) | (f << 21)) ^ ((f >> 25) | (f << 7)))
+            )
+            e = (e + x) & mask
+            a = (
+                (((b | c) & d) | (b & c))
+                + x
+                + (((b >> 2) | (b << 30)) ^ ((b >> 13) | (b << 19)) ^ ((b >> 22) | (b << 10)))
+            ) & mask
+            p = ptr32(uint(p) + 32)
+            n += 1
+        p = ptr32(uint(p) - 256)
+        # After the inner pass the digest is the outer message block; after the outer pass it
+        # is the MAC to truncate. In key setup it is the new midstate.
+        out = s if mod == 0 else p
+        out[0] = uint(s[0]) + a
+        out[1] = uint(s[1]) + b
+        out[2] = uint(s[2]) + c
+        out[3] = uint(s[3]) + d
+        out[4] = uint(s[4]) + e
+        out[5] = uint(s[5]) + f
+        out[6] = uint(s[6]) + g
+        out[7] = uint(s[7]) + h
+        passes -= 1
+        if passes == 0:
+            break
+        # Outer block padding and bit length (pad block + 32-byte inner digest).
+        p[8] = uint(1) << 31
+        p[9] = 0
+        p[10] = 0
+        p[11] = 0
+        p[12] = 0
+        p[13] = 0
+        p[14] = 0
+        p[15] = (BLOCK + 32) * 8
+        s = ptr32(uint(s) + WORDS * 4)
+    if mod == 0:
+        return 0
+    # Dynamic truncation (RFC 4226 5.3): 4 bytes at offset (last byte & 15) of the big-endian
+    # digest, top bit cleared.
+    o = int(uint(p[7]) & 15)
+    j = o >> 2
+    r = (o & 3) << 3
+    v = uint(p[j])
+    if r:
+        v = (v << r) | (uint(p[j + 1]) >> (32 - r))
+    v &= mask >> 1
+    return int(v) % mod
+
+
+def scratch():
+    """The scratch array shared by all keys, made on first use."""
+    global _scratch
+    if _scratch is None:
+        # Round constants: the first 32 bits of the fractional parts of the cube roots of the
+        # first 64 primes (FIPS 180-4 4.2.2).
+        sc = array("I", bytes(4 * _SCRATCH_WORDS))
+        for i, k in enumerate((
+            0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4,
+            0xAB1C5ED5, 0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE,
+            0x9BDC06A7, 0xC19BF174, 0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F,
+            0x4A7484AA, 0x5CB0A9DC, 0x76F988DA, 0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7,
+            0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967, 0x27B70A85, 0x2E1B2138, 0x4D2C6DFC,
+            0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85, 0xA2BFE8A1, 0xA81A664B,
+            0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070, 0x19A4C116,
+            0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
+            0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7,
+            0xC67178F2,
+        )):  # fmt: skip
+            sc[_K + i] = k
+        _scratch = sc
+    return _scratch
