@@ -92,25 +92,36 @@ class Board:
                 return True
         return False
 
-    def light_sleep(self, ms):
-        # The C3 has no ext0/ext1 wake sources, and MicroPython offers no documented GPIO wake
-        # for light sleep there: sleep in short slices and look at the buttons in between, so
-        # a press is seen within _POLL_MS.
+    def _arm_wake(self):
+        # The C3 has no ext0/ext1; its GPIO wake source is esp32.wake_on_gpio (GPIO0-5 for
+        # deep sleep), which older MicroPython builds lack: then report False.
+        wake_on_gpio = getattr(esp32, "wake_on_gpio", None)
+        if wake_on_gpio is None:
+            return False
+        wake_on_gpio(tuple(b.pin for b in self.buttons), esp32.WAKEUP_ALL_LOW)
+        return True
+
+    def _poll_sleep(self, ms):
+        # Without a wake source: light-sleep in short slices and look at the buttons in
+        # between, so a press is still seen within _POLL_MS.
         left = ms
         while left > 0 and not self._any_pressed():
             step = _POLL_MS if left > _POLL_MS else left
             machine.lightsleep(step)
             left -= step
 
+    def light_sleep(self, ms):
+        if self._arm_wake():
+            machine.lightsleep(ms)
+        else:
+            self._poll_sleep(ms)
+
     def deep_sleep(self, ms):
-        # esp32.wake_on_gpio (GPIO0-5 on a C3) exists only in newer MicroPython builds; without
-        # it a press could not wake the chip, so the board light-sleeps the same time instead
-        # and then resets, which is what waking from deep sleep looks like to the firmware.
-        wake_on_gpio = getattr(esp32, "wake_on_gpio", None)
-        if wake_on_gpio is not None:
-            wake_on_gpio(tuple(b.pin for b in self.buttons), esp32.WAKEUP_ALL_LOW)
+        if self._arm_wake():
             machine.deepsleep(ms)
-        self.light_sleep(ms)
+        # No GPIO wake: sleep the same time awake-able, then reset, which is what waking from
+        # deep sleep looks like to the firmware.
+        self._poll_sleep(ms)
         machine.reset()
 
     def unique_id(self):
