@@ -68,12 +68,29 @@ def rv32_env() -> dict[str, str]:
     return env
 
 
+# Modules the RV32 build lacks, stubbed so the sim's device models import there as on the unix
+# port: simlink imports `socket` for its side channel to the supervisor, which no firmware test
+# opens (using it raises, so a test that did would fail, not pass).
+RV32_STUBS = {
+    "socket.py": (
+        "# No network stack on this build (a firmware-test stub, see tests/firmware/conftest.py)\n"
+        "def socket(*args, **kwargs):\n"
+        "    raise OSError(95, 'no sockets on this build')\n"
+        "\n"
+        "\n"
+        "getaddrinfo = socket\n"
+    ),
+}
+
+
 def mp_helpers(into: Path) -> Path:
-    """This folder's MicroPython files copied into `into`: the runner compiles every .py of a
-    module dir, and this conftest is CPython."""
+    """This folder's MicroPython files copied into `into` (the runner compiles every .py of a
+    module dir, and this conftest is CPython), with the RV32_STUBS."""
     for src in HERE.glob("*.py"):
         if src.name != "conftest.py":
             shutil.copyfile(src, into / src.name)
+    for name, text in RV32_STUBS.items():
+        (into / name).write_text(text)
     return into
 
 
