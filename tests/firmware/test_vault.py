@@ -561,7 +561,6 @@ def _cut_everywhere(operation, block_size=4096, block_count=32, accounts=12):
 
     # One in-memory image, rewritten from `base` before each run. Both are allocated first:
     # the vault work below fragments the heap (no large allocation per cut point either).
-    mptest.need_heap(2 * block_size * block_count + 16384, "an in-memory flash image and a copy")
     image = io.BytesIO(block_size * block_count)
     base = bytearray(block_size * block_count)
     bd = _mount(simflash, image, block_size, block_count, mkfs=True)
