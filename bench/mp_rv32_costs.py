@@ -161,42 +161,64 @@ class _NullI2C:
 
 
 def _panel():
-    import ui
     from drivers.ssd1306 import SSD1306_I2C
 
     d = SSD1306_I2C(128, 64, _NullI2C())
-    return d, ui.UI(d)
+    return d, _totp_screen(d)
+
+
+def _totp_screen(display):
+    """draw(code): the TOTP screen of one account with that code, through whichever UI API
+    the firmware has: ui.View (fields set once, then u.totp(view)) or positional arguments."""
+    import ui
+
+    u = ui.UI(display)
+    if hasattr(ui, "View"):
+        v = ui.View()
+        v.top, v.bottom, v.position, v.step = "ACME", "alice@example.com", "2/7", 0
+        v.digits, v.left_ms, v.period_ms, v.preview = 8, 20000, 30000, -1
+
+        def draw(code):
+            v.code = code
+            u.totp(v)
+
+        return draw
+
+    def draw_args(code):
+        u.totp("ACME", "alice@example.com", 0, code, 8, 20000, 30000, "2/7", -1)
+
+    return draw_args
+
+
+def screen_draw():
+    # The frame drawn into the framebuffer alone (no show()): the part the UI module owns.
+    d, draw = _panel()
+    return lambda: draw(12345678)
 
 
 def screen_full():
-    d, u = _panel()
+    d, draw = _panel()
 
     def run():
-        u.totp("ACME", "alice@example.com", 0, 12345678, 8, 20000, 30000, "2/7", -1)
+        draw(12345678)
         d.show(True)
 
     return run
 
 
-def screen_draw():
-    # The frame drawn into the framebuffer alone (no show()): the part the UI module owns.
-    d, u = _panel()
-    return lambda: u.totp("ACME", "alice@example.com", 0, 12345678, 8, 20000, 30000, "2/7", -1)
-
-
 def screen_one_digit():
     # The screen redrawn after one digit of the code changed: the frame is drawn again and the
     # driver sends only the changed window (its diff against what the panel holds).
-    d, u = _panel()
+    d, draw = _panel()
     codes = (12345678, 12345679)
     flip = [0]
 
     def run():
         flip[0] ^= 1
-        u.totp("ACME", "alice@example.com", 0, codes[flip[0]], 8, 20000, 30000, "2/7", -1)
+        draw(codes[flip[0]])
         d.show()
 
-    u.totp("ACME", "alice@example.com", 0, codes[0], 8, 20000, 30000, "2/7", -1)
+    draw(codes[0])
     d.show(True)
     return run
 
