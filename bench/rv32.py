@@ -36,6 +36,7 @@ SCRIPT = REPO / "bench" / "mp_rv32_costs.py"
 BASELINE = REPO / "bench" / "rv32_baseline.json"
 TOLERANCE = 0.02  # a count may grow by at most 2% before the baseline must be updated
 TIMEOUT_S = 300
+GROUPS = ("otp", "screen", "protocol", "vault")  # mp_rv32_costs.GROUPS, one boot each
 
 # name -> what it measures, in table order
 ROWS = {
@@ -106,30 +107,38 @@ def measure(runner: str) -> tuple[dict[str, Cost], dict[str, str]]:
         env["MPY_CROSS"] = str(beside)
     # The measuring module goes into the read-only filesystem as .mpy beside the firmware, as
     # deployed code would, and a one-line script imports it: nothing is compiled into the heap
-    # while measuring.
+    # while measuring. One boot per group: each starts from a fresh heap.
+    costs: dict[str, Cost] = {}
+    info: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="rv32bench-") as tmp:
         shutil.copyfile(SCRIPT, Path(tmp) / SCRIPT.name)
-        driver = Path(tmp) / "driver" / "run.py"
-        driver.parent.mkdir()
-        driver.write_text(f"import {SCRIPT.stem}\n{SCRIPT.stem}.main()\n")
-        dirs = ["-m", str(REPO / "firmware"), "-m", tmp]
-        proc = subprocess.run(
-            [runner, "--mpy", "-t", str(TIMEOUT_S), *dirs, str(driver)],
-            env=env,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=TIMEOUT_S + 60,
-        )
-    costs, info = parse(proc.stdout)
-    if proc.returncode != 0 or not costs:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise BenchError(f"the RV32 run failed (status {proc.returncode}):\n{tail}")
+        (Path(tmp) / "driver").mkdir()
+        for group in GROUPS:
+            driver = Path(tmp) / "driver" / f"{group}.py"
+            driver.write_text(f"import {SCRIPT.stem}\n{SCRIPT.stem}.main({group!r})\n")
+            dirs = ["-m", str(REPO / "firmware"), "-m", tmp]
+            proc = subprocess.run(
+                [runner, "--mpy", "-t", str(TIMEOUT_S), *dirs, str(driver)],
+                env=env,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=TIMEOUT_S + 60,
+            )
+            group_costs, group_info = parse(proc.stdout)
+            if proc.returncode != 0 or not group_costs:
+                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+                raise BenchError(
+                    f"the RV32 run of {group} failed (status {proc.returncode}):\n{tail}"
+                )
+            costs.update(group_costs)
+            info.update(group_info)
     return costs, info
 
 
 def commit() -> str:
     """The commit whose firmware was measured, marked when firmware/ differs from it."""
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=REPO, capture_output=True, text=True
