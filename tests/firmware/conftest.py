@@ -94,14 +94,24 @@ def mp_helpers(into: Path) -> Path:
     return into
 
 
+def rv32_driver(path: Path, into: Path) -> Path:
+    """The script the RV32 runner starts: it imports the test module, compiled to .mpy with the
+    rest, and runs its tests as the module's own `__main__` block would. Run as the script, the
+    module would be compiled from source into the 112 KiB heap the code under test needs."""
+    driver = into / f"run_{path.stem}.py"
+    driver.write_text(f"import mptest\nimport {path.stem} as m\n\nmptest.main(m.__dict__)\n")
+    return driver
+
+
 def command(interpreter: str, path: Path, helpers: Path) -> list[str]:
     """How to run one test module: the unix port takes the file (modules via MICROPYPATH); the
     RV32 runner boots QEMU with the module dirs compiled for rv32imc (`--mpy`), `helpers`
-    standing in for this folder."""
+    standing in for this folder, and a driver script that runs the module."""
     if not is_rv32(interpreter):
         return [interpreter, str(path)]
     dirs = [arg for d in MODULE_DIRS for arg in ("-m", str(helpers if d == HERE else d))]
-    return [interpreter, "--mpy", "-t", str(MODULE_TIMEOUT_S), *dirs, str(path)]
+    driver = rv32_driver(path, helpers.parent)
+    return [interpreter, "--mpy", "-t", str(MODULE_TIMEOUT_S), *dirs, str(driver)]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -132,7 +142,11 @@ def run_module(interpreter: str, path: Path) -> ModuleRun:
     rv32 = is_rv32(interpreter)
     env = rv32_env() if rv32 else dict(os.environ, MICROPYPATH=MICROPYPATH, TZ="UTC")
     with tempfile.TemporaryDirectory(prefix="mptest-") as tmp:
-        helpers = mp_helpers(Path(tmp)) if rv32 else HERE
+        helpers = HERE
+        if rv32:
+            helpers = Path(tmp) / "modules"
+            helpers.mkdir()
+            mp_helpers(helpers)
         # The runner has its own limit (-t) and reports it; this one is the backstop.
         limit = MODULE_TIMEOUT_S + (60 if rv32 else 0)
         return _run(command(interpreter, path, helpers), env, limit)
