@@ -12,7 +12,8 @@ PORT ?=
 BOARD ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-host test-firmware test-e2e bench lint sim deploy device-test clean
+.PHONY: venv test test-host test-firmware test-firmware-rv32 test-e2e bench bench-rv32-baseline \
+	lint sim deploy device-test clean
 
 venv: $(STAMP)
 
@@ -31,11 +32,23 @@ test-host: $(STAMP)
 test-firmware: $(STAMP)
 	MICROPYTHON=$(MICROPYTHON) $(BIN)/python -m pytest tests/firmware $(PYTEST_ARGS)
 
+# The firmware tests on RV32IMC (the ESP32-C3's instruction set) in QEMU: optional tooling that
+# needs qemu-system-riscv32 and the runner (RV32=path/to/run-rv32, default ../shared/rv32).
+# -rs lists every skip with its reason (what the emulated chip lacks).
+RV32 ?= rv32
+test-firmware-rv32: $(STAMP)
+	MICROPYTHON=$(RV32) $(BIN)/python -m pytest tests/firmware -rs $(PYTEST_ARGS)
+
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	MICROPYTHON=$(MICROPYTHON) $(BIN)/python bench/run.py
+
+# Rewrite bench/rv32_baseline.json from a fresh RV32 measurement (commit it with the change
+# that moved the counts); CI fails when a count grows by more than 2% over the committed file.
+bench-rv32-baseline: $(STAMP)
+	$(BIN)/python bench/rv32.py --write-baseline
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

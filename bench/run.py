@@ -172,3 +172,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    import rv32  # bench/rv32.py: exact instruction counts on RV32 in QEMU, when installed
+
+    rv32.report()

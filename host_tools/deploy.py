@@ -49,6 +49,7 @@ MANIFEST = ".deploy.json"
 DATA_DIR = "data"
 SOURCE_FILES = {"main.py"}  # copied as source, never compiled
 # sys.implementation._mpy >> 10 indexes this list (MicroPython docs, "MicroPython .mpy files").
+# 11 is RV32IMC, the ESP32-C3's: boards/esp32_c3_devkit.py.
 MPY_ARCHES = [
     None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
     "xtensa", "xtensawin", "rv32imc", "rv64imc",
@@ -212,8 +213,20 @@ def mpy_cross_args(device: DeviceInfo) -> list[str]:
                 "mpy-cross cannot produce"
             )
         args += ["-b", ARCHIVED_MPY[wanted]]
-    if device.arch and not device.arch.startswith("arch#"):
-        args.append(f"-march={device.arch}")
+    # The native arch the device reports is the one to compile for: xtensawin on an ESP32,
+    # rv32imc on an ESP32-C3, x64 for the sim. The firmware has viper code, which mpy-cross can
+    # only compile for a named arch, so a build without a native emitter is refused here.
+    if device.arch is None:
+        raise UnsupportedDeviceError(
+            f"MicroPython {device.version_text} on {device.platform} has no native code "
+            "emitter (.mpy arch none), which the firmware's viper code needs: flash a build "
+            "that has one"
+        )
+    if device.arch.startswith("arch#"):
+        raise UnsupportedDeviceError(
+            f"the device's native arch ({device.arch}) is one mpy-cross does not know"
+        )
+    args.append(f"-march={device.arch}")
     return args
 
 

