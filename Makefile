@@ -52,6 +52,7 @@ bench-rv32-baseline: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy host_tools
 	$(BIN)/python tools/lint_boards.py
 	$(BIN)/python tools/lint_boards.py --native
 
