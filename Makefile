@@ -11,6 +11,11 @@ MICROPYTHON ?=
 PORT ?=
 BOARD ?=
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`. Most e2e tests wait (on a sim's clock, its serial line,
+# a deploy), so more workers than cores overlap the waits. tests/conftest.py decides what
+# runs together and starts the long tests first. The ten slowest tests are printed at the
+# end, so a regression shows.
+TEST_WORKERS ?= 4
 
 .PHONY: venv test test-host test-firmware test-e2e bench lint sim deploy device-test clean
 
@@ -23,7 +28,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 test: $(STAMP)
-	MICROPYTHON=$(MICROPYTHON) $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	MICROPYTHON=$(MICROPYTHON) $(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=10 $(PYTEST_ARGS)
 
 test-host: $(STAMP)
 	$(BIN)/python -m pytest tests/host $(PYTEST_ARGS)

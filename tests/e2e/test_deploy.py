@@ -66,12 +66,12 @@ def device_files(port: str) -> dict:
 
 @pytest.fixture(scope="module")
 def deployed(unpaced_sim_module):  # type: ignore[no-untyped-def]
-    """One sim of this module, deployed once, shared by the tests that only need a deployed
-    token. Each of them leaves it deployed and consistent with its manifest (a test that
-    damages a file redeploys); what they add (a file in data/, an account) is what a user's
-    token holds anyway, and no test here depends on its absence. The line is unpaced
-    (conftest.UNPACED): these tests are about what is copied, not how fast; the fresh deploy
-    test below keeps the paced line a user has."""
+    """A sim deployed once per xdist group (tests/conftest.py), shared by the tests that
+    only need a deployed token. Each of them leaves it deployed and consistent with its
+    manifest (a test that damages a file redeploys); what they add (a file in data/, an
+    account) is what a user's token holds anyway, and no test here depends on its absence.
+    The line is unpaced (conftest.UNPACED): these tests are about what is copied, not how
+    fast; the fresh deploy test below keeps the paced line a user has."""
     deploy(unpaced_sim_module.port)
     return unpaced_sim_module
 
@@ -97,6 +97,9 @@ def test_device_test_groups_cover_every_module() -> None:
     assert all(DEVICE_TEST_GROUPS.values())
 
 
+# The tests on `deployed` share two deployed sims (two xdist groups, tests/conftest.py),
+# so the two longest runs overlap: the slowest module and a light group on one, everything
+# else on the other.
 @pytest.mark.parametrize("group", list(DEVICE_TEST_GROUPS))  # the slowest first
 def test_device_test_passes_on_the_sim(deployed, group: str) -> None:  # type: ignore[no-untyped-def]
     port, _control = deployed
