@@ -4,7 +4,7 @@ The sim's port behaves as a board's (raw REPL, soft reset, littlefs flash), so t
 the real `host_tools` command line and mpremote exactly as on an ESP32.
 
 A deploy costs seconds of compiling and copying, so only the tests about a fresh token get a
-fresh sim (`sim`, tests/e2e/conftest.py); the others share one deployed token (`deployed`).
+fresh sim (`sim`, tests/e2e/conftest.py); the others share deployed tokens (`deployed`).
 """
 
 from __future__ import annotations
@@ -66,10 +66,11 @@ def device_files(port: str) -> dict:
 
 @pytest.fixture(scope="module")
 def deployed(unpaced_sim_module):  # type: ignore[no-untyped-def]
-    """A sim deployed once per xdist group (tests/conftest.py), shared by the tests that
-    only need a deployed token. Each of them leaves it deployed and consistent with its
-    manifest (a test that damages a file redeploys); what they add (a file in data/, an
-    account) is what a user's token holds anyway, and no test here depends on its absence.
+    """A sim deployed once per unit of work (SHARED_SIMS in tests/conftest.py), shared by the
+    tests that only need a deployed token. Each of them leaves it deployed and consistent
+    with its manifest (a test that damages a file redeploys); what they add (a file in
+    data/, an account) is what a user's token holds anyway, and no test here depends on its
+    absence.
     The line is unpaced (conftest.UNPACED): these tests are about what is copied, not how
     fast; the fresh deploy test below keeps the paced line a user has."""
     deploy(unpaced_sim_module.port)
