@@ -10,9 +10,10 @@ worker, in collection order:
 - Tests that share a module-scoped sim are one unit (SHARED_SIMS), so that sim is started
   and prepared once, not once per worker.
 - Every other test is its own unit.
-- LONG_FIRST, tests known to take tens of seconds, are moved to the front of the collection
-  (stable, so everything else keeps its order). A test that grows long later just runs in
-  its usual place; `make test` prints the ten slowest, which is where to notice it.
+- LONG_FIRST, the firmware modules and then the tests known to take tens of seconds, are
+  moved to the front of the collection (stable, so everything else keeps its order). A test
+  that grows long later just runs in its usual place; `make test` prints the ten slowest,
+  which is where to notice it.
 
 The units are chosen here, in the scheduler, from node ids: the controller that schedules
 sees only those. (xdist's own `--dist loadgroup` would read `xdist_group` marks, but with
@@ -42,8 +43,12 @@ SHARED_SIMS = (
     ("tests/e2e/test_deploy.py::test_mpremote_sees_the_deployed_files", "deployed-b"),
 )
 
-# Node id prefixes, longest first (measured with --durations on a 2-core machine).
+# Node id prefixes, in the order they start. The firmware modules go first: they are short,
+# and some assert real-time intervals (test_clock.py: an asyncio sleep of 360 ms must end
+# within 400) that failed in every run where they met the sims' load; first, they meet only
+# each other. Then the long tests, longest first (measured with --durations on 2 cores).
 LONG_FIRST = (
+    "tests/firmware/",
     "tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim",
     "tests/e2e/test_provision.py::test_verify_10000_vectors_passes",
     "tests/e2e/test_app_screen.py::test_idle_token_light_sleeps_and_a_press_wakes_it",
