@@ -4,9 +4,10 @@
 .port (the serial pseudo-terminal, use it like /dev/ttyUSB0), .state_dir, .control
 (host_tools.sim.control.SimControl) and helpers (.mpremote(...), .restart(), .stop()).
 `sim_module` is the same shared by the tests of one module (cheaper, for tests that do not
-change the token's state in ways the next test would notice). `sim_factory(*args)` starts
-more sims with extra `host_tools sim` arguments (e.g. "--rx-buffer", "0"); each is stopped at
-teardown.
+change the token's state in ways the next test would notice). `unpaced_sim` and
+`unpaced_sim_module` are the same with an unpaced serial line (`--baud 0`, see UNPACED).
+`sim_factory(*args)` starts more sims with extra `host_tools sim` arguments (e.g.
+"--rx-buffer", "0"); each is stopped at teardown.
 
 Each sim gets its own short temporary directory (a unix socket path must stay under 108
 bytes), an ephemeral TCP port for its side channel and its own pty, so tests run in parallel
@@ -137,10 +138,10 @@ def _make_dir() -> Path:
     return base
 
 
-def _running_sim() -> Iterator[Sim]:
+def _running_sim(*args: str) -> Iterator[Sim]:
     """A started headless sim in a fresh temporary state directory, stopped and removed after."""
     base = _make_dir()
-    handle = Sim(base / "state")
+    handle = Sim(base / "state", args)
     try:
         yield handle.start()
     finally:
@@ -156,6 +157,25 @@ def sim() -> Iterator[Sim]:
 @pytest.fixture(scope="module")
 def sim_module() -> Iterator[Sim]:
     yield from _running_sim()
+
+
+# An unpaced sim (`host_tools sim --baud 0`): serial input reaches the firmware as soon as the
+# host writes it, instead of at 115,200 baud. For tests of correctness at volume (thousands of
+# vectors, a deploy, the firmware test modules run through mpremote), where pacing only
+# stretches the run. The 260-byte input ring stays, and bytes now arrive as fast as the host
+# writes them, so a host that outran flow control would overflow it sooner than on a paced
+# line. Pacing itself has its own tests (test_sim.py); tests about timing keep the default.
+UNPACED = ("--baud", "0")
+
+
+@pytest.fixture
+def unpaced_sim() -> Iterator[Sim]:
+    yield from _running_sim(*UNPACED)
+
+
+@pytest.fixture(scope="module")
+def unpaced_sim_module() -> Iterator[Sim]:
+    yield from _running_sim(*UNPACED)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Deploy and device-test against the virtual token's serial port, as a user would run them.
 
 The sim's port behaves as a board's (raw REPL, soft reset, littlefs flash), so these drive
-the real `host_tools` command line and mpremote exactly as on an ESP32. Each test gets a
-fresh sim from the `sim` fixture (tests/e2e/conftest.py).
+the real `host_tools` command line and mpremote exactly as on an ESP32.
+
+A deploy costs seconds of compiling and copying, so only the tests about a fresh token get a
+fresh sim (`sim`, tests/e2e/conftest.py); the others share deployed tokens (`deployed`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,54 @@ def device_files(port: str) -> dict:
     return {"files": sorted(found), "manifest": manifest}
 
 
+@pytest.fixture(scope="module")
+def deployed(unpaced_sim_module):  # type: ignore[no-untyped-def]
+    """A sim deployed once per unit of work (SHARED_SIMS in tests/conftest.py), shared by the
+    tests that only need a deployed token. Each of them leaves it deployed and consistent
+    with its manifest (a test that damages a file redeploys); what they add (a file in
+    data/, an account) is what a user's token holds anyway, and no test here depends on its
+    absence.
+    The line is unpaced (conftest.UNPACED): these tests are about what is copied, not how
+    fast; the fresh deploy test below keeps the paced line a user has."""
+    deploy(unpaced_sim_module.port)
+    return unpaced_sim_module
+
+
+# Every firmware test module runs on the deployed sim, as on a board (what cannot run on the
+# sim skips itself with a reason). One run of all of them took over a minute, so they run in
+# groups that xdist can spread over its workers: the modules that take tens of seconds on the
+# sim each alone (slowest first, and before this file's other tests, so they start first),
+# the rest dealt round-robin into a few groups. A new module lands in one of those without a
+# change here; test_device_test_groups_cover_every_module proves it.
+FIRMWARE_MODULES = sorted(p.stem for p in (REPO / "tests" / "firmware").glob("test_*.py"))
+_ALONE = ("test_simflash", "test_vault", "test_app")
+_REST = [m for m in FIRMWARE_MODULES if m not in _ALONE]
+_REST_GROUPS = 2
+DEVICE_TEST_GROUPS = {m: (m,) for m in _ALONE if m in FIRMWARE_MODULES} | {
+    f"others{i + 1}": tuple(_REST[i::_REST_GROUPS]) for i in range(_REST_GROUPS)
+}
+
+
+def test_device_test_groups_cover_every_module() -> None:
+    grouped = [m for group in DEVICE_TEST_GROUPS.values() for m in group]
+    assert sorted(grouped) == FIRMWARE_MODULES  # each module once, none left out
+    assert all(DEVICE_TEST_GROUPS.values())
+
+
+# The tests on `deployed` share two deployed sims (two xdist groups, tests/conftest.py),
+# so the two longest runs overlap: the slowest module and a light group on one, everything
+# else on the other.
+@pytest.mark.parametrize("group", list(DEVICE_TEST_GROUPS))  # the slowest first
+def test_device_test_passes_on_the_sim(deployed, group: str) -> None:  # type: ignore[no-untyped-def]
+    port, _control = deployed
+    modules = DEVICE_TEST_GROUPS[group]
+    result = host_tools(port, "device-test", *modules, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert " 0 failed" in result.stdout and "PASS " in result.stdout
+    for name in modules:
+        assert f"{name}.py::" in result.stdout, f"{name} was not run"
+
+
 def test_deploy_fresh_then_nothing_to_copy(sim) -> None:
     port, _control = sim
     first, first_s = deploy(port)
@@ -100,9 +150,8 @@ def test_unknown_board_refused(sim) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_data_dir_survives_redeploy(sim) -> None:
-    port, _control = sim
-    deploy(port)
+def test_data_dir_survives_redeploy(deployed) -> None:  # type: ignore[no-untyped-def]
+    port, _control = deployed
     keep = b"vault bytes that deploy must never touch \x00\xff"
     with DeviceLink(port) as link:
         link.enter_raw_repl(soft_reset=True)
@@ -122,12 +171,11 @@ def test_data_dir_survives_redeploy(sim) -> None:
     assert back == keep
 
 
-def test_provisioned_accounts_survive_redeploy(sim) -> None:
-    port, _control = sim
+def test_provisioned_accounts_survive_redeploy(deployed) -> None:  # type: ignore[no-untyped-def]
+    port, _control = deployed
     commands = host_tools(port, "--help").stdout
     if "provision" not in commands:
         pytest.skip("host_tools provision is not available yet")
-    deploy(port)
     uri = "otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example"
     added = host_tools(port, "provision", uri)
     assert added.returncode == 0, added.stdout + added.stderr
@@ -143,9 +191,8 @@ def test_provisioned_accounts_survive_redeploy(sim) -> None:
     assert after.returncode == 0 and after.stdout == before.stdout, after.stdout + after.stderr
 
 
-def test_mpremote_sees_the_deployed_files(sim) -> None:
-    port, _control = sim
-    deploy(port)
+def test_mpremote_sees_the_deployed_files(deployed) -> None:  # type: ignore[no-untyped-def]
+    port, _control = deployed
     listing = subprocess.run(
         [MPREMOTE, "connect", port, "fs", "ls", ":"],
         capture_output=True,
@@ -154,18 +201,6 @@ def test_mpremote_sees_the_deployed_files(sim) -> None:
     )
     assert listing.returncode == 0, listing.stderr
     assert MANIFEST in listing.stdout
-
-
-def test_device_test_passes_on_the_sim(sim) -> None:
-    port, _control = sim
-    deploy(port)
-    # Every module, as on a board: what cannot run on the sim skips itself with a reason.
-    modules = sorted(p.stem for p in (REPO / "tests" / "firmware").glob("test_*.py"))
-    result = host_tools(port, "device-test", timeout=300)  # about a minute today
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
-    assert " 0 failed" in result.stdout and "PASS " in result.stdout
-    for name in modules:
-        assert f"{name}.py::" in result.stdout, f"{name} was not run"
 
 
 def test_device_test_failure_exits_non_zero(sim, tmp_path: Path) -> None:

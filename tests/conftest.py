@@ -1,0 +1,92 @@
+"""How `make test` spreads the suite over pytest-xdist workers (`pytest -n N`).
+
+Most of the suite's wall time is waiting (on a sim's clock, its serial line, a deploy), so the
+run is short when the long tests start first, the short ones fill the gaps, and nothing
+expensive is done twice. xdist hands out work in units (`scope` below), each unit to one
+worker, in collection order:
+
+- A firmware test module is one unit: one interpreter run serves all its tests
+  (tests/firmware/conftest.py), and every worker that got one of them would run it again.
+- Tests that share a module-scoped sim are one unit (SHARED_SIMS), so that sim is started
+  and prepared once, not once per worker.
+- Every other test is its own unit.
+- LONG_FIRST, the firmware modules and then the tests known to take tens of seconds, are
+  moved to the front of the collection (stable, so everything else keeps its order). A test
+  that grows long later just runs in its usual place; `make test` prints the ten slowest,
+  which is where to notice it.
+
+The units are chosen here, in the scheduler, from node ids: the controller that schedules
+sees only those. (xdist's own `--dist loadgroup` would read `xdist_group` marks, but with
+pytest 9 the group never reaches the node id it schedules by, so the marks are ignored.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+# Node id prefixes of the tests that share a module-scoped sim, and the unit they form.
+SHARED_SIMS = (
+    # test_app_screen.py: the `token` fixture (sim_module with three accounts provisioned).
+    ("tests/e2e/test_app_screen.py::test_codes_equal_pyotp", "app_screen-token"),
+    ("tests/e2e/test_app_screen.py::test_labels_are_drawn", "app_screen-token"),
+    ("tests/e2e/test_app_screen.py::test_code_flips_within_50ms", "app_screen-token"),
+    ("tests/e2e/test_app_screen.py::test_buttons_step_and_wrap", "app_screen-token"),
+    # test_deploy.py: the `deployed` fixture, on two sims so that the slowest firmware module
+    # on the sim (test_simflash) overlaps the rest.
+    ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[test_simflash]", "deployed-a"),
+    ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[others1]", "deployed-a"),
+    ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[", "deployed-b"),
+    ("tests/e2e/test_deploy.py::test_data_dir_survives_redeploy", "deployed-b"),
+    ("tests/e2e/test_deploy.py::test_provisioned_accounts_survive_redeploy", "deployed-b"),
+    ("tests/e2e/test_deploy.py::test_mpremote_sees_the_deployed_files", "deployed-b"),
+)
+
+# Node id prefixes, in the order they start. The firmware modules go first: they are short,
+# and some assert real-time intervals (test_clock.py: an asyncio sleep of 360 ms must end
+# within 400) that failed in every run where they met the sims' load; first, they meet only
+# each other. Then the long tests, longest first (measured with --durations on 2 cores).
+LONG_FIRST = (
+    "tests/firmware/",
+    "tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim",
+    "tests/e2e/test_provision.py::test_verify_10000_vectors_passes",
+    "tests/e2e/test_app_screen.py::test_idle_token_light_sleeps_and_a_press_wakes_it",
+    "tests/e2e/test_app_screen.py::test_figures_boot_time_and_i2c_traffic",
+    "tests/host/test_otp_vectors.py",
+    "tests/e2e/test_deploy.py::test_deploy_fresh_then_nothing_to_copy",
+)
+
+
+def scope(nodeid: str) -> str:
+    """The unit of work a test belongs to: tests with the same scope run on one worker."""
+    path = nodeid.partition("::")[0]
+    if path.startswith("tests/firmware/"):
+        return path
+    for prefix, unit in SHARED_SIMS:
+        if nodeid.startswith(prefix):
+            return unit
+    return nodeid
+
+
+def _rank(item: pytest.Item) -> int:
+    for n, prefix in enumerate(LONG_FIRST):
+        if item.nodeid.startswith(prefix):
+            return n
+    return len(LONG_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope(nodeid)
+
+    # Units in collection order (LONG_FIRST first), not reordered by their size.
+    config.option.loadscopereorder = False
+    return UnitScheduling(config, log)
