@@ -28,6 +28,7 @@ from pathlib import Path
 import panel_decode as pd
 import pyotp
 import pytest
+from e2e_helpers import wait_screen
 
 from host_tools.sim.control import BUTTON_NEXT, BUTTON_PREVIOUS
 
@@ -79,23 +80,6 @@ def totp(account, t: float) -> str:
 def rtc_s(frame: dict) -> float:
     """The DS3231 model's time when this frame reached the panel."""
     return frame["state"]["rtc_ns"] / 1e9
-
-
-def wait_screen(sim, pred, timeout: float = 10.0, what: str = "screen"):
-    """The first frame (now or later) whose decoded screen satisfies pred."""
-    deadline = time.monotonic() + timeout
-    frame = sim.control.panel()
-    while True:
-        screen = pd.decode(frame["gddram"])
-        if pred(screen, frame):
-            return frame, screen
-        left = deadline - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"{what} not seen; last panel:\n{pd.render(frame['gddram'])}")
-        try:
-            frame = sim.control.wait_frame(after=frame["version"], timeout=min(left, 2.0))
-        except Exception:  # noqa: BLE001 - no new frame yet: look again
-            frame = sim.control.panel()
 
 
 def reboot_at(sim, unix: float) -> None:

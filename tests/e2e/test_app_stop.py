@@ -13,27 +13,12 @@ import panel_decode as pd
 import pyotp
 import pytest
 import serial
+from e2e_helpers import wait_screen
 
 pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def wait_decoded(sim, pred, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    frame = sim.control.panel()
-    while True:
-        screen = pd.decode(frame["gddram"])
-        if pred(screen, frame):
-            return frame, screen
-        left = deadline - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"{what} not seen; last panel:\n{pd.render(frame['gddram'])}")
-        try:
-            frame = sim.control.wait_frame(after=frame["version"], timeout=min(left, 2.0))
-        except Exception:  # noqa: BLE001 - no new frame yet: look again
-            frame = sim.control.panel()
 
 
 def test_ctrl_c_blanks_the_code_and_shows_why(sim):
@@ -43,15 +28,15 @@ def test_ctrl_c_blanks_the_code_and_shows_why(sim):
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr + sim.output()
-    frame, screen = wait_decoded(sim, lambda s, f: s.code is not None, "a code")
+    frame, screen = wait_screen(sim, lambda s, f: s.code is not None, what="a code")
     assert screen.code == pyotp.TOTP(SECRET).at(int(frame["state"]["rtc_ns"] / 1e9))
 
     with serial.Serial(sim.port, 115200, timeout=0.2) as port:
         port.write(b"\x03")
         port.flush()
         t0 = time.monotonic()
-        frame, screen = wait_decoded(
-            sim, lambda s, f: s.has_text("Token stopped"), "the stop screen", timeout=5.0
+        frame, screen = wait_screen(
+            sim, lambda s, f: s.has_text("Token stopped"), what="the stop screen", timeout=5.0
         )
         took = time.monotonic() - t0
         assert screen.code is None and not screen.digit_rows, screen.text

@@ -6,15 +6,13 @@ status, no output, no flash write and no change to accounts or settings."""
 from __future__ import annotations
 
 import base64
-import io
 import json
-import sys
 import time
 
 import pyotp
 import pytest
+from e2e_helpers import host_tools
 
-from host_tools import cli
 from host_tools.account import AccountSpec
 from host_tools.errors import ExitStatus
 from host_tools.session import Session
@@ -25,19 +23,6 @@ pytestmark = pytest.mark.e2e
 SECRET = b"12345678901234567890"
 B32 = base64.b32encode(SECRET).decode().rstrip("=")
 NOT_UTF8 = b"al\xffice".decode("utf-8", "surrogateescape")  # as argv delivers it on POSIX
-
-
-def host_tools(sim, capsys, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    """`host_tools --port PORT ARGS` in process: (exit status, stdout, stderr)."""
-    saved = sys.stdin
-    if stdin is not None:
-        sys.stdin = io.StringIO(stdin)
-    try:
-        status = cli.main(["--port", sim.port, *args])
-    finally:
-        sys.stdin = saved
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def settled_writes(sim) -> int:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import itertools
 import json
 import random
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from e2e_helpers import host_tools
 
-from host_tools import cli
 from host_tools import protocol as p
 from host_tools.otpauth import AccountSpec
 from host_tools.session import Session
@@ -29,19 +28,6 @@ from host_tools.transport import SerialTransport
 pytestmark = pytest.mark.e2e
 
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
-
-
-def host_tools(sim, capsys, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    """`host_tools --port PORT ARGS` in process: (exit status, stdout, stderr)."""
-    saved = sys.stdin
-    if stdin is not None:
-        sys.stdin = io.StringIO(stdin)
-    try:
-        status = cli.main(["--port", sim.port, *args])
-    finally:
-        sys.stdin = saved
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def b32(secret: bytes) -> str:

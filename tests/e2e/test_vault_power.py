@@ -9,30 +9,19 @@ model; these check the whole token: CLI, protocol, firmware, sim flash and reboo
 from __future__ import annotations
 
 import base64
-import io
+import functools
 import json
-import sys
 
 import pytest
-
-from host_tools import cli
+from e2e_helpers import host_tools as _host_tools
 
 pytestmark = pytest.mark.e2e
 
+# Standard input empty: a command that would prompt fails instead of waiting.
+host_tools = functools.partial(_host_tools, stdin="")
+
 SECRET_A = b"KEEP-this-secret-A!!"
 SECRET_B = b"GONE-removed-secret!"
-
-
-def host_tools(sim, capsys, *args: str):  # type: ignore[no-untyped-def]
-    """`host_tools --port PORT ARGS` in process: (exit status, stdout, stderr)."""
-    saved = sys.stdin
-    sys.stdin = io.StringIO("")
-    try:
-        status = cli.main(["--port", sim.port, *args])
-    finally:
-        sys.stdin = saved
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def uri(label: str, secret: bytes) -> str:
