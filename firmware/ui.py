@@ -1,6 +1,7 @@
 """The token's screens, drawn on a framebuf (the SSD1306 driver is one); no I/O here.
 
-    u = ui.UI(display)                 # display: framebuf.FrameBuffer with .width/.height
+    u = ui.UI(display)                 # display: 128-column MONO_VLSB framebuf.FrameBuffer
+                                       #   with .width, .height, .buffer
     u.shift(dx, dy)                    # burn-in: move everything by a pixel or two
     v = ui.View()                      # what an account screen shows: made once, filled per frame
     u.totp(v)                          # top, bottom, step, code, digits, left_ms, period_ms,
@@ -17,13 +18,22 @@ Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift,
     54..61  next code (left, in the last seconds), position "2/7" (right)
 A 128x32 panel shows one label line, the digits, and the bar upright at the right edge.
 
-The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB) blitted from
-preallocated glyph framebuffers; small text is framebuf's built-in 8x8 font, ASCII only.
+The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB), written
+straight into the frame's buffer by a viper routine (blit() would visit every pixel through
+calls); small text is framebuf's built-in 8x8 font, ASCII only.
 Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
 bytearray and small digits come from a tuple of one-character strings.
+
+A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
+offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
+each over a cleared area that nothing else draws on, so the frame ends up exactly as a full
+redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame;
+the display's show() then finds and sends just that window. Any other screen, a new burn-in
+shift, another digit count or a 32-row panel (whose vertical bar shares rows with the label)
+redraw the whole frame. Whoever draws on the frame behind the UI's back calls forget().
 """
 
-import framebuf
+import micropython
 from micropython import const
 
 _GW = const(12)  # glyph width
@@ -34,6 +44,9 @@ _GROUP_GAP = const(10)  # between the two groups
 _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
+_NONE = const(0)  # what the frame holds (UI._drawn): unknown or another screen
+_TOTP = const(1)  # a TOTP screen this UI drew, described by the _d* fields
+_NO_DIGIT = const(255)  # a digit cell that holds no digit
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
@@ -92,19 +105,35 @@ class UI:
     def __init__(self, fb):
         import font_digits
 
+        buf = getattr(fb, "buffer", None)
+        if buf is None or getattr(fb, "width", 0) != 128 or len(buf) != fb.height * 16:
+            raise ValueError("UI: needs a 128-column MONO_VLSB frame with .buffer")
         self.fb = fb
         self.width = fb.width
         self.height = fb.height
         self.tall = self.height >= 64
         data = bytearray(font_digits.DIGITS)  # FrameBuffer needs a writable buffer
-        mv = memoryview(data)
-        self._glyphs = tuple(
-            framebuf.FrameBuffer(mv[d * _GB : (d + 1) * _GB], _GW, _GH, framebuf.MONO_VLSB)
-            for d in range(10)
-        )
+        self._font = data
         self._split = bytearray(8)
+        # Large digits straight into a 128-column MONO_VLSB buffer (the SSD1306 driver's and
+        # the tests' panels): blit() would visit each of a glyph's 288 pixels through calls.
+        self._buf = fb.buffer
         self.dx = 0
         self.dy = 0
+        # What the frame holds, so a TOTP frame redraws only what changed.
+        self._drawn = _NONE
+        self._ddx = 0
+        self._ddy = 0
+        self._dtop = ""
+        self._dtop_x = 0
+        self._dname = ""
+        self._dname_x = 0
+        self._dcode = bytearray(8)
+        self._blank = bytearray(8)
+        self._ddigits = 0
+        self._dbar = 0
+        self._dpos = ""
+        self._dprev = -1
         if self.tall:
             self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
                 0, 8, 18, 45, 3, 54)
@@ -121,6 +150,10 @@ class UI:
     def label(self, text, y, step):
         """One line of small text at y; a label wider than the panel scrolls by one character
         per step, resting at both ends, for two passes (step counts from when it appeared)."""
+        self.fb.text(text, self.dx - self.scroll(text, step), y + self.dy, 1)
+
+    def scroll(self, text, step):
+        """How far (pixels) a label is scrolled to the left at this step."""
         over = len(text) * _CHAR - (self.width - 2)
         x = 0
         if over > 0:
@@ -131,7 +164,7 @@ class UI:
                 x = pos * _CHAR
                 if x > over:
                     x = over
-        self.fb.text(text, self.dx - x, y + self.dy, 1)
+        return x
 
     def _split_code(self, code, digits):
         """Put the code's decimal digits, most significant first, into the preallocated
@@ -146,16 +179,18 @@ class UI:
 
     def digits(self, code, digits, y):
         """The code in large digits, grouped, centred at row y."""
-        split = self._split_code(code, digits)
-        x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        first = group_split(digits)
-        fb = self.fb
-        glyphs = self._glyphs
+        blank = self._blank
         i = 0
-        while i < digits:
-            fb.blit(glyphs[split[i]], x, y + self.dy)
-            x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
+        while i < 8:
+            blank[i] = _NO_DIGIT
             i += 1
+        self._cells(code, digits, y, blank)
+
+    def _cells(self, code, digits, y, drawn):
+        """The large digits that differ from those in `drawn` (a bytearray(8): the digit each
+        cell holds, _NO_DIGIT if none), drawn and recorded there."""
+        x = (self.width - code_width(digits)) // 2 + self.dx - 1
+        _cells(self._buf, self._font, drawn, code, x | ((y + self.dy) << 8) | (digits << 16))
 
     def small_digits(self, code, digits, x, y):
         """The code in small type, a space between the groups; returns the x after it."""
@@ -180,20 +215,6 @@ class UI:
             x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
             i += 1
 
-    def bar(self, left, total):
-        """Countdown: a bar as long as the part of the period still left; horizontal under
-        the code, or on a 32-row panel vertical at the right edge."""
-        full = self.width - 4 if self.tall else self.bar_h
-        n = (left * full) // total if total > 0 else 0
-        if n < 0:
-            n = 0
-        if n > full:
-            n = full
-        if self.tall:
-            self.fb.fill_rect(2 + self.dx - 1, self.y_bar + self.dy, n, self.bar_h, 1)
-        else:
-            self.fb.fill_rect(self.width - 3, self.y_bar + full - n, 2, n, 1)
-
     def _labels(self, top, bottom, step):
         self.label(top, self.y_top, step)
         if bottom and self.y_name >= 0:
@@ -206,22 +227,96 @@ class UI:
 
     # ---- screens
 
+    def forget(self):
+        """The frame was changed behind the UI's back: the next screen is drawn whole."""
+        self._drawn = _NONE
+
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
-        the next code if v.preview >= 0."""
-        self.fb.fill(0)
-        self._labels(v.top, v.bottom, v.step)
-        self.digits(v.code, v.digits, self.y_code)
-        self.bar(v.left_ms, v.period_ms)
-        self._position(v.position)
-        if v.preview >= 0 and self.y_bottom >= 0:
+        the next code if v.preview >= 0. Redraws only the parts that changed (see above)."""
+        if (self._drawn != _TOTP or self.dx != self._ddx or self.dy != self._ddy
+                or v.digits != self._ddigits or not self.tall):
+            self._clear()
+            self._drawn = _TOTP
+            self._ddigits = v.digits
+        step = v.step
+        text = v.top
+        x = self.scroll(text, step)
+        if text != self._dtop or x != self._dtop_x:
+            self._dtop = text
+            self._dtop_x = x
+            self._band(text, x, self.y_top)
+        text = v.bottom
+        if self.y_name >= 0:
+            x = self.scroll(text, step)
+            if text != self._dname or x != self._dname_x:
+                self._dname = text
+                self._dname_x = x
+                self._band(text, x, self.y_name)
+        self._cells(v.code, v.digits, self.y_code, self._dcode)
+        self._bar(v.left_ms, v.period_ms)
+        if self.y_bottom >= 0 and (v.preview != self._dprev or v.position != self._dpos):
+            self._dprev = v.preview
+            self._dpos = v.position
             y = self.y_bottom + self.dy
-            self.fb.text(">", self.dx, y, 1)
-            self.small_digits(v.preview, v.digits, self.dx + _CHAR + 2, y)
+            self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+            self._position(v.position)
+            if v.preview >= 0:
+                self.fb.text(">", self.dx, y, 1)
+                self.small_digits(v.preview, v.digits, self.dx + _CHAR + 2, y)
+
+    def _clear(self):
+        """A blank frame, and a memory of it: every part of the next screen is drawn."""
+        self.fb.fill(0)
+        self._drawn = _NONE
+        self._ddx = self.dx
+        self._ddy = self.dy
+        self._dtop = self._dname = self._dpos = ""
+        self._dtop_x = self._dname_x = 0
+        self._dprev = -1
+        self._dbar = 0
+        d = self._dcode
+        i = 0
+        while i < 8:
+            d[i] = _NO_DIGIT
+            i += 1
+
+    def _band(self, text, x, y):
+        """A label line redrawn over its cleared rows (the full width: only it draws there)."""
+        y += self.dy
+        self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+        if text:
+            self.fb.text(text, self.dx - x, y, 1)
+
+    def _bar(self, left, total):
+        """The countdown bar, by filling or clearing only the part that changed."""
+        full = self.width - 4 if self.tall else self.bar_h
+        n = (left * full) // total if total > 0 else 0
+        if n < 0:
+            n = 0
+        if n > full:
+            n = full
+        old = self._dbar
+        if n == old:
+            return
+        self._dbar = n
+        if n < old:  # shorter: clear its end (no tuple for the three values: it allocates)
+            lo = n
+            hi = old
+            ink = 0
+        else:
+            lo = old
+            hi = n
+            ink = 1
+        if self.tall:
+            self.fb.fill_rect(1 + self.dx + lo, self.y_bar + self.dy, hi - lo, self.bar_h, ink)
+        else:
+            self.fb.fill_rect(self.width - 3, self.y_bar + full - hi, 2, hi - lo, ink)
 
     def hotp(self, v):
         """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
         else dashes and a hint to hold the button."""
+        self._drawn = _NONE
         self.fb.fill(0)
         self._labels(v.top, v.bottom, v.step)
         if v.code >= 0:
@@ -237,6 +332,7 @@ class UI:
     def message(self, lines):
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
         fb = self.fb
+        self._drawn = _NONE
         fb.fill(0)
         n = min(len(lines), self.height // 8)
         y = self.dy
@@ -249,3 +345,48 @@ class UI:
                 fb.text(lines[i], self.dx, y, 1)
             y += 8
             i += 1
+
+
+@micropython.viper
+def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int):
+    """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
+    x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..). Only the
+    cells whose digit differs from drawn[i] are written, then recorded in drawn. A cell's
+    24 rows of each column are replaced, blank pixels too (as blit does); the rows above and
+    below are kept; columns and pages outside the frame are clipped."""
+    fb = ptr8(buf)
+    pages = int(len(buf)) >> 7
+    digits = geom >> 16
+    y = (geom >> 8) & 0xFF
+    shift = y & 7
+    p0 = y >> 3
+    mask = uint(0xFFFFFF) << shift  # at most 31 bits: no literal of 2**30 or more
+    first = digits >> 1
+    # Each cell's x: from the left, a group gap after the first group.
+    i = digits - 1
+    while i >= 0:
+        d = code % 10
+        code = code // 10
+        if d != int(drawn[i]):
+            drawn[i] = d
+            x = (geom & 0xFF) + i * (_GW + _GAP)
+            if i >= first:
+                x += _GROUP_GAP - _GAP
+            at = d * _GB
+            c = 0
+            while c < _GW:
+                col = x + c
+                if col < 128:
+                    g = at + c
+                    bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
+                    bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
+                    k = 0
+                    while k < 4:
+                        p = p0 + k
+                        if p < pages:
+                            j = (p << 7) + col
+                            m = (mask >> (k << 3)) & 0xFF
+                            fb[j] = (uint(fb[j]) & (m ^ 0xFF)) | ((bits >> (k << 3)) & m)
+                        k += 1
+                c += 1
+        i -= 1
