@@ -198,16 +198,29 @@ class SSD1306_I2C(framebuf.FrameBuffer):
 
     def show(self, full=False):
         """Send what changed since the last show() (everything if full); returns data bytes."""
-        width = self.width
         if full or self._stale:
-            self._window(0, width - 1, 0, self.pages - 1)
+            self._window(0, self.width - 1, 0, self.pages - 1)
             self._write_data(self.buffer)
             self._shadow[:] = self.buffer
             self._stale = False
             return len(self.buffer)
-        win = _changed(self.buffer, self._shadow)
+        return self._send(_changed(self.buffer, self._shadow, 0, 0, self.width, self.height))
+
+    def show_area(self, x, y, w, h):
+        """Like show(), for a caller that knows nothing outside the rectangle (x, y, w, h)
+        changed since the last show(): only that area is compared with what the panel holds,
+        which is what makes a one-digit refresh cheap. After init, rotate() or a bus error
+        it sends everything, as show() does."""
+        if self._stale:
+            return self.show()
+        return self._send(_changed(self.buffer, self._shadow, x, y, w, h))
+
+    def _send(self, win):
+        """Send the window `win` (packed by _changed(); -1: nothing) and record it in the
+        shadow; returns data bytes."""
         if win < 0:
             return 0
+        width = self.width
         c0 = win & 0xFF
         c1 = (win >> 8) & 0xFF
         p0 = (win >> 16) & 0xFF
@@ -236,42 +249,61 @@ class SSD1306_I2C(framebuf.FrameBuffer):
 
 
 @micropython.viper
-def _changed(buf, shadow) -> int:
-    """The smallest window holding every byte where buf differs from shadow, packed as
-    c0 | c1 << 8 | p0 << 16 | p1 << 24 (a small int on 32 bits: p1 <= 7); -1 if none."""
+def _changed(buf, shadow, x: int, y: int, w: int, h: int) -> int:
+    """The smallest window holding every byte where buf differs from shadow within the
+    rectangle (x, y, w, h) (clipped to the frame), packed as c0 | c1 << 8 | p0 << 16 |
+    p1 << 24 (a small int on 32 bits: p1 <= 7); -1 if none differs."""
     pages = int(len(buf)) >> 7
-    b = ptr32(buf)  # bytearrays are word-aligned: compare 4 columns at a time
-    s = ptr32(shadow)
     b8 = ptr8(buf)
     s8 = ptr8(shadow)
+    lo = x if x > 0 else 0  # the columns to compare, lo..hi
+    hi = x + w - 1
+    if hi > 127:
+        hi = 127
+    p = (y if y > 0 else 0) >> 3
+    last = (y + h - 1) >> 3
+    if last >= pages:
+        last = pages - 1
+    if hi < lo or h <= 0:
+        return -1
+    b = ptr32(buf)  # bytearrays are word-aligned: whole pages compare 4 columns at a time
+    s = ptr32(shadow)
+    whole = lo == 0 and hi == 127
     c0 = 128
     c1 = -1
     p0 = -1
     p1 = -1
-    p = 0
-    while p < pages:
-        w = p << 5  # first word of the page
-        i = 0
-        while i < 32 and b[w + i] == s[w + i]:
-            i += 1
-        if i < 32:
-            base = p << 7
-            a = i << 2
-            while b8[base + a] == s8[base + a]:
-                a += 1
-            j = 31
-            while b[w + j] == s[w + j]:
-                j -= 1
-            z = (j << 2) + 3
-            while b8[base + z] == s8[base + z]:
-                z -= 1
-            if a < c0:
-                c0 = a
-            if z > c1:
-                c1 = z
-            if p0 < 0:
-                p0 = p
-            p1 = p
+    while p <= last:
+        base = p << 7
+        if whole:
+            w = p << 5
+            i = 0
+            while i < 32 and b[w + i] == s[w + i]:
+                i += 1
+            if i == 32:
+                p += 1
+                continue
+        a = base + lo
+        end = base + hi
+        while a <= end and b8[a] == s8[a]:
+            a += 1
+        if a > end:  # nothing changed on this page
+            p += 1
+            continue
+        # From the right, only columns beyond the span found so far can widen it.
+        z = end
+        stop = base + c1
+        if stop < a:
+            stop = a
+        while z > stop and b8[z] == s8[z]:
+            z -= 1
+        if a - base < c0:
+            c0 = a - base
+        if z - base > c1:
+            c1 = z - base
+        if p0 < 0:
+            p0 = p
+        p1 = p
         p += 1
     if p0 < 0:
         return -1
