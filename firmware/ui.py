@@ -44,8 +44,7 @@ _GROUP_GAP = const(10)  # between the two groups
 _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
-_NONE = const(0)  # what the frame holds (UI._drawn): unknown or another screen
-_TOTP = const(1)  # a TOTP screen this UI drew, described by the _d* fields
+_NONE = const(0)  # UI._drawn: the frame holds another screen, or something unknown
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
@@ -120,20 +119,10 @@ class UI:
         self._buf = fb.buffer
         self.dx = 0
         self.dy = 0
-        # What the frame holds, so a TOTP frame redraws only what changed.
-        self._drawn = _NONE
-        self._ddx = 0
-        self._ddy = 0
-        self._dtop = ""
-        self._dtop_x = 0
-        self._dname = ""
-        self._dname_x = 0
-        self._dcode = bytearray(8)
+        # What the frame holds, so a TOTP frame redraws only what changed (set by _clear()).
+        self._drawn = _NONE  # the digit count of the TOTP screen in the frame; 0: none
+        self._dcode = bytearray(8)  # the digit in each cell
         self._blank = bytearray(8)
-        self._ddigits = 0
-        self._dbar = 0
-        self._dpos = ""
-        self._dprev = -1
         if self.tall:
             self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
                 0, 8, 18, 45, 3, 54)
@@ -142,8 +131,10 @@ class UI:
                 0, -1, 8, 8, 24, -1)
 
     def shift(self, dx, dy):
-        self.dx = dx
-        self.dy = dy
+        if dx != self.dx or dy != self.dy:
+            self.dx = dx
+            self.dy = dy
+            self._drawn = _NONE  # everything moves
 
     # ---- pieces
 
@@ -233,46 +224,37 @@ class UI:
 
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
-        the next code if v.preview >= 0. Redraws only the parts that changed (see above)."""
-        if (self._drawn != _TOTP or self.dx != self._ddx or self.dy != self._ddy
-                or v.digits != self._ddigits or not self.tall):
-            self._clear()
-            self._drawn = _TOTP
-            self._ddigits = v.digits
-        step = v.step
-        text = v.top
-        x = self.scroll(text, step)
-        if text != self._dtop or x != self._dtop_x:
-            self._dtop = text
-            self._dtop_x = x
-            self._band(text, x, self.y_top)
-        text = v.bottom
-        if self.y_name >= 0:
-            x = self.scroll(text, step)
-            if text != self._dname or x != self._dname_x:
-                self._dname = text
-                self._dname_x = x
-                self._band(text, x, self.y_name)
-        self._cells(v.code, v.digits, self.y_code, self._dcode)
-        self._bar(v.left_ms, v.period_ms)
-        if self.y_bottom >= 0 and (v.preview != self._dprev or v.position != self._dpos):
-            self._dprev = v.preview
-            self._dpos = v.position
-            y = self.y_bottom + self.dy
-            self.fb.fill_rect(0, y, self.width, _CHAR, 0)
-            self._position(v.position)
-            if v.preview >= 0:
-                self.fb.text(">", self.dx, y, 1)
-                self.small_digits(v.preview, v.digits, self.dx + _CHAR + 2, y)
+        the next code if v.preview >= 0. Redraws only the parts that changed (see above):
+        each part first checks the fields it shows against what it drew, so an unchanged
+        part costs a comparison or two."""
+        if v.digits != self._drawn:
+            self._clear(v.digits)
+        if v.top is not self._dtop or v.bottom is not self._dname or (
+                v.step != self._dstep and self._scrolls):
+            self._labels_changed(v)
+        if v.code != self._dcode_val:
+            self._dcode_val = v.code
+            _cells(self._buf, self._font, self._dcode, v.code, self._geom)
+        if v.left_ms != self._dleft or v.period_ms != self._dperiod:
+            self._dleft = v.left_ms
+            self._dperiod = v.period_ms
+            self._bar(v.left_ms, v.period_ms)
+        if v.preview != self._dprev or v.position is not self._dpos:
+            self._bottom_changed(v)
+        if not self.tall:
+            self._drawn = _NONE  # its bar shares rows with the label: the next frame is whole
 
-    def _clear(self):
-        """A blank frame, and a memory of it: every part of the next screen is drawn."""
+    def _clear(self, digits):
+        """A blank frame, and a memory of it that every part of the next screen differs from;
+        the code's place for this digit count and shift."""
         self.fb.fill(0)
-        self._drawn = _NONE
-        self._ddx = self.dx
-        self._ddy = self.dy
-        self._dtop = self._dname = self._dpos = ""
+        self._drawn = digits
+        self._dtop = self._dname = self._dpos = None
         self._dtop_x = self._dname_x = 0
+        self._dstep = -1
+        self._scrolls = False
+        self._dcode_val = -1
+        self._dleft = self._dperiod = -1
         self._dprev = -1
         self._dbar = 0
         d = self._dcode
@@ -280,6 +262,42 @@ class UI:
         while i < 8:
             d[i] = _NO_DIGIT
             i += 1
+        x = (self.width - code_width(digits)) // 2 + self.dx - 1
+        self._geom = x | ((self.y_code + self.dy) << 8) | (digits << 16)
+
+    def _labels_changed(self, v):
+        """The label lines whose text or scroll offset changed, each redrawn over its band."""
+        step = v.step
+        self._dstep = step
+        text = v.top
+        x = self.scroll(text, step)
+        scrolls = len(text) * _CHAR > self.width - 2
+        if text is not self._dtop or x != self._dtop_x:
+            self._dtop = text
+            self._dtop_x = x
+            self._band(text, x, self.y_top)
+        text = v.bottom
+        if self.y_name >= 0:
+            x = self.scroll(text, step)
+            scrolls = scrolls or len(text) * _CHAR > self.width - 2
+            if text is not self._dname or x != self._dname_x:
+                self._dname_x = x
+                self._band(text, x, self.y_name)
+        self._dname = text
+        self._scrolls = scrolls
+
+    def _bottom_changed(self, v):
+        """The bottom line (preview, position) redrawn over its cleared band."""
+        self._dprev = v.preview
+        self._dpos = v.position
+        if self.y_bottom < 0:
+            return
+        y = self.y_bottom + self.dy
+        self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+        self._position(v.position)
+        if v.preview >= 0:
+            self.fb.text(">", self.dx, y, 1)
+            self.small_digits(v.preview, v.digits, self.dx + _CHAR + 2, y)
 
     def _band(self, text, x, y):
         """A label line redrawn over its cleared rows (the full width: only it draws there)."""
