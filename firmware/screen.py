@@ -123,7 +123,7 @@ class Screen:
 
     def _show(self):
         try:
-            self.display.show()
+            self.ui.show()  # only what the UI redrew, when the display can take that
             self.frames += 1
         except OSError as e:
             _log(e)

@@ -8,6 +8,7 @@
                                        #   position, preview
     u.hotp(v)                          # top, bottom, step, code, digits, counter_text, position
     u.message(lines)                   # a few lines of small text (errors, guidance)
+    u.show()                           # the display shows the frame (only what was redrawn)
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
 Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift, 0..2 px):
@@ -45,6 +46,7 @@ _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
 _NONE = const(0)  # UI._drawn: the frame holds another screen, or something unknown
+_FAR = const(255)  # the start of an empty area (UI._ax0, _ay0)
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
@@ -121,6 +123,11 @@ class UI:
         self.dy = 0
         # What the frame holds, so a TOTP frame redraws only what changed (set by _clear()).
         self._drawn = _NONE  # the digit count of the TOTP screen in the frame; 0: none
+        # The area redrawn since the last show(), for a display that can send just that.
+        self._show_area = getattr(fb, "show_area", None)
+        self._whole = True  # the whole frame may have changed
+        self._ax0 = self._ay0 = _FAR
+        self._ax1 = self._ay1 = 0
         self._dcode = bytearray(8)  # the digit in each cell
         self._blank = bytearray(8)
         if self.tall:
@@ -169,7 +176,10 @@ class UI:
         return split
 
     def digits(self, code, digits, y):
-        """The code in large digits, grouped, centred at row y."""
+        """The code in large digits, grouped, centred at row y (over whatever screen is there:
+        the next one is drawn whole)."""
+        self._drawn = _NONE
+        self._whole = True
         blank = self._blank
         i = 0
         while i < 8:
@@ -221,6 +231,35 @@ class UI:
     def forget(self):
         """The frame was changed behind the UI's back: the next screen is drawn whole."""
         self._drawn = _NONE
+        self._whole = True
+
+    def show(self):
+        """The display shows the frame; returns the data bytes sent. A display with
+        show_area() compares only the area redrawn since the last show() with what it shows
+        (a one-digit change: one cell, not 1,024 bytes); otherwise its show() diffs all."""
+        if self._whole or self._show_area is None:
+            self._whole = False
+            self._ax0 = self._ay0 = _FAR
+            self._ax1 = self._ay1 = 0
+            return self.fb.show()
+        x = self._ax0
+        y = self._ay0
+        w = self._ax1 - x
+        h = self._ay1 - y
+        self._ax0 = self._ay0 = _FAR
+        self._ax1 = self._ay1 = 0
+        return self._show_area(x, y, w, h)  # empty (w, h <= 0): sends nothing unless stale
+
+    def _touch(self, x, y, w, h):
+        """Add the rectangle (x, y, w, h) to the area redrawn since the last show()."""
+        if x < self._ax0:
+            self._ax0 = x
+        if y < self._ay0:
+            self._ay0 = y
+        if x + w > self._ax1:
+            self._ax1 = x + w
+        if y + h > self._ay1:
+            self._ay1 = y + h
 
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
@@ -234,7 +273,10 @@ class UI:
             self._labels_changed(v)
         if v.code != self._dcode_val:
             self._dcode_val = v.code
-            _cells(self._buf, self._font, self._dcode, v.code, self._geom)
+            span = _cells(self._buf, self._font, self._dcode, v.code, self._geom)
+            if span >= 0:
+                lo = span & 0xFF
+                self._touch(lo, self.y_code + self.dy, (span >> 8) - lo + 1, _GH)
         if v.left_ms != self._dleft or v.period_ms != self._dperiod:
             self._dleft = v.left_ms
             self._dperiod = v.period_ms
@@ -248,6 +290,7 @@ class UI:
         """A blank frame, and a memory of it that every part of the next screen differs from;
         the code's place for this digit count and shift."""
         self.fb.fill(0)
+        self._whole = True
         self._drawn = digits
         self._dtop = self._dname = self._dpos = None
         self._dtop_x = self._dname_x = 0
@@ -294,6 +337,7 @@ class UI:
             return
         y = self.y_bottom + self.dy
         self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+        self._touch(0, y, self.width, _CHAR)
         self._position(v.position)
         if v.preview >= 0:
             self.fb.text(">", self.dx, y, 1)
@@ -303,6 +347,7 @@ class UI:
         """A label line redrawn over its cleared rows (the full width: only it draws there)."""
         y += self.dy
         self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+        self._touch(0, y, self.width, _CHAR)
         if text:
             self.fb.text(text, self.dx - x, y, 1)
 
@@ -327,14 +372,18 @@ class UI:
             hi = n
             ink = 1
         if self.tall:
-            self.fb.fill_rect(1 + self.dx + lo, self.y_bar + self.dy, hi - lo, self.bar_h, ink)
-        else:
+            x = 1 + self.dx + lo
+            y = self.y_bar + self.dy
+            self.fb.fill_rect(x, y, hi - lo, self.bar_h, ink)
+            self._touch(x, y, hi - lo, self.bar_h)
+        else:  # drawn whole each frame (see totp())
             self.fb.fill_rect(self.width - 3, self.y_bar + full - hi, 2, hi - lo, ink)
 
     def hotp(self, v):
         """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
         else dashes and a hint to hold the button."""
         self._drawn = _NONE
+        self._whole = True
         self.fb.fill(0)
         self._labels(v.top, v.bottom, v.step)
         if v.code >= 0:
@@ -351,6 +400,7 @@ class UI:
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
         fb = self.fb
         self._drawn = _NONE
+        self._whole = True
         fb.fill(0)
         n = min(len(lines), self.height // 8)
         y = self.dy
@@ -366,12 +416,13 @@ class UI:
 
 
 @micropython.viper
-def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int):
+def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int) -> int:
     """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
     x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..). Only the
     cells whose digit differs from drawn[i] are written, then recorded in drawn. A cell's
     24 rows of each column are replaced, blank pixels too (as blit does); the rows above and
-    below are kept; columns and pages outside the frame are clipped."""
+    below are kept; columns and pages outside the frame are clipped. Returns the columns
+    written, packed as first | last << 8, or -1 if no digit changed."""
     fb = ptr8(buf)
     pages = int(len(buf)) >> 7
     digits = geom >> 16
@@ -380,6 +431,8 @@ def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int):
     p0 = y >> 3
     mask = uint(0xFFFFFF) << shift  # at most 31 bits: no literal of 2**30 or more
     first = digits >> 1
+    lo = 255
+    hi = -1
     # Each cell's x: from the left, a group gap after the first group.
     i = digits - 1
     while i >= 0:
@@ -391,6 +444,10 @@ def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int):
             if i >= first:
                 x += _GROUP_GAP - _GAP
             at = d * _GB
+            if x < lo:
+                lo = x
+            if x + _GW - 1 > hi:
+                hi = x + _GW - 1
             c = 0
             while c < _GW:
                 col = x + c
@@ -408,3 +465,8 @@ def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int):
                         k += 1
                 c += 1
         i -= 1
+    if hi < 0:
+        return -1
+    if hi > 127:
+        hi = 127
+    return lo | (hi << 8)
