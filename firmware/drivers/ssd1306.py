@@ -65,11 +65,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self._shadow = bytearray(size)  # what the panel's GDDRAM holds
         self._stale = True  # shadow unknown: next show() is full
-        self._bufmv = memoryview(self.buffer)
-        self._shmv = memoryview(self._shadow)
-        # Per-page views, so comparing a page with its shadow allocates nothing.
-        self._pbuf = [self._bufmv[p * width : (p + 1) * width] for p in range(self.pages)]
-        self._psh = [self._shmv[p * width : (p + 1) * width] for p in range(self.pages)]
         # Transmit staging for a window narrower than the panel: control byte, then data.
         self._tx = bytearray(1 + size)
         self._tx[0] = _CTRL_DATA
@@ -204,55 +199,41 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             self._shadow[:] = self.buffer
             self._stale = False
             return len(self.buffer)
-        return self._send(_changed(self.buffer, self._shadow, 0, 0, self.width, self.height))
+        return self.show_area(0, 0, self.width, self.height)
 
     def show_area(self, x, y, w, h):
         """Like show(), for a caller that knows nothing outside the rectangle (x, y, w, h)
         changed since the last show(): only that area is compared with what the panel holds,
         which is what makes a one-digit refresh cheap. After init, rotate() or a bus error
-        it sends everything, as show() does."""
+        it sends everything, as show() does. The changed window's bytes are gathered into
+        one staging buffer, so a refresh is two writes (window, data) whatever its shape."""
         if self._stale:
             return self.show()
-        return self._send(_changed(self.buffer, self._shadow, x, y, w, h))
-
-    def _send(self, win):
-        """Send the window `win` (packed by _changed(); -1: nothing) and record it in the
-        shadow; returns data bytes."""
-        if win < 0:
+        k = _gather(self.buffer, self._shadow, self._tx, self._win, x, y, w, h)
+        if k == 0:
             return 0
-        width = self.width
-        c0 = win & 0xFF
-        c1 = (win >> 8) & 0xFF
-        p0 = (win >> 16) & 0xFF
-        p1 = win >> 24
-        self._window(c0, c1, p0, p1)
-        if p0 == p1 or (c0 == 0 and c1 == width - 1):
-            # The rectangle is contiguous in the buffer: send it in place.
-            start = p0 * width + c0
-            end = p1 * width + c1 + 1
-            view = self._bufmv[start:end]
-            self._write_data(view)
-            self._shmv[start:end] = view
-            return end - start
-        k = _gather(self.buffer, self._shadow, self._tx, win)
         try:
+            self.i2c.writeto(self.addr, self._win)
             self.i2c.writeto(self.addr, self._txmv[:k])
         except OSError as e:
             raise self._fail(e) from None
-        self.bytes_sent += k
+        self.bytes_sent += 7 + k
         return k - 1
 
 
 # The diff runs in viper: as bytecode, scanning 1,024 bytes against the shadow cost more than
-# everything else in a one-digit refresh. Both helpers know the frame is 128 columns wide
-# (the only width the driver accepts) and take the buffers' lengths for the page count.
+# everything else in a one-digit refresh, and each Python call costs about as much as the
+# scan of a digit's cell, so one call does it all. It knows the frame is 128 columns wide
+# (the only width the driver accepts) and takes the buffer's length for the page count.
 
 
 @micropython.viper
-def _changed(buf, shadow, x: int, y: int, w: int, h: int) -> int:
-    """The smallest window holding every byte where buf differs from shadow within the
-    rectangle (x, y, w, h) (clipped to the frame), packed as c0 | c1 << 8 | p0 << 16 |
-    p1 << 24 (a small int on 32 bits: p1 <= 7); -1 if none differs."""
+def _gather(buf, shadow, tx, cmd, x: int, y: int, w: int, h: int) -> int:
+    """Find the smallest window holding every byte where buf differs from shadow within the
+    rectangle (x, y, w, h) (clipped to the frame); copy it row by row into tx after its
+    control byte and into the shadow, and put its bounds in the window command cmd
+    (control, 0x21 c0 c1, 0x22 p0 p1). Returns the bytes in tx, control byte included;
+    0 if nothing differs."""
     pages = int(len(buf)) >> 7
     b8 = ptr8(buf)
     s8 = ptr8(shadow)
@@ -265,7 +246,7 @@ def _changed(buf, shadow, x: int, y: int, w: int, h: int) -> int:
     if last >= pages:
         last = pages - 1
     if hi < lo or h <= 0:
-        return -1
+        return 0
     b = ptr32(buf)  # bytearrays are word-aligned: whole pages compare 4 columns at a time
     s = ptr32(shadow)
     whole = lo == 0 and hi == 127
@@ -276,11 +257,11 @@ def _changed(buf, shadow, x: int, y: int, w: int, h: int) -> int:
     while p <= last:
         base = p << 7
         if whole:
-            w = p << 5
-            i = 0
-            while i < 32 and b[w + i] == s[w + i]:
+            i = p << 5
+            end = i + 32
+            while i < end and b[i] == s[i]:
                 i += 1
-            if i == 32:
+            if i == end:
                 p += 1
                 continue
         a = base + lo
@@ -306,29 +287,22 @@ def _changed(buf, shadow, x: int, y: int, w: int, h: int) -> int:
         p1 = p
         p += 1
     if p0 < 0:
-        return -1
-    return c0 | (c1 << 8) | (p0 << 16) | (p1 << 24)
-
-
-@micropython.viper
-def _gather(buf, shadow, tx, win: int) -> int:
-    """Copy the window `win` (packed as by _changed) row by row into tx after its control
-    byte, and into the shadow; returns the bytes in tx, control byte included."""
-    b = ptr8(buf)
-    s = ptr8(shadow)
+        return 0
     t = ptr8(tx)
-    c0 = win & 0xFF
-    c1 = (win >> 8) & 0xFF
-    p = (win >> 16) & 0xFF
-    p1 = win >> 24
+    c = ptr8(cmd)
+    c[2] = c0
+    c[3] = c1
+    c[5] = p0
+    c[6] = p1
     k = 1
+    p = p0
     while p <= p1:
         i = (p << 7) + c0
         end = (p << 7) + c1
         while i <= end:
-            v = b[i]
+            v = b8[i]
             t[k] = v
-            s[i] = v
+            s8[i] = v
             k += 1
             i += 1
         p += 1
