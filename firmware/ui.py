@@ -115,6 +115,11 @@ class UI:
         self.tall = self.height >= 64
         data = bytearray(font_digits.DIGITS)  # FrameBuffer needs a writable buffer
         self._font = data
+        # The glyphs' columns moved down to the code's row within its page (bytes
+        # [(d * 12 + c) * 4 + k]: page k of column c of digit d), made when that row changes,
+        # so drawing a digit copies bytes instead of shifting bits.
+        self._cols = bytearray(10 * _GW * 4)
+        self._cols_shift = -1
         self._split = bytearray(8)
         # Large digits straight into a 128-column MONO_VLSB buffer (the SSD1306 driver's and
         # the tests' panels): blit() would visit each of a glyph's 288 pixels through calls.
@@ -191,7 +196,15 @@ class UI:
         """The large digits that differ from those in `drawn` (a bytearray(8): the digit each
         cell holds, _NO_DIGIT if none), drawn and recorded there."""
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        _cells(self._buf, self._font, drawn, code, x | ((y + self.dy) << 8) | (digits << 16))
+        _cells(self._buf, self._shifted(y + self.dy), drawn, code,
+               x | ((y + self.dy) << 8) | (digits << 16))
+
+    def _shifted(self, y):
+        """The glyph columns (self._cols) for digits drawn at row y."""
+        if y & 7 != self._cols_shift:
+            self._cols_shift = y & 7
+            _shift_glyphs(self._font, self._cols, y & 7)
+        return self._cols
 
     def small_digits(self, code, digits, x, y):
         """The code in small type, a space between the groups; returns the x after it."""
@@ -273,7 +286,7 @@ class UI:
             self._labels_changed(v)
         if v.code != self._dcode_val:
             self._dcode_val = v.code
-            span = _cells(self._buf, self._font, self._dcode, v.code, self._geom)
+            span = _cells(self._buf, self._cols, self._dcode, v.code, self._geom)
             if span >= 0:
                 lo = span & 0xFF
                 self._touch(lo, self.y_code + self.dy, (span >> 8) - lo + 1, _GH)
@@ -306,7 +319,9 @@ class UI:
             d[i] = _NO_DIGIT
             i += 1
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        self._geom = x | ((self.y_code + self.dy) << 8) | (digits << 16)
+        y = self.y_code + self.dy
+        self._geom = x | (y << 8) | (digits << 16)
+        self._shifted(y)
 
     def _labels_changed(self, v):
         """The label lines whose text or scroll offset changed, each redrawn over its band."""
@@ -416,24 +431,40 @@ class UI:
 
 
 @micropython.viper
-def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int) -> int:
+def _shift_glyphs(font: ptr8, cols: ptr8, shift: int):
+    """cols[(d * 12 + c) * 4 + k] = page k of column c of digit d moved down by shift rows."""
+    i = 0
+    while i < 10 * _GW:
+        g = (i // _GW) * _GB + i % _GW
+        bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
+        bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
+        j = i << 2
+        cols[j] = bits & 0xFF
+        cols[j + 1] = (bits >> 8) & 0xFF
+        cols[j + 2] = (bits >> 16) & 0xFF
+        cols[j + 3] = (bits >> 24) & 0xFF
+        i += 1
+
+
+@micropython.viper
+def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int) -> int:
     """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
-    x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..). Only the
-    cells whose digit differs from drawn[i] are written, then recorded in drawn. A cell's
-    24 rows of each column are replaced, blank pixels too (as blit does); the rows above and
-    below are kept; columns and pages outside the frame are clipped. Returns the columns
-    written, packed as first | last << 8, or -1 if no digit changed."""
+    x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..); cols holds
+    the glyph columns shifted for that row (UI._shifted). Only the cells whose digit differs
+    from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
+    replaced, blank pixels too (as blit does); the rows above and below are kept; columns
+    and pages outside the frame are clipped. Returns the columns written, packed as
+    first | last << 8, or -1 if no digit changed."""
     fb = ptr8(buf)
-    pages = int(len(buf)) >> 7
     digits = geom >> 16
     y = (geom >> 8) & 0xFF
-    shift = y & 7
+    above = uint((1 << (y & 7)) - 1)  # rows of the cell's first page above it: kept
+    below = above ^ 0xFF  # rows of its fourth page below it: kept
     p0 = y >> 3
-    mask = uint(0xFFFFFF) << shift  # at most 31 bits: no literal of 2**30 or more
+    n = (int(len(buf)) >> 7) - p0  # pages of the cell inside the frame
     first = digits >> 1
     lo = 255
     hi = -1
-    # Each cell's x: from the left, a group gap after the first group.
     i = digits - 1
     while i >= 0:
         d = code % 10
@@ -442,31 +473,28 @@ def _cells(buf, font: ptr8, drawn: ptr8, code: int, geom: int) -> int:
             drawn[i] = d
             x = (geom & 0xFF) + i * (_GW + _GAP)
             if i >= first:
-                x += _GROUP_GAP - _GAP
-            at = d * _GB
+                x += _GROUP_GAP - _GAP  # the gap between the groups
+            end = x + _GW
+            if end > 128:
+                end = 128
             if x < lo:
                 lo = x
-            if x + _GW - 1 > hi:
-                hi = x + _GW - 1
-            c = 0
-            while c < _GW:
-                col = x + c
-                if col < 128:
-                    g = at + c
-                    bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
-                    bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
-                    k = 0
-                    while k < 4:
-                        p = p0 + k
-                        if p < pages:
-                            j = (p << 7) + col
-                            m = (mask >> (k << 3)) & 0xFF
-                            fb[j] = (uint(fb[j]) & (m ^ 0xFF)) | ((bits >> (k << 3)) & m)
-                        k += 1
-                c += 1
+            if end - 1 > hi:
+                hi = end - 1
+            t = d * (_GW * 4)
+            j = (p0 << 7) + x
+            while x < end:
+                fb[j] = (fb[j] & above) | cols[t]
+                if n > 1:
+                    fb[j + 128] = cols[t + 1]
+                if n > 2:
+                    fb[j + 256] = cols[t + 2]
+                if n > 3:
+                    fb[j + 384] = (fb[j + 384] & below) | cols[t + 3]
+                j += 1
+                t += 4
+                x += 1
         i -= 1
     if hi < 0:
         return -1
-    if hi > 127:
-        hi = 127
     return lo | (hi << 8)
