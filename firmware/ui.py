@@ -46,7 +46,7 @@ _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
 _NONE = const(0)  # UI._drawn: the frame holds another screen, or something unknown
-_FAR = const(255)  # the start of an empty area (UI._ax0, _ay0)
+_NO_AREA = b"\xff\xff\x00\x00"  # UI._area when nothing was redrawn
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
@@ -131,8 +131,7 @@ class UI:
         # The area redrawn since the last show(), for a display that can send just that.
         self._show_area = getattr(fb, "show_area", None)
         self._whole = True  # the whole frame may have changed
-        self._ax0 = self._ay0 = _FAR
-        self._ax1 = self._ay1 = 0
+        self._area = bytearray(_NO_AREA)  # x0, y0, x1, y1 (ends excluded)
         self._dcode = bytearray(8)  # the digit in each cell
         self._blank = bytearray(8)
         if self.tall:
@@ -197,7 +196,7 @@ class UI:
         cell holds, _NO_DIGIT if none), drawn and recorded there."""
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         _cells(self._buf, self._shifted(y + self.dy), drawn, code,
-               x | ((y + self.dy) << 8) | (digits << 16))
+               x | ((y + self.dy) << 8) | (digits << 16), self._area)
 
     def _shifted(self, y):
         """The glyph columns (self._cols) for digits drawn at row y."""
@@ -250,29 +249,26 @@ class UI:
         """The display shows the frame; returns the data bytes sent. A display with
         show_area() compares only the area redrawn since the last show() with what it shows
         (a one-digit change: one cell, not 1,024 bytes); otherwise its show() diffs all."""
+        a = self._area
         if self._whole or self._show_area is None:
             self._whole = False
-            self._ax0 = self._ay0 = _FAR
-            self._ax1 = self._ay1 = 0
+            a[:] = _NO_AREA
             return self.fb.show()
-        x = self._ax0
-        y = self._ay0
-        w = self._ax1 - x
-        h = self._ay1 - y
-        self._ax0 = self._ay0 = _FAR
-        self._ax1 = self._ay1 = 0
-        return self._show_area(x, y, w, h)  # empty (w, h <= 0): sends nothing unless stale
+        n = self._show_area(a[0], a[1], a[2] - a[0], a[3] - a[1])  # empty: sends nothing
+        a[:] = _NO_AREA
+        return n
 
     def _touch(self, x, y, w, h):
         """Add the rectangle (x, y, w, h) to the area redrawn since the last show()."""
-        if x < self._ax0:
-            self._ax0 = x
-        if y < self._ay0:
-            self._ay0 = y
-        if x + w > self._ax1:
-            self._ax1 = x + w
-        if y + h > self._ay1:
-            self._ay1 = y + h
+        a = self._area
+        if x < a[0]:
+            a[0] = x
+        if y < a[1]:
+            a[1] = y
+        if x + w > a[2]:
+            a[2] = x + w
+        if y + h > a[3]:
+            a[3] = y + h
 
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
@@ -286,10 +282,7 @@ class UI:
             self._labels_changed(v)
         if v.code != self._dcode_val:
             self._dcode_val = v.code
-            span = _cells(self._buf, self._cols, self._dcode, v.code, self._geom)
-            if span >= 0:
-                lo = span & 0xFF
-                self._touch(lo, self.y_code + self.dy, (span >> 8) - lo + 1, _GH)
+            _cells(self._buf, self._cols, self._dcode, v.code, self._geom, self._area)
         if v.left_ms != self._dleft or v.period_ms != self._dperiod:
             self._dleft = v.left_ms
             self._dperiod = v.period_ms
@@ -447,14 +440,14 @@ def _shift_glyphs(font: ptr8, cols: ptr8, shift: int):
 
 
 @micropython.viper
-def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int) -> int:
+def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
     """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
     x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..); cols holds
     the glyph columns shifted for that row (UI._shifted). Only the cells whose digit differs
     from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
     replaced, blank pixels too (as blit does); the rows above and below are kept; columns
-    and pages outside the frame are clipped. Returns the columns written, packed as
-    first | last << 8, or -1 if no digit changed."""
+    and pages outside the frame are clipped. The cells written are added to area (x0, y0,
+    x1, y1, ends excluded: UI._area)."""
     fb = ptr8(buf)
     digits = geom >> 16
     y = (geom >> 8) & 0xFF
@@ -495,6 +488,12 @@ def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int) -> int:
                 t += 4
                 x += 1
         i -= 1
-    if hi < 0:
-        return -1
-    return lo | (hi << 8)
+    if hi >= 0:
+        if lo < int(area[0]):
+            area[0] = lo
+        if y < int(area[1]):
+            area[1] = y
+        if hi + 1 > int(area[2]):
+            area[2] = hi + 1
+        if y + _GH > int(area[3]):
+            area[3] = y + _GH

@@ -171,5 +171,38 @@ def test_a_frame_without_a_buffer_is_refused():
         raise AssertionError("accepted a frame it cannot draw digits into")
 
 
+def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
+    # Through the real driver to the sim's SSD1306 model: after each u.show() the panel's
+    # GDDRAM must equal a frame drawn whole, although only the redrawn area was compared.
+    try:
+        from model_ssd1306 import Ssd1306Model
+        from simi2c import SimI2C
+    except ImportError:
+        mptest.skip("needs the sim device models (boards/sim)")
+    from drivers.ssd1306 import SSD1306_I2C
+
+    for h in (64, 32):
+        model = Ssd1306Model(128, h)
+        disp = SSD1306_I2C(128, h, SimI2C({0x3C: model}))
+        u = ui.UI(disp)
+        v = totp_view("ACME", "alice@example.com", 12345678, 8, 20000, 30000, "2/7", -1)
+        for n, (changes, (dx, dy)) in enumerate(_steps()):
+            for k in changes:
+                setattr(v, k, changes[k])
+            u.shift(dx, dy)
+            model.reset_counts()
+            u.totp(v)
+            u.show()
+            assert bytes(model.gddram[: 16 * h]) == _full(v, h, dx, dy), (h, n, changes)
+            if n == 1 and h == 64:  # one digit changed: one cell's columns on its 4 pages
+                assert 0 < model.data_bytes <= 12 * 4, model.data_bytes
+            if n == 5:
+                u.message(("Error", "x"))
+                u.show()
+            if n == 8:
+                u.hotp(v)
+                u.show()
+
+
 if __name__ == "__main__":
     mptest.main(globals())
