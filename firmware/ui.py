@@ -28,10 +28,11 @@ bytearray and small digits come from a tuple of one-character strings.
 A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
 offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
 each over a cleared area that nothing else draws on, so the frame ends up exactly as a full
-redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame;
-the display's show() then finds and sends just that window. Any other screen, a new burn-in
-shift, another digit count or a 32-row panel (whose vertical bar shares rows with the label)
-redraw the whole frame. Whoever draws on the frame behind the UI's back calls forget().
+redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame,
+and u.show() has the display compare and send just that area (its show_area()). Any other
+screen, a new burn-in shift, another digit count or a 32-row panel (whose vertical bar shares
+rows with the label) redraw the whole frame. Whoever draws on the frame behind the UI's back
+calls forget().
 """
 
 import micropython
@@ -113,17 +114,14 @@ class UI:
         self.width = fb.width
         self.height = fb.height
         self.tall = self.height >= 64
-        data = bytearray(font_digits.DIGITS)  # FrameBuffer needs a writable buffer
-        self._font = data
+        self._font = font_digits.DIGITS
         # The glyphs' columns moved down to the code's row within its page (bytes
         # [(d * 12 + c) * 4 + k]: page k of column c of digit d), made when that row changes,
         # so drawing a digit copies bytes instead of shifting bits.
         self._cols = bytearray(10 * _GW * 4)
         self._cols_shift = -1
         self._split = bytearray(8)
-        # Large digits straight into a 128-column MONO_VLSB buffer (the SSD1306 driver's and
-        # the tests' panels): blit() would visit each of a glyph's 288 pixels through calls.
-        self._buf = fb.buffer
+        self._buf = buf  # the large digits are written straight into it
         self.dx = 0
         self.dy = 0
         # What the frame holds, so a TOTP frame redraws only what changed (set by _clear()).
