@@ -248,8 +248,8 @@ class UI:
         show_area() compares only the area redrawn since the last show() with what it shows
         (a one-digit change: one cell, not 1,024 bytes); otherwise its show() diffs all."""
         a = self._area
-        if self._whole or self._show_area is None:
-            self._whole = False
+        if self._whole:
+            self._whole = self._show_area is None  # without show_area(), always the whole
             a[:] = _NO_AREA
             return self.fb.show()
         n = self._show_area(a[0], a[1], a[2] - a[0], a[3] - a[1])  # empty: sends nothing
@@ -287,15 +287,14 @@ class UI:
             self._bar(v.left_ms, v.period_ms)
         if v.preview != self._dprev or v.position is not self._dpos:
             self._bottom_changed(v)
-        if not self.tall:
-            self._drawn = _NONE  # its bar shares rows with the label: the next frame is whole
 
     def _clear(self, digits):
         """A blank frame, and a memory of it that every part of the next screen differs from;
         the code's place for this digit count and shift."""
         self.fb.fill(0)
         self._whole = True
-        self._drawn = digits
+        # A 32-row panel's bar shares rows with the label: its frames are always drawn whole.
+        self._drawn = digits if self.tall else _NONE
         self._dtop = self._dname = self._dpos = None
         self._dtop_x = self._dname_x = 0
         self._dstep = -1
