@@ -278,9 +278,10 @@ class UI:
         if v.top is not self._dtop or v.bottom is not self._dname or (
                 v.step != self._dstep and self._scrolls):
             self._labels_changed(v)
-        if v.code != self._dcode_val:
-            self._dcode_val = v.code
-            _cells(self._buf, self._cols, self._dcode, v.code, self._geom, self._area)
+        code = v.code
+        if code != self._dcode_val:
+            self._dcode_val = code
+            _cells(self._buf, self._cols, self._dcode, code, self._geom, self._area)
         if v.left_ms != self._dleft or v.period_ms != self._dperiod:
             self._dleft = v.left_ms
             self._dperiod = v.period_ms
