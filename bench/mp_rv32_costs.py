@@ -168,15 +168,19 @@ def _panel():
     from drivers.ssd1306 import SSD1306_I2C
 
     d = SSD1306_I2C(128, 64, _NullI2C())
-    return d, _totp_screen(d)
+    return (d,) + _totp_screen(d)
 
 
 def _totp_screen(display):
-    """draw(code): the TOTP screen of one account with that code, through whichever UI API
-    the firmware has: ui.View (fields set once, then u.totp(view)) or positional arguments."""
+    """(draw(code), whole(), show()): the TOTP screen of one account with that code, through
+    whichever UI API the firmware has: ui.View (fields set once, then u.totp(view)) or
+    positional arguments; whole() makes the next draw a whole frame (a UI that redraws only
+    what changed forgets what it drew); show() sends the frame as the screen does."""
     import ui
 
     u = ui.UI(display)
+    whole = getattr(u, "forget", _nothing)
+    show = getattr(u, "show", display.show)
     if hasattr(ui, "View"):
         v = ui.View()
         v.top, v.bottom, v.position, v.step = "ACME", "alice@example.com", "2/7", 0
@@ -186,24 +190,30 @@ def _totp_screen(display):
             v.code = code
             u.totp(v)
 
-        return draw
+        return draw, whole, show
 
     def draw_args(code):
         u.totp("ACME", "alice@example.com", 0, code, 8, 20000, 30000, "2/7", -1)
 
-    return draw_args
+    return draw_args, whole, show
 
 
 def screen_draw():
     # The frame drawn into the framebuffer alone (no show()): the part the UI module owns.
-    d, draw = _panel()
-    return lambda: draw(12345678)
+    d, draw, whole, show = _panel()
+
+    def run():
+        whole()
+        draw(12345678)
+
+    return run
 
 
 def screen_full():
-    d, draw = _panel()
+    d, draw, whole, show = _panel()
 
     def run():
+        whole()
         draw(12345678)
         d.show(True)
 
@@ -212,15 +222,16 @@ def screen_full():
 
 def screen_one_digit():
     # The screen redrawn after one digit of the code changed: the frame is drawn again and the
-    # driver sends only the changed window (its diff against what the panel holds).
-    d, draw = _panel()
+    # driver sends only the changed window (its diff against what the panel holds), sent the
+    # way the screen sends it.
+    d, draw, whole, show = _panel()
     codes = (12345678, 12345679)
     flip = [0]
 
     def run():
         flip[0] ^= 1
         draw(codes[flip[0]])
-        d.show()
+        show()
 
     draw(codes[0])
     d.show(True)

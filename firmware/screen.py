@@ -18,7 +18,8 @@ period boundary and the countdown moves once a second). The task sleeps until th
 for one poll (_POLL_MS), whichever comes first. It also owns the panel's state: lit or dark
 after timeout_ms without input (0: never), dimmed after a minute without input when it never
 times out, and the burn-in shift, one pixel every 3 minutes. A redraw of an unchanged account
-screen allocates nothing (the display's show() sends only what changed).
+screen allocates nothing, and the UI has the display compare and send only the area it
+redrew (ui.UI.show()).
 """
 
 import time
@@ -123,7 +124,7 @@ class Screen:
 
     def _show(self):
         try:
-            self.display.show()
+            self.ui.show()  # only what the UI redrew, when the display can take that
             self.frames += 1
         except OSError as e:
             _log(e)

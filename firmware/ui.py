@@ -1,12 +1,14 @@
 """The token's screens, drawn on a framebuf (the SSD1306 driver is one); no I/O here.
 
-    u = ui.UI(display)                 # display: framebuf.FrameBuffer with .width/.height
+    u = ui.UI(display)                 # display: 128-column MONO_VLSB framebuf.FrameBuffer
+                                       #   with .width, .height, .buffer
     u.shift(dx, dy)                    # burn-in: move everything by a pixel or two
     v = ui.View()                      # what an account screen shows: made once, filled per frame
     u.totp(v)                          # top, bottom, step, code, digits, left_ms, period_ms,
                                        #   position, preview
     u.hotp(v)                          # top, bottom, step, code, digits, counter_text, position
     u.message(lines)                   # a few lines of small text (errors, guidance)
+    u.show()                           # the display shows the frame (only what was redrawn)
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
 Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift, 0..2 px):
@@ -17,13 +19,23 @@ Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift,
     54..61  next code (left, in the last seconds), position "2/7" (right)
 A 128x32 panel shows one label line, the digits, and the bar upright at the right edge.
 
-The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB) blitted from
-preallocated glyph framebuffers; small text is framebuf's built-in 8x8 font, ASCII only.
+The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB), written
+straight into the frame's buffer by a viper routine (blit() would visit every pixel through
+calls); small text is framebuf's built-in 8x8 font, ASCII only.
 Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
 bytearray and small digits come from a tuple of one-character strings.
+
+A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
+offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
+each over a cleared area that nothing else draws on, so the frame ends up exactly as a full
+redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame,
+and u.show() has the display compare and send just that area (its show_area()). Any other
+screen, a new burn-in shift, another digit count or a 32-row panel (whose vertical bar shares
+rows with the label) redraw the whole frame. Whoever draws on the frame behind the UI's back
+calls forget().
 """
 
-import framebuf
+import micropython
 from micropython import const
 
 _GW = const(12)  # glyph width
@@ -34,6 +46,9 @@ _GROUP_GAP = const(10)  # between the two groups
 _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
+_NONE = const(0)  # UI._drawn: the frame holds another screen, or something unknown
+_NO_AREA = b"\xff\xff\x00\x00"  # UI._area when nothing was redrawn
+_NO_DIGIT = const(255)  # a digit cell that holds no digit
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
@@ -92,19 +107,31 @@ class UI:
     def __init__(self, fb):
         import font_digits
 
+        buf = getattr(fb, "buffer", None)
+        if buf is None or getattr(fb, "width", 0) != 128 or len(buf) != fb.height * 16:
+            raise ValueError("UI: needs a 128-column MONO_VLSB frame with .buffer")
         self.fb = fb
         self.width = fb.width
         self.height = fb.height
         self.tall = self.height >= 64
-        data = bytearray(font_digits.DIGITS)  # FrameBuffer needs a writable buffer
-        mv = memoryview(data)
-        self._glyphs = tuple(
-            framebuf.FrameBuffer(mv[d * _GB : (d + 1) * _GB], _GW, _GH, framebuf.MONO_VLSB)
-            for d in range(10)
-        )
+        self._font = font_digits.DIGITS
+        # The glyphs' columns moved down to the code's row within its page (bytes
+        # [(d * 12 + c) * 4 + k]: page k of column c of digit d), made when that row changes,
+        # so drawing a digit copies bytes instead of shifting bits.
+        self._cols = bytearray(10 * _GW * 4)
+        self._cols_shift = -1
         self._split = bytearray(8)
+        self._buf = buf  # the large digits are written straight into it
         self.dx = 0
         self.dy = 0
+        # What the frame holds, so a TOTP frame redraws only what changed (set by _clear()).
+        self._drawn = _NONE  # the digit count of the TOTP screen in the frame; 0: none
+        # The area redrawn since the last show(), for a display that can send just that.
+        self._show_area = getattr(fb, "show_area", None)
+        self._whole = True  # the whole frame may have changed
+        self._area = bytearray(_NO_AREA)  # x0, y0, x1, y1 (ends excluded)
+        self._dcode = bytearray(8)  # the digit in each cell
+        self._blank = bytearray(8)
         if self.tall:
             self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
                 0, 8, 18, 45, 3, 54)
@@ -113,14 +140,20 @@ class UI:
                 0, -1, 8, 8, 24, -1)
 
     def shift(self, dx, dy):
-        self.dx = dx
-        self.dy = dy
+        if dx != self.dx or dy != self.dy:
+            self.dx = dx
+            self.dy = dy
+            self._drawn = _NONE  # everything moves
 
     # ---- pieces
 
     def label(self, text, y, step):
         """One line of small text at y; a label wider than the panel scrolls by one character
         per step, resting at both ends, for two passes (step counts from when it appeared)."""
+        self.fb.text(text, self.dx - self.scroll(text, step), y + self.dy, 1)
+
+    def scroll(self, text, step):
+        """How far (pixels) a label is scrolled to the left at this step."""
         over = len(text) * _CHAR - (self.width - 2)
         x = 0
         if over > 0:
@@ -131,7 +164,7 @@ class UI:
                 x = pos * _CHAR
                 if x > over:
                     x = over
-        self.fb.text(text, self.dx - x, y + self.dy, 1)
+        return x
 
     def _split_code(self, code, digits):
         """Put the code's decimal digits, most significant first, into the preallocated
@@ -145,17 +178,30 @@ class UI:
         return split
 
     def digits(self, code, digits, y):
-        """The code in large digits, grouped, centred at row y."""
-        split = self._split_code(code, digits)
-        x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        first = group_split(digits)
-        fb = self.fb
-        glyphs = self._glyphs
+        """The code in large digits, grouped, centred at row y (over whatever screen is there:
+        the next one is drawn whole)."""
+        self._drawn = _NONE
+        self._whole = True
+        blank = self._blank
         i = 0
-        while i < digits:
-            fb.blit(glyphs[split[i]], x, y + self.dy)
-            x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
+        while i < 8:
+            blank[i] = _NO_DIGIT
             i += 1
+        self._cells(code, digits, y, blank)
+
+    def _cells(self, code, digits, y, drawn):
+        """The large digits that differ from those in `drawn` (a bytearray(8): the digit each
+        cell holds, _NO_DIGIT if none), drawn and recorded there."""
+        x = (self.width - code_width(digits)) // 2 + self.dx - 1
+        _cells(self._buf, self._shifted(y + self.dy), drawn, code,
+               x | ((y + self.dy) << 8) | (digits << 16), self._area)
+
+    def _shifted(self, y):
+        """The glyph columns (self._cols) for digits drawn at row y."""
+        if y & 7 != self._cols_shift:
+            self._cols_shift = y & 7
+            _shift_glyphs(self._font, self._cols, y & 7)
+        return self._cols
 
     def small_digits(self, code, digits, x, y):
         """The code in small type, a space between the groups; returns the x after it."""
@@ -180,20 +226,6 @@ class UI:
             x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
             i += 1
 
-    def bar(self, left, total):
-        """Countdown: a bar as long as the part of the period still left; horizontal under
-        the code, or on a 32-row panel vertical at the right edge."""
-        full = self.width - 4 if self.tall else self.bar_h
-        n = (left * full) // total if total > 0 else 0
-        if n < 0:
-            n = 0
-        if n > full:
-            n = full
-        if self.tall:
-            self.fb.fill_rect(2 + self.dx - 1, self.y_bar + self.dy, n, self.bar_h, 1)
-        else:
-            self.fb.fill_rect(self.width - 3, self.y_bar + full - n, 2, n, 1)
-
     def _labels(self, top, bottom, step):
         self.label(top, self.y_top, step)
         if bottom and self.y_name >= 0:
@@ -206,22 +238,158 @@ class UI:
 
     # ---- screens
 
+    def forget(self):
+        """The frame was changed behind the UI's back: the next screen is drawn whole."""
+        self._drawn = _NONE
+        self._whole = True
+
+    def show(self):
+        """The display shows the frame; returns the data bytes sent. A display with
+        show_area() compares only the area redrawn since the last show() with what it shows
+        (a one-digit change: one cell, not 1,024 bytes); otherwise its show() diffs all."""
+        a = self._area
+        if self._whole:
+            self._whole = self._show_area is None  # without show_area(), always the whole
+            a[:] = _NO_AREA
+            return self.fb.show()
+        n = self._show_area(a[0], a[1], a[2] - a[0], a[3] - a[1])  # empty: sends nothing
+        a[:] = _NO_AREA
+        return n
+
+    def _touch(self, x, y, w, h):
+        """Add the rectangle (x, y, w, h) to the area redrawn since the last show()."""
+        a = self._area
+        if x < a[0]:
+            a[0] = x
+        if y < a[1]:
+            a[1] = y
+        if x + w > a[2]:
+            a[2] = x + w
+        if y + h > a[3]:
+            a[3] = y + h
+
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
-        the next code if v.preview >= 0."""
+        the next code if v.preview >= 0. Redraws only the parts that changed (see above):
+        each part first checks the fields it shows against what it drew, so an unchanged
+        part costs a comparison or two."""
+        if v.digits != self._drawn:
+            self._clear(v.digits)
+        if v.top is not self._dtop or v.bottom is not self._dname or (
+                v.step != self._dstep and self._scrolls):
+            self._labels_changed(v)
+        code = v.code
+        if code != self._dcode_val:
+            self._dcode_val = code
+            _cells(self._buf, self._cols, self._dcode, code, self._geom, self._area)
+        if v.left_ms != self._dleft or v.period_ms != self._dperiod:
+            self._dleft = v.left_ms
+            self._dperiod = v.period_ms
+            self._bar(v.left_ms, v.period_ms)
+        if v.preview != self._dprev or v.position is not self._dpos:
+            self._bottom_changed(v)
+
+    def _clear(self, digits):
+        """A blank frame, and a memory of it that every part of the next screen differs from;
+        the code's place for this digit count and shift."""
         self.fb.fill(0)
-        self._labels(v.top, v.bottom, v.step)
-        self.digits(v.code, v.digits, self.y_code)
-        self.bar(v.left_ms, v.period_ms)
+        self._whole = True
+        # A 32-row panel's bar shares rows with the label: its frames are always drawn whole.
+        self._drawn = digits if self.tall else _NONE
+        self._dtop = self._dname = self._dpos = None
+        self._dtop_x = self._dname_x = 0
+        self._dstep = -1
+        self._scrolls = False
+        self._dcode_val = -1
+        self._dleft = self._dperiod = -1
+        self._dprev = -1
+        self._dbar = 0
+        d = self._dcode
+        i = 0
+        while i < 8:
+            d[i] = _NO_DIGIT
+            i += 1
+        x = (self.width - code_width(digits)) // 2 + self.dx - 1
+        y = self.y_code + self.dy
+        self._geom = x | (y << 8) | (digits << 16)
+        self._shifted(y)
+
+    def _labels_changed(self, v):
+        """The label lines whose text or scroll offset changed, each redrawn over its band."""
+        step = v.step
+        self._dstep = step
+        text = v.top
+        x = self.scroll(text, step)
+        scrolls = len(text) * _CHAR > self.width - 2
+        if text is not self._dtop or x != self._dtop_x:
+            self._dtop = text
+            self._dtop_x = x
+            self._band(text, x, self.y_top)
+        text = v.bottom
+        if self.y_name >= 0:
+            x = self.scroll(text, step)
+            scrolls = scrolls or len(text) * _CHAR > self.width - 2
+            if text is not self._dname or x != self._dname_x:
+                self._dname_x = x
+                self._band(text, x, self.y_name)
+        self._dname = text
+        self._scrolls = scrolls
+
+    def _bottom_changed(self, v):
+        """The bottom line (preview, position) redrawn over its cleared band."""
+        self._dprev = v.preview
+        self._dpos = v.position
+        if self.y_bottom < 0:
+            return
+        y = self.y_bottom + self.dy
+        self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+        self._touch(0, y, self.width, _CHAR)
         self._position(v.position)
-        if v.preview >= 0 and self.y_bottom >= 0:
-            y = self.y_bottom + self.dy
+        if v.preview >= 0:
             self.fb.text(">", self.dx, y, 1)
             self.small_digits(v.preview, v.digits, self.dx + _CHAR + 2, y)
+
+    def _band(self, text, x, y):
+        """A label line redrawn over its cleared rows (the full width: only it draws there)."""
+        y += self.dy
+        self.fb.fill_rect(0, y, self.width, _CHAR, 0)
+        self._touch(0, y, self.width, _CHAR)
+        if text:
+            self.fb.text(text, self.dx - x, y, 1)
+
+    def _bar(self, left, total):
+        """The countdown bar, by filling or clearing only the part that changed."""
+        full = self.width - 4 if self.tall else self.bar_h
+        n = (left * full) // total if total > 0 else 0
+        if n < 0:
+            n = 0
+        if n > full:
+            n = full
+        old = self._dbar
+        if n == old:
+            return
+        self._dbar = n
+        if n < old:  # shorter: clear its end (no tuple for the three values: it allocates)
+            lo = n
+            hi = old
+            ink = 0
+        else:
+            lo = old
+            hi = n
+            ink = 1
+        if self.tall:
+            x = 1 + self.dx + lo
+            y = self.y_bar + self.dy
+            self.fb.fill_rect(x, y, hi - lo, self.bar_h, ink)
+            self._touch(x, y, hi - lo, self.bar_h)
+        else:  # drawn whole each frame (see totp())
+            self.fb.fill_rect(self.width - 3, self.y_bar + full - hi, 2, hi - lo, ink)
 
     def hotp(self, v):
         """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
         else dashes and a hint to hold the button."""
+        self._drawn = _NONE
+        self._whole = True
         self.fb.fill(0)
         self._labels(v.top, v.bottom, v.step)
         if v.code >= 0:
@@ -237,6 +405,8 @@ class UI:
     def message(self, lines):
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
         fb = self.fb
+        self._drawn = _NONE
+        self._whole = True
         fb.fill(0)
         n = min(len(lines), self.height // 8)
         y = self.dy
@@ -249,3 +419,79 @@ class UI:
                 fb.text(lines[i], self.dx, y, 1)
             y += 8
             i += 1
+
+
+@micropython.viper
+def _shift_glyphs(font: ptr8, cols: ptr8, shift: int):
+    """cols[(d * 12 + c) * 4 + k] = page k of column c of digit d moved down by shift rows."""
+    i = 0
+    while i < 10 * _GW:
+        g = (i // _GW) * _GB + i % _GW
+        bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
+        bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
+        j = i << 2
+        cols[j] = bits & 0xFF
+        cols[j + 1] = (bits >> 8) & 0xFF
+        cols[j + 2] = (bits >> 16) & 0xFF
+        cols[j + 3] = (bits >> 24) & 0xFF
+        i += 1
+
+
+@micropython.viper
+def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
+    """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
+    x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..); cols holds
+    the glyph columns shifted for that row (UI._shifted). Only the cells whose digit differs
+    from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
+    replaced, blank pixels too (as blit does); the rows above and below are kept; columns
+    and pages outside the frame are clipped. The cells written are added to area (x0, y0,
+    x1, y1, ends excluded: UI._area)."""
+    fb = ptr8(buf)
+    digits = geom >> 16
+    y = (geom >> 8) & 0xFF
+    above = uint((1 << (y & 7)) - 1)  # rows of the cell's first page above it: kept
+    below = above ^ 0xFF  # rows of its fourth page below it: kept
+    p0 = y >> 3
+    n = (int(len(buf)) >> 7) - p0  # pages of the cell inside the frame
+    first = digits >> 1
+    lo = 255
+    hi = -1
+    i = digits - 1
+    while i >= 0:
+        d = code % 10
+        code = code // 10
+        if d != int(drawn[i]):
+            drawn[i] = d
+            x = (geom & 0xFF) + i * (_GW + _GAP)
+            if i >= first:
+                x += _GROUP_GAP - _GAP  # the gap between the groups
+            end = x + _GW
+            if end > 128:
+                end = 128
+            if x < lo:
+                lo = x
+            if end - 1 > hi:
+                hi = end - 1
+            t = d * (_GW * 4)
+            j = (p0 << 7) + x
+            while x < end:
+                fb[j] = (fb[j] & above) | cols[t]
+                if n > 1:
+                    fb[j + 128] = cols[t + 1]
+                if n > 2:
+                    fb[j + 256] = cols[t + 2]
+                if n > 3:
+                    fb[j + 384] = (fb[j + 384] & below) | cols[t + 3]
+                j += 1
+                t += 4
+                x += 1
+        i -= 1
+    if hi >= 0:
+        if lo < int(area[0]):
+            area[0] = lo
+        if y < int(area[1]):
+            area[1] = y
+        if hi + 1 > int(area[2]):
+            area[2] = hi + 1
+        if y + _GH > int(area[3]):
+            area[3] = y + _GH

@@ -333,5 +333,70 @@ def test_bus_error_mid_frame_forces_full_resend():
     assert model.gddram == disp.buffer
 
 
+def _sent_window(bus, model, disp, send):
+    """What send() put on the panel: the data bytes, checked against the smallest window."""
+    old = bytes(model.gddram)
+    p0, p1, c0, c1 = _dirty_window(old, disp.buffer, 128, disp.pages)
+    area = 0 if p0 < 0 else (p1 - p0 + 1) * (c1 - c0 + 1)
+    model.reset_counts()
+    bus.reset_counts()
+    n = send()
+    assert n == area and model.data_bytes == area, (n, model.data_bytes, area)
+    assert model.gddram == disp.buffer
+    return area
+
+
+def test_a_change_inside_the_span_of_earlier_pages_is_sent():
+    bus, model, disp = _rig()
+    disp.show()
+    disp.pixel(10, 16, 1)  # page 2: columns 10..50
+    disp.pixel(50, 16, 1)
+    disp.pixel(30, 33, 1)  # page 4: only inside that span
+    assert _sent_window(bus, model, disp, disp.show) == 3 * 41
+
+
+def test_random_changes_send_the_smallest_window():
+    bus, model, disp = _rig()
+    disp.show()
+    seed = 12345
+    for _ in range(60):
+        for _ in range(1 + seed % 4):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            x = seed % 128
+            y = (seed >> 8) % 64
+            w = 1 + (seed >> 16) % 20
+            h = 1 + (seed >> 20) % 12
+            disp.fill_rect(x, y, w, h, (seed >> 24) & 1)
+        _sent_window(bus, model, disp, disp.show)
+
+
+def test_show_area_compares_only_inside_the_area():
+    bus, model, disp = _rig()
+    disp.show()
+    disp.fill_rect(20, 18, 12, 24, 1)  # inside the area given below
+    assert _sent_window(bus, model, disp, lambda: disp.show_area(16, 16, 20, 28)) == 4 * 12
+    disp.fill_rect(22, 20, 2, 2, 0)  # partly outside the area: clipped to it ...
+    disp.pixel(100, 60, 1)  # ... and outside it: left for a later show()
+    bus.reset_counts()
+    assert disp.show_area(16, 16, 7, 8) == 1
+    assert model.gddram != disp.buffer
+    _sent_window(bus, model, disp, disp.show)
+    # Areas reaching past the frame's edges are clipped; an empty one sends nothing.
+    disp.fill_rect(120, 56, 8, 8, 1)
+    assert _sent_window(bus, model, disp, lambda: disp.show_area(100, 50, 100, 100)) == 8
+    bus.reset_counts()
+    assert disp.show_area(0, 0, 0, 0) == 0 and bus.total_bytes == 0
+
+
+def test_show_area_after_rotate_sends_everything():
+    bus, model, disp = _rig()
+    disp.text("42", 0, 0, 1)
+    disp.show()
+    disp.rotate(True)
+    bus.reset_counts()
+    assert disp.show_area(0, 0, 8, 8) == 1024
+    assert bus.bytes[ADDR] == WINDOW_CMD_BYTES + DATA_OVERHEAD + 1024
+
+
 if __name__ == "__main__":
     mptest.main(globals())

@@ -80,5 +80,129 @@ def test_small_panel_layout():
     assert panelread.has_text(big, "Issuer")
 
 
+def _full(v, h, dx, dy):
+    """The frame a fresh UI draws for v: the reference a partial redraw must equal."""
+    p = Panel(h)
+    u = ui.UI(p)
+    u.shift(dx, dy)
+    u.totp(v)
+    return bytes(p.buffer)
+
+
+def _steps():
+    """A sequence of screens, each a change from the one before: (field changes, shift)."""
+    long_name = "a.very.long.name@example.com"  # scrolls
+    return (
+        ({}, (0, 0)),
+        ({"code": 12345679}, (0, 0)),  # one digit
+        ({"code": 12340000}, (0, 0)),  # several digits
+        ({"left_ms": 19000}, (0, 0)),  # a bar tick
+        ({"left_ms": 29999}, (0, 0)),  # the bar grows: a new period
+        ({"left_ms": 0}, (0, 0)),  # empty bar
+        ({"bottom": long_name, "step": 0}, (0, 0)),  # a long label appears
+        ({"step": 3}, (0, 0)),  # it scrolls
+        ({"step": 4}, (0, 0)),
+        ({"preview": 87654321, "left_ms": 4000}, (0, 0)),  # the preview appears
+        ({"preview": 87654322}, (0, 0)),
+        ({"preview": -1, "code": 87654322, "left_ms": 30000}, (0, 0)),
+        ({"top": "Other", "bottom": "", "position": "3/7", "code": 11111111}, (0, 0)),  # switch
+        ({"digits": 6, "code": 123456}, (0, 0)),  # another digit count
+        ({"code": 123457, "left_ms": 12345}, (1, 1)),  # a burn-in shift
+        ({"code": 999999, "top": "A", "bottom": "B", "step": 0}, (2, 2)),
+        ({"code": 999998}, (2, 2)),
+    )
+
+
+def test_partial_redraws_leave_the_frame_a_full_redraw_would():
+    for h in (64, 32):
+        p = Panel(h)
+        u = ui.UI(p)
+        v = totp_view("ACME", "alice@example.com", 12345678, 8, 20000, 30000, "2/7", -1)
+        for n, (changes, (dx, dy)) in enumerate(_steps()):
+            for k in changes:
+                setattr(v, k, changes[k])
+            u.shift(dx, dy)
+            u.totp(v)
+            assert bytes(p.buffer) == _full(v, h, dx, dy), (h, n, changes)
+            if n == 5:  # other screens in between: the next TOTP frame is drawn whole
+                u.message(("Error", "x"))
+            if n == 8:
+                u.hotp(v)
+
+
+def test_forget_redraws_a_frame_changed_behind_the_ui():
+    p = Panel()
+    u = ui.UI(p)
+    v = totp_view("ACME", "alice", 123456, 6, 20000, 30000, "2/7", -1)
+    u.totp(v)
+    p.fill_rect(0, 0, 128, 64, 1)  # someone else drew on it
+    u.forget()
+    u.totp(v)
+    assert bytes(p.buffer) == _full(v, 64, 0, 0)
+
+
+def test_partial_redraws_allocate_nothing():
+    import micropython
+
+    p = Panel()
+    u = ui.UI(p)
+    v = totp_view("ACME", "a.very.long.name@example.com", 12345678, 8, 20000, 30000, "2/7", -1)
+    u.totp(v)
+    micropython.heap_lock()
+    try:
+        v.code = 12345679  # a digit
+        v.left_ms = 19000  # a bar tick
+        v.step = 3  # a scroll step
+        v.preview = 87654321  # the preview appears
+        u.totp(v)
+    finally:
+        micropython.heap_unlock()
+    assert bytes(p.buffer) == _full(v, 64, 0, 0)
+
+
+def test_a_frame_without_a_buffer_is_refused():
+    import framebuf
+
+    try:
+        ui.UI(framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB))
+    except ValueError as e:
+        assert "buffer" in str(e), e
+    else:
+        raise AssertionError("accepted a frame it cannot draw digits into")
+
+
+def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
+    # Through the real driver to the sim's SSD1306 model: after each u.show() the panel's
+    # GDDRAM must equal a frame drawn whole, although only the redrawn area was compared.
+    try:
+        from model_ssd1306 import Ssd1306Model
+        from simi2c import SimI2C
+    except ImportError:
+        mptest.skip("needs the sim device models (boards/sim)")
+    from drivers.ssd1306 import SSD1306_I2C
+
+    for h in (64, 32):
+        model = Ssd1306Model(128, h)
+        disp = SSD1306_I2C(128, h, SimI2C({0x3C: model}))
+        u = ui.UI(disp)
+        v = totp_view("ACME", "alice@example.com", 12345678, 8, 20000, 30000, "2/7", -1)
+        for n, (changes, (dx, dy)) in enumerate(_steps()):
+            for k in changes:
+                setattr(v, k, changes[k])
+            u.shift(dx, dy)
+            model.reset_counts()
+            u.totp(v)
+            u.show()
+            assert bytes(model.gddram[: 16 * h]) == _full(v, h, dx, dy), (h, n, changes)
+            if n == 1 and h == 64:  # one digit changed: one cell's columns on its 4 pages
+                assert 0 < model.data_bytes <= 12 * 4, model.data_bytes
+            if n == 5:
+                u.message(("Error", "x"))
+                u.show()
+            if n == 8:
+                u.hotp(v)
+                u.show()
+
+
 if __name__ == "__main__":
     mptest.main(globals())
