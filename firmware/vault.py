@@ -129,8 +129,7 @@ def make_key(secret, algorithm, digits, period):
 
 class Account:
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
-        self.issuer = issuer
-        self.name = name
+        self._label(issuer, name)
         self._secret = secret
         self.algorithm = algorithm
         self.digits = digits
@@ -138,6 +137,12 @@ class Account:
         self.kind = kind
         self.counter = counter
         self._key = None
+
+    def _label(self, issuer, name):
+        # The UTF-8 sizes are kept (issuer | name << 8) so that a save needs no encoded copy.
+        self.issuer = issuer
+        self.name = name
+        self._sizes = len(issuer.encode()) | len(name.encode()) << 8
 
     @property
     def label(self):
@@ -247,6 +252,7 @@ class Vault:
             directory.rstrip("/") + "/" + _FILE, _MAGIC, 2 + capacity * (_FIXED + 256)
         )
         self._accounts = []
+        self._records = _Records(self._accounts)
         self._loaded = False
         self.corrupt = False
         self.recovered = False
@@ -255,22 +261,25 @@ class Vault:
     # ---- reading
 
     def load(self):
-        self._accounts = []
+        self._set([])
         self._loaded = True
         self.corrupt = False
         self.revision += 1
         try:
-            data = self._store.load()
+            accounts = self._store.load(self._decode)
         except store.CorruptError:
             self.corrupt = True
             raise CorruptError("vault file is damaged and no good copy remains") from None
+        except ValueError as e:  # checksummed yet invalid: a bug, say so
+            self.corrupt = True
+            raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
         self.recovered = self._store.recovered
-        if data is not None:
-            try:
-                self._accounts = self._decode(data)
-            except (ValueError, IndexError) as e:  # checksummed yet invalid: a bug, say so
-                self.corrupt = True
-                raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
+        if accounts is not None:
+            self._set(accounts)
+
+    def _set(self, accounts):
+        self._accounts = accounts
+        self._records.accounts = accounts
 
     def _ready(self):
         if not self._loaded:
@@ -381,12 +390,12 @@ class Vault:
         i = self._index(issuer, name)
         if i >= 0 and self._accounts[i] is not account:
             raise DuplicateError("%s already exists" % (issuer + ":" + name if issuer else name))
-        old = account.issuer, account.name
-        account.issuer, account.name = issuer, name
+        old_issuer, old_name = account.issuer, account.name
+        account._label(issuer, name)
         try:
             self._save()
         except BaseException:
-            account.issuer, account.name = old
+            account._label(old_issuer, old_name)
             raise
         return account
 
@@ -407,7 +416,7 @@ class Vault:
 
     def wipe(self):
         self._store.erase()
-        self._accounts = []
+        self._set([])
         self._loaded = True
         self.corrupt = False
         self.recovered = False
@@ -416,65 +425,43 @@ class Vault:
     # ---- the file format
 
     def _save(self, backup=True):
-        accounts = self._accounts
-        size = 2
-        for a in accounts:
-            size += _FIXED + len(a.issuer.encode()) + len(a.name.encode()) + len(a._secret)
-        buf = bytearray(size)
-        buf[0] = _VERSION
-        buf[1] = len(accounts)
-        pos = 2
-        for a in accounts:
-            issuer = a.issuer.encode()
-            name = a.name.encode()
-            secret = a._secret
-            flags = _ALGORITHMS.index(a.algorithm) | (_HOTP_FLAG if a.kind == "hotp" else 0)
-            struct.pack_into(
-                _REC_FMT,
-                buf,
-                pos,
-                flags,
-                a.digits,
-                a.period,
-                a.counter,
-                len(issuer),
-                len(name),
-                len(secret),
-            )
-            pos += _FIXED
-            for part in (issuer, name, secret):
-                buf[pos : pos + len(part)] = part
-                pos += len(part)
-        self._store.save(buf, backup)
+        self._store.save(self._records, backup)
         self.revision += 1
 
-    def _decode(self, data):
-        if len(data) < 2 or data[0] != _VERSION:
+    def _decode(self, payload):
+        # Record by record through one scratch buffer: nothing in proportion to the file but
+        # the accounts themselves. The store checks the copy once it is all read.
+        if payload.left < 2:
             raise ValueError("unknown vault format")
-        count = data[1]
+        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SECRET)
+        mv = memoryview(buf)
+        payload.readinto(mv[:2])
+        if buf[0] != _VERSION:
+            raise ValueError("unknown vault format")
+        count = buf[1]
         if count > self.capacity:
             raise ValueError("more accounts than the capacity")
-        mv = memoryview(data)
-        pos = 2
         accounts = []
         for _ in range(count):
-            flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, data, pos)
-            pos += _FIXED
-            end = pos + li + ln + ls
-            if end > len(data) or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
+            payload.readinto(mv[:_FIXED])
+            flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, buf, 0)
+            n = li + ln + ls
+            if n > payload.left or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
                 raise ValueError("bad record")
-            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln], False)
+            payload.readinto(mv[_FIXED : _FIXED + n])
+            pos = _FIXED + li
+            issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
+            pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
             secret, algorithm, counter = _fields(
-                mv[pos + li + ln : end], _ALGORITHMS[flags & 3], digits, period, kind, counter
+                mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
             )
             if self._index_in(accounts, issuer, name):
                 raise ValueError("duplicate account")
             accounts.append(
                 Account(issuer, name, secret, algorithm, digits, period, kind, counter)
             )
-            pos = end
-        if pos != len(data):
+        if payload.left:
             raise ValueError("trailing bytes")
         return accounts
 
@@ -484,3 +471,44 @@ class Vault:
             if a.issuer == issuer and a.name == name:
                 return True
         return False
+
+
+class _Records:
+    """The vault file's payload as a store source: its size, and its parts written record by
+    record through one 15-byte buffer (a label is written from its str: MicroPython's str
+    exposes its UTF-8 bytes, so no encoded copy is made)."""
+
+    def __init__(self, accounts):
+        self.accounts = accounts
+        self._buf = bytearray(_FIXED)
+
+    def __len__(self):
+        size = 2
+        for a in self.accounts:
+            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(a._secret)
+        return size
+
+    def parts(self, out):
+        buf = self._buf
+        accounts = self.accounts
+        buf[0] = _VERSION
+        buf[1] = len(accounts)
+        out(memoryview(buf)[:2])
+        for a in accounts:
+            flags = _ALGORITHMS.index(a.algorithm) | (_HOTP_FLAG if a.kind == "hotp" else 0)
+            struct.pack_into(
+                _REC_FMT,
+                buf,
+                0,
+                flags,
+                a.digits,
+                a.period,
+                a.counter,
+                a._sizes & 0xFF,
+                a._sizes >> 8,
+                len(a._secret),
+            )
+            out(buf)
+            out(a.issuer)
+            out(a.name)
+            out(a._secret)
