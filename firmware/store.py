@@ -114,10 +114,9 @@ class _Payload:
         n = len(buf)
         if n > self.left:
             raise ValueError("content runs past the end")
-        mv = memoryview(buf)
-        got = 0
-        while got < n:
-            k = self._f.readinto(mv[got:])
+        got = self._f.readinto(buf) or 0
+        while got < n:  # a short read (rare): the rest, or the end of a torn copy
+            k = self._f.readinto(memoryview(buf)[got:])
             if not k:
                 raise _Short()
             got += k
@@ -134,9 +133,11 @@ class _Payload:
 
     def finish(self, header):
         """Read what decode left (in fixed chunks); True if the whole copy passes its check."""
-        mv = memoryview(self._buf)
-        while self.left:
-            self.readinto(mv[: min(self.left, _CHUNK)])
+        chunk = self._buf  # a view of _CHUNK bytes: whole chunks need no new view
+        while self.left >= _CHUNK:
+            self.readinto(chunk)
+        if self.left:
+            self.readinto(chunk[: self.left])
         if self._f.read(1):  # trailing bytes: not a file this code wrote
             return False
         return self._h.digest()[:_CHECK] == header[16:]
@@ -171,7 +172,7 @@ class Store:
         self._new = path + ".new"
         self._magic = bytes(magic)
         self._max = max_size
-        self._buf = bytearray(_CHUNK)  # read-back verification, reused
+        self._buf = memoryview(bytearray(_CHUNK))  # read-back verification, reused
         self.generation = 0
         self.recovered = False
 
