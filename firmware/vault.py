@@ -128,21 +128,38 @@ def make_key(secret, algorithm, digits, period):
 
 
 class Account:
+    # Compact: algorithm, kind, digits and period live in one small int (_meta: the record's
+    # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
+    # issuer | name << 8), so an account is 7 attributes (its dict stays small) and a save
+    # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
         self._label(issuer, name)
         self._secret = secret
-        self.algorithm = algorithm
-        self.digits = digits
-        self.period = period
-        self.kind = kind
+        flags = _ALGORITHMS.index(algorithm) | (_HOTP_FLAG if kind == "hotp" else 0)
+        self._meta = flags | digits << 8 | period << 12
         self.counter = counter
         self._key = None
 
     def _label(self, issuer, name):
-        # The UTF-8 sizes are kept (issuer | name << 8) so that a save needs no encoded copy.
         self.issuer = issuer
         self.name = name
         self._sizes = len(issuer.encode()) | len(name.encode()) << 8
+
+    @property
+    def algorithm(self):
+        return _ALGORITHMS[self._meta & 3]
+
+    @property
+    def kind(self):
+        return "hotp" if self._meta & _HOTP_FLAG else "totp"
+
+    @property
+    def digits(self):
+        return (self._meta >> 8) & 0xF
+
+    @property
+    def period(self):
+        return self._meta >> 12
 
     @property
     def label(self):
@@ -495,14 +512,14 @@ class _Records:
         buf[1] = len(accounts)
         out(memoryview(buf)[:2])
         for a in accounts:
-            flags = _ALGORITHMS.index(a.algorithm) | (_HOTP_FLAG if a.kind == "hotp" else 0)
+            meta = a._meta
             struct.pack_into(
                 _REC_FMT,
                 buf,
                 0,
-                flags,
-                a.digits,
-                a.period,
+                meta & 0xFF,
+                (meta >> 8) & 0xF,
+                meta >> 12,
                 a.counter,
                 a._sizes & 0xFF,
                 a._sizes >> 8,

@@ -188,6 +188,10 @@ def test_a_save_allocates_a_small_bound_whatever_the_vault_size():
     # the vault. A whole-file buffer of 64 such accounts alone would be 5,740 bytes.
     import sys
 
+    if sys.platform not in ("linux", "darwin"):
+        # RV32 in QEMU: its littlefs block device is Python code, which allocates at every
+        # block read or write (on an ESP32 it is C); that would be counted as the vault's.
+        mptest.skip("measured on the unix port, whose files allocate nothing per block")
     _keys_as_tuples()
     d, v = _fresh()
     _mixed_64(v)
