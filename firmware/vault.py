@@ -211,9 +211,10 @@ def _text(value, what, minimum, strict):
     if size < minimum or size > _MAX_LABEL:
         raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
     if not strict:
-        for c in value:
-            o = ord(c)
-            if o < 0x20 or o == 0x7F:
+        # On the bytes: C0 and DEL are single bytes in UTF-8, never inside a longer sequence,
+        # and iterating the str would allocate a string per character.
+        for b in data:
+            if b < 0x20 or b == 0x7F:
                 raise InvalidError(what + " contains a control character")
     return value
 
