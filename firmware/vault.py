@@ -60,10 +60,13 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
          15 issuer, name (UTF-8), secret (raw bytes)
 64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
 
-RAM (gc.mem_alloc, 32-bit build): 64 loaded accounts with 20-byte secrets and ~25-character
-labels take about 15 KB, 64 with the longest fields about 29 KB (one object per account plus
-its strings and secret; keys are built only for accounts whose code is computed). A save
-builds the file in one buffer (up to 17 KB) while it runs.
+RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
+SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the longest fields
+about 28 KB (one object of 7 attributes per account plus its strings and secret; keys are built
+only for accounts whose code is computed). Save and load stream: a save writes the records one
+by one through a 15-byte buffer (labels written from their str, no encoded copy) and verifies
+in 128-byte chunks, allocating about 2.2 KB in all whatever the vault's size; a load decodes
+record by record through one 271-byte buffer. No step needs a block larger than that.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
 sim's flash (4 KB blocks, littlefs): a press erases 1.1 blocks on average with 12 short
