@@ -242,7 +242,7 @@ def test_save_and_load_need_no_large_block_on_a_fragmented_heap():
     w = vault.Vault(d)
     w.load()
     count, counter = w.count, w.account(0).counter
-    w = hold = None  # the heap back before asserting (a failure report needs memory)
+    del w, hold  # the heap back before asserting (a failure report needs memory)
     assert count == 64 and counter == 1, (count, counter)
     fsutil.rmtree(d)
 
