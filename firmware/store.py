@@ -61,7 +61,9 @@ any torn copy beside a damaged PATH, is still reported as CorruptError.
 Streaming, so that RAM does not grow with the file: a source is an object with __len__ (the
 payload's size) and parts(out), which calls out(chunk) with each piece of the payload in order
 and gives the same pieces every time (save calls it twice: once for the check, which the
-header holds, then to write). load(decode) calls decode(payload) on each copy it tries, where
+header holds, then to write; parts that differ from len() raise ValueError and leave the files
+as they were). A str part is written as its UTF-8 bytes, and len() must count those.
+load(decode) calls decode(payload) on each copy it tries, where
 payload.readinto(buf) fills buf with the next len(buf) bytes (ValueError past the end) and
 payload.left counts what remains. A copy counts only if its check matches once all of it is
 read; a ValueError from decode on a copy whose check matches is raised to the caller (the
@@ -251,10 +253,6 @@ class Store:
         if length > self._max:
             raise ValueError("data larger than the store's max_size")
         parts = getattr(data, "parts", None)
-        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, None):
-            # A save without backup was cut after removing PATH (or its last rename failed):
-            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
-            os.rename(self._new, self.path)
         gen = (self.generation + 1) & 0xFFFFFFFF
         head = bytearray(_HEADER)
         struct.pack_into(_HEADER_FMT, head, 0, self._magic, _FORMAT, 0, 0, gen, length)
@@ -264,12 +262,22 @@ class Store:
         else:
             parts(h.update)
         head[16:] = h.digest()[:_CHECK]
+        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, None):
+            # A save without backup was cut after removing PATH (or its last rename failed):
+            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
+            os.rename(self._new, self.path)
         with open(self._new, "wb") as f:
             f.write(head)
             if parts is None:
                 f.write(data)
             else:
                 parts(f.write)
+            # Counted by the file: a str part is written as its UTF-8 bytes, len() counts
+            # its characters.
+            wrote = f.tell() - _HEADER
+        if wrote != length:
+            _remove(self._new)
+            raise ValueError("source parts differ from its len()")  # a caller bug
         got = self._read(self._new, None)
         if not got or got[0] != gen or got[1] != length:
             _remove(self._new)
