@@ -61,14 +61,13 @@ any torn copy beside a damaged PATH, is still reported as CorruptError.
 Streaming, so that RAM does not grow with the file: a source is an object with __len__ (the
 payload's size) and parts(out), which calls out(chunk) with each piece of the payload in order
 and gives the same pieces every time (save calls it twice: once for the check, which the
-header holds, then to write; parts that differ from len() raise ValueError and leave the files
-as they were). A str part is written as its UTF-8 bytes, and len() must count those.
-load(decode) calls decode(payload) on each copy it tries, where
-payload.readinto(buf) fills buf with the next len(buf) bytes (ValueError past the end) and
-payload.left counts what remains. A copy counts only if its check matches once all of it is
-read; a ValueError from decode on a copy whose check matches is raised to the caller (the
-content is invalid, not damaged), on one whose check fails the next copy is tried. The read-
-back verification reads in fixed 128-byte chunks.
+header holds, then to write). A str part is written as its UTF-8 bytes, and len() counts
+those; parts that differ from len() raise ValueError and no copy is written. load(decode)
+calls decode(payload) on each copy it tries: payload.readinto(buf) fills buf with the next
+len(buf) bytes (ValueError past the end), payload.left counts what remains. A copy counts
+only if its check matches once all of it is read; a ValueError from decode on a copy whose
+check matches is raised to the caller (the content is invalid, not damaged), on one whose
+check fails the next copy is tried. The read-back verification reads in 128-byte chunks.
 
 Durability: MicroPython has no fsync; closing a file on littlefs is the commit point. On the
 unix port's VfsPosix, data reaches the OS on close, which is enough for the simulator, whose

@@ -65,7 +65,7 @@ SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the 
 about 28 KB (one object of 7 attributes per account plus its strings and secret; keys are built
 only for accounts whose code is computed). Save and load stream: a save writes the records one
 by one through a 15-byte buffer (labels written from their str, no encoded copy) and verifies
-in 128-byte chunks, allocating about 2.2 KB in all whatever the vault's size; a load decodes
+in 128-byte chunks, allocating about 2.2-2.4 KB in all whatever the vault's size; a load decodes
 record by record through one 271-byte buffer. No step needs a block larger than that.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
