@@ -159,9 +159,10 @@ def compile_modules(interpreter: str, into: Path) -> None:
     march = [f"-march={MPY_ARCH[int(arch)]}"] if int(arch) in MPY_ARCH else []
     cross = rv32_env().get("MPY_CROSS", "mpy-cross")
     for d in MODULE_DIRS:
-        for src in d.glob("*.py"):
+        for src in d.rglob("*.py"):  # packages too (firmware/drivers)
             if src.name != "conftest.py":
-                out = into / (src.stem + ".mpy")
+                out = into / src.relative_to(d).with_suffix(".mpy")
+                out.parent.mkdir(parents=True, exist_ok=True)
                 subprocess.run([cross, *march, "-o", str(out), str(src)], check=True)
 
 
