@@ -283,17 +283,20 @@ class Vault:
 
     def load(self):
         self._set([])
-        self._loaded = True
+        # Loaded only once the file is read: after any other error (a MemoryError, an
+        # OSError) the next operation loads again instead of saving over the file.
+        self._loaded = False
         self.corrupt = False
         self.revision += 1
         try:
             accounts = self._store.load(self._decode)
         except store.CorruptError:
-            self.corrupt = True
+            self._loaded = self.corrupt = True
             raise CorruptError("vault file is damaged and no good copy remains") from None
         except ValueError as e:  # checksummed yet invalid: a bug, say so
-            self.corrupt = True
+            self._loaded = self.corrupt = True
             raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
+        self._loaded = True
         self.recovered = self._store.recovered
         if accounts is not None:
             self._set(accounts)

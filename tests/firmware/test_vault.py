@@ -573,6 +573,34 @@ def test_corrupt_vault_is_reported_not_emptied():
     fsutil.rmtree(d)
 
 
+def test_a_load_cut_short_by_memory_never_saves_over_the_vault():
+    # A MemoryError (or any error but damage) part-way through a load leaves the vault
+    # unloaded: the next operation loads again, so the accounts on flash are never replaced
+    # by the few that were read.
+    d, v = _fresh()
+    for i in range(3):
+        v.add("A", "a%d" % i, SECRET)
+    real = vault.Account
+    made = []
+
+    def short_of_memory(*args):
+        if len(made) == 2:
+            raise MemoryError("memory allocation failed")
+        made.append(real(*args))
+        return made[-1]
+
+    w = vault.Vault(d)
+    vault.Account = short_of_memory
+    try:
+        mptest.raises(MemoryError, w.load)
+    finally:
+        vault.Account = real
+    w.add("B", "b", SECRET)
+    assert _labels(w) == ["A:a0", "A:a1", "A:a2", "B:b"]
+    assert _labels(vault.Vault(d)) == ["A:a0", "A:a1", "A:a2", "B:b"]
+    fsutil.rmtree(d)
+
+
 def test_damaged_current_copy_recovers_previous():
     d, v = _fresh()
     v.add("A", "a", SECRET)
