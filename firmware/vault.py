@@ -40,7 +40,9 @@ DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, Inv
 INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or on flash: it is
 validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
 before the error propagates. After a CorruptError from load(), accounts() is empty and every
-change except wipe() raises CorruptError: a damaged vault is never overwritten silently.
+change except wipe() raises CorruptError: a damaged vault is never overwritten silently. Any
+other error from load() (MemoryError, OSError) leaves the vault unloaded: the next operation
+loads again, so a partly read vault is never saved over the file.
 
 Removed secrets: delete() and add(replace=True) save without a backup copy
 (store.Store.save(backup=False)): once they return, and after any power cut that leaves the
