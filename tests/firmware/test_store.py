@@ -37,6 +37,75 @@ def test_file_layout_matches_documentation():
     fsutil.rmtree(d)
 
 
+class _Source:
+    # A streamed payload: its size and its parts, as vault.Vault hands them to save().
+    def __init__(self, parts, size=None):
+        self._parts = parts
+        if size is None:
+            size = sum(len(p.encode() if isinstance(p, str) else p) for p in parts)
+        self._size = size
+
+    def __len__(self):
+        return self._size
+
+    def parts(self, out):
+        for p in self._parts:
+            out(p)
+
+
+def _read_in_twos(payload):
+    # A decoder reading in place: two bytes at a time through one buffer, as a record reader.
+    buf = bytearray(2)
+    got = b""
+    while payload.left >= 2:
+        payload.readinto(buf)
+        got += bytes(buf)
+    if payload.left:
+        raise ValueError("odd length")
+    return got
+
+
+def test_a_streamed_save_writes_the_same_file_and_a_decoder_reads_it():
+    d, s = _fresh()
+    s.save(_Source((b"he", "llé", memoryview(b"o!"))))  # a str part is written as its UTF-8
+    payload = b"he" + "llé".encode() + b"o!"
+    assert fsutil.read(d + "/f.bin") == _expected(b"TEST", 1, payload)
+    t = store.Store(d + "/f.bin", b"TEST", 4096)
+    assert t.load(_read_in_twos) == payload and t.generation == 1
+    assert t.load() == payload
+    fsutil.rmtree(d)
+
+
+def test_a_source_whose_parts_differ_from_its_size_writes_nothing():
+    d, s = _fresh()
+    s.save(b"kept")
+    for size in (3, 5):
+        e = mptest.raises(ValueError, s.save, _Source((b"four",), size))
+        assert "len()" in e.args[0]
+    assert fsutil.read(d + "/f.bin") == _expected(b"TEST", 1, b"kept")
+    assert not fsutil.exists(d + "/f.bin.new") and not fsutil.exists(d + "/f.bin.bak")
+    fsutil.rmtree(d)
+
+
+def test_a_decoder_error_on_a_good_copy_is_raised_on_a_damaged_one_the_next_copy_loads():
+    d, s = _fresh()
+    s.save(b"even")
+    s.save(b"odd")
+    # The current copy checks out: its content is what the decoder refuses, so say so.
+    e = mptest.raises(ValueError, store.Store(d + "/f.bin", b"TEST").load, _read_in_twos)
+    assert e.args[0] == "odd length"
+    # Damaged, whatever the decoder makes of it: the previous copy is loaded instead.
+    data = bytearray(fsutil.read(d + "/f.bin"))
+    data[-1] ^= 1
+    fsutil.write(d + "/f.bin", data)
+    t = store.Store(d + "/f.bin", b"TEST")
+    assert t.load(_read_in_twos) == b"even" and t.recovered and t.generation == 1
+    # Torn (shorter than its header says): the same.
+    fsutil.write(d + "/f.bin", data[:-2])
+    assert store.Store(d + "/f.bin", b"TEST").load(_read_in_twos) == b"even"
+    fsutil.rmtree(d)
+
+
 def test_round_trip_and_generation_survive_a_new_instance():
     d, s = _fresh()
     s.save(b"")
