@@ -506,67 +506,6 @@ def test_memory_error_stops_the_app_with_a_blank_panel_and_the_reason():
     _assert_stopped(b, "MemoryError")
 
 
-def _sim_board():
-    try:
-        import board as simboard
-        import simlink
-    except ImportError as e:  # e.g. no `socket` module (RV32 in QEMU): name what is missing
-        mptest.skip("needs the sim board (boards/sim): %s" % e)
-    if not hasattr(simlink, "Hardware"):
-        mptest.skip("needs the sim board's models")
-    import os
-
-    try:
-        os.stat("/tmp")  # a standalone sim board keeps its data under /tmp
-    except OSError:
-        mptest.skip("needs a host /tmp (runs under the unix port, not on the sim's flash)")
-    b = simboard.Board(simlink.Hardware())  # fresh models for each test
-    fsutil.adopt(b.data_dir)
-    return b
-
-
-def test_on_the_sim_board_the_real_drivers_show_the_code():
-    if float(1 << 24) + 1 == float(1 << 24):  # single-precision floats (ESP32, RV32)
-        mptest.skip("the sim's DS3231 model is set from a float time: needs double precision")
-    b = _sim_board()
-    hw = b.hw
-    hw.rtc.set_unix(1234567890.2)
-    b.rtc().clear_oscillator_stop()
-    vault.Vault(b.data_dir).add("RFC", "sim", SEED20, digits=8)
-    a = appmod.App(b)
-    a.start()
-    assert panelread.code(hw.panel.glass()) == RFC6238[1234567890]["sha1"]
-    assert hw.panel.display_on
-    # The first sync measures the RTC's phase from its second edge (about a second).
-    assert a.clock.refresh()
-    err = a.clock.unix_ms() - hw.rtc.unix_ns() // 1000000
-    assert -3 <= err <= 3, err
-    # A steady-state redraw of the code screen allocates nothing before the driver's show().
-    micropython.heap_lock()
-    try:
-        a.screen.draw()
-    finally:
-        micropython.heap_unlock()
-
-
-def test_on_the_sim_board_a_pulled_battery_is_noticed_by_check():
-    import asyncio
-
-    b = _sim_board()
-    hw = b.hw
-    hw.rtc.set_unix(1234567890.5)
-    b.rtc().clear_oscillator_stop()
-    vault.Vault(b.data_dir).add("RFC", "sim", SEED20, digits=8)
-    a = appmod.App(b)
-    a.start()
-    assert panelread.code(hw.panel.glass()) is not None
-    hw.rtc.pull_battery()
-    assert not asyncio.run(a.clock.check())
-    a.screen.render()
-    assert panelread.code(hw.panel.glass()) is None
-    assert panelread.has_text(hw.panel.glass(), "Clock not set", ink=0)
-
-
 def teardown_function():
     fsutil.cleanup()  # the scratch directories of the test that just ran
 
