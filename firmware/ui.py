@@ -8,7 +8,7 @@
                                        #   position, preview
     u.hotp(v)                          # top, bottom, step, code, digits, counter_text, position
     u.message(lines)                   # a few lines of small text (errors, guidance)
-    u.show()                           # the display shows the frame (only what was redrawn)
+    display.show()                     # the display shows the frame (only what was redrawn)
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
 Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift, 0..2 px):
@@ -28,11 +28,12 @@ bytearray and small digits come from a tuple of one-character strings.
 A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
 offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
 each over a cleared area that nothing else draws on, so the frame ends up exactly as a full
-redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame,
-and u.show() has the display compare and send just that area (its show_area()). Any other
-screen, a new burn-in shift, another digit count or a 32-row panel (whose vertical bar shares
-rows with the label) redraw the whole frame. Whoever draws on the frame behind the UI's back
-calls forget().
+redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame.
+The UI grows the display's `area` (the SSD1306 driver's: x0, y0, x1, y1, state) by what it
+redraws, so the display's own show() compares and sends just that area; a frame without
+`area` gets a private one and its show() compares everything. Any other screen, a new burn-in
+shift, another digit count or a 32-row panel (whose vertical bar shares rows with the label)
+redraw the whole frame. Whoever draws on the frame behind the UI's back calls forget().
 """
 
 import micropython
@@ -47,7 +48,8 @@ _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
 _NONE = const(0)  # UI._drawn: the frame holds another screen, or something unknown
-_NO_AREA = b"\xff\xff\x00\x00"  # UI._area when nothing was redrawn
+_VOUCHED = const(1)  # area[4]: the changes since the display's last show() lie in area[0:4]
+_UNKNOWN = const(2)  # area[4]: anything may have changed (0: nothing drawn since the show())
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
@@ -126,10 +128,9 @@ class UI:
         self.dy = 0
         # What the frame holds, so a TOTP frame redraws only what changed (set by _clear()).
         self._drawn = _NONE  # the digit count of the TOTP screen in the frame; 0: none
-        # The area redrawn since the last show(), for a display that can send just that.
-        self._show_area = getattr(fb, "show_area", None)
-        self._whole = True  # the whole frame may have changed
-        self._area = bytearray(_NO_AREA)  # x0, y0, x1, y1 (ends excluded)
+        # The area redrawn since the display's last show() (x0, y0, x1, y1, ends excluded, and
+        # a state), which that show() resets; shared with the display, so no call between.
+        self._area = getattr(fb, "area", None) or bytearray(b"\xff\xff\x00\x00\x02")
         self._dcode = bytearray(8)  # the digit in each cell
         self._blank = bytearray(8)
         if self.tall:
@@ -181,7 +182,7 @@ class UI:
         """The code in large digits, grouped, centred at row y (over whatever screen is there:
         the next one is drawn whole)."""
         self._drawn = _NONE
-        self._whole = True
+        self._area[4] = _UNKNOWN
         blank = self._blank
         i = 0
         while i < 8:
@@ -241,24 +242,15 @@ class UI:
     def forget(self):
         """The frame was changed behind the UI's back: the next screen is drawn whole."""
         self._drawn = _NONE
-        self._whole = True
-
-    def show(self):
-        """The display shows the frame; returns the data bytes sent. A display with
-        show_area() compares only the area redrawn since the last show() with what it shows
-        (a one-digit change: one cell, not 1,024 bytes); otherwise its show() diffs all."""
-        a = self._area
-        if self._whole:
-            self._whole = self._show_area is None  # without show_area(), always the whole
-            a[:] = _NO_AREA
-            return self.fb.show()
-        n = self._show_area(a[0], a[1], a[2] - a[0], a[3] - a[1])  # empty: sends nothing
-        a[:] = _NO_AREA
-        return n
+        self._area[4] = _UNKNOWN
 
     def _touch(self, x, y, w, h):
-        """Add the rectangle (x, y, w, h) to the area redrawn since the last show()."""
+        """Add the rectangle (x, y, w, h) (inside the frame) to the area redrawn since the
+        display's last show()."""
         a = self._area
+        if a[4] == _UNKNOWN:
+            return
+        a[4] = _VOUCHED
         if x < a[0]:
             a[0] = x
         if y < a[1]:
@@ -293,7 +285,7 @@ class UI:
         """A blank frame, and a memory of it that every part of the next screen differs from;
         the code's place for this digit count and shift."""
         self.fb.fill(0)
-        self._whole = True
+        self._area[4] = _UNKNOWN
         # A 32-row panel's bar shares rows with the label: its frames are always drawn whole.
         self._drawn = digits if self.tall else _NONE
         self._dtop = self._dname = self._dpos = None
@@ -389,7 +381,7 @@ class UI:
         """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
         else dashes and a hint to hold the button."""
         self._drawn = _NONE
-        self._whole = True
+        self._area[4] = _UNKNOWN
         self.fb.fill(0)
         self._labels(v.top, v.bottom, v.step)
         if v.code >= 0:
@@ -406,7 +398,7 @@ class UI:
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
         fb = self.fb
         self._drawn = _NONE
-        self._whole = True
+        self._area[4] = _UNKNOWN
         fb.fill(0)
         n = min(len(lines), self.height // 8)
         y = self.dy
@@ -445,7 +437,7 @@ def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
     from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
     replaced, blank pixels too (as blit does); the rows above and below are kept; columns
     and pages outside the frame are clipped. The cells written are added to area (x0, y0,
-    x1, y1, ends excluded: UI._area)."""
+    x1, y1, ends excluded, state: UI._area) unless anything may have changed already."""
     fb = ptr8(buf)
     digits = geom >> 16
     y = (geom >> 8) & 0xFF
@@ -486,7 +478,8 @@ def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
                 t += 4
                 x += 1
         i -= 1
-    if hi >= 0:
+    if hi >= 0 and area[4] != _UNKNOWN:
+        area[4] = _VOUCHED
         if lo < int(area[0]):
             area[0] = lo
         if y < int(area[1]):

@@ -172,7 +172,7 @@ def test_a_frame_without_a_buffer_is_refused():
 
 
 def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
-    # Through the real driver to the sim's SSD1306 model: after each u.show() the panel's
+    # Through the real driver to the sim's SSD1306 model: after each disp.show() the panel's
     # GDDRAM must equal a frame drawn whole, although only the redrawn area was compared.
     try:
         from model_ssd1306 import Ssd1306Model
@@ -192,16 +192,16 @@ def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
             u.shift(dx, dy)
             model.reset_counts()
             u.totp(v)
-            u.show()
+            disp.show()
             assert bytes(model.gddram[: 16 * h]) == _full(v, h, dx, dy), (h, n, changes)
             if n == 1 and h == 64:  # one digit changed: one cell's columns on its 4 pages
                 assert 0 < model.data_bytes <= 12 * 4, model.data_bytes
             if n == 5:
                 u.message(("Error", "x"))
-                u.show()
+                disp.show()
             if n == 8:
                 u.hotp(v)
-                u.show()
+                disp.show()
 
 
 if __name__ == "__main__":
