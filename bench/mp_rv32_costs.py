@@ -265,12 +265,14 @@ def screen_i2c_standin():
     # command, then the control byte and a 48-byte cell): a cost of this harness that an
     # ESP32's I2C in C does not have, included in screen_one_digit.
     bus = _NullI2C()
+    writeto = bus.writeto  # bound once, as the driver holds them
+    writevto = bus.writevto
     cmd = bytearray(7)
     vec = [b"\x40", bytearray(32), bytearray(16)]
 
     def run():
-        bus.writeto(0x3C, cmd)
-        bus.writevto(0x3C, vec)
+        writeto(0x3C, cmd)
+        writevto(0x3C, vec)
 
     return run
 

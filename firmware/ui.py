@@ -117,10 +117,10 @@ class UI:
         self.height = fb.height
         self.tall = self.height >= 64
         self._font = font_digits.DIGITS
-        # The glyphs' columns moved down to the code's row within its page (bytes
-        # [(d * 12 + c) * 4 + k]: page k of column c of digit d), made when that row changes,
-        # so drawing a digit copies bytes instead of shifting bits.
-        self._cols = bytearray(10 * _GW * 4)
+        # The glyphs' columns moved down to the code's row within its page (a 32-bit word per
+        # column c of digit d at [d * 12 + c], page k in its byte k), made when that row
+        # changes, so drawing a digit copies bytes instead of shifting bits.
+        self._cols = bytearray(10 * _GW * 4)  # word-aligned, as every heap block is
         self._cols_shift = -1
         self._split = bytearray(8)
         self._buf = buf  # the large digits are written straight into it
@@ -195,7 +195,8 @@ class UI:
         cell holds, _NO_DIGIT if none), drawn and recorded there."""
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         _cells(self._buf, self._shifted(y + self.dy), drawn, code,
-               x | ((y + self.dy) << 8) | (digits << 16), self._area)
+               x | ((y + self.dy) << 8) | (digits << 16) | ((self.height >> 3) << 24),
+               self._area)
 
     def _shifted(self, y):
         """The glyph columns (self._cols) for digits drawn at row y."""
@@ -303,7 +304,7 @@ class UI:
             i += 1
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         y = self.y_code + self.dy
-        self._geom = x | (y << 8) | (digits << 16)
+        self._geom = x | (y << 8) | (digits << 16) | ((self.height >> 3) << 24)
         self._shifted(y)
 
     def _labels_changed(self, v):
@@ -414,37 +415,38 @@ class UI:
 
 
 @micropython.viper
-def _shift_glyphs(font: ptr8, cols: ptr8, shift: int):
-    """cols[(d * 12 + c) * 4 + k] = page k of column c of digit d moved down by shift rows."""
+def _shift_glyphs(font: ptr8, cols: ptr32, shift: int):
+    """cols[d * 12 + c] (a word) = column c of digit d moved down by shift rows: its byte k
+    (bits 8k..8k+7) is page k. Words, not bytes: _cells reads a column with one load."""
     i = 0
     while i < 10 * _GW:
         g = (i // _GW) * _GB + i % _GW
         bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
         bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
-        j = i << 2
-        cols[j] = bits & 0xFF
-        cols[j + 1] = (bits >> 8) & 0xFF
-        cols[j + 2] = (bits >> 16) & 0xFF
-        cols[j + 3] = (bits >> 24) & 0xFF
+        cols[i] = bits
         i += 1
 
 
 @micropython.viper
-def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
+def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
     """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
-    x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..); cols holds
+    x (bits 0..7, 0..127), its row y (bits 8..15), the digit count (bits 16..23) and the
+    frame's pages (bits 24..; passed, as len() would cost a call per frame); cols holds
     the glyph columns shifted for that row (UI._shifted). Only the cells whose digit differs
     from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
     replaced, blank pixels too (as blit does); the rows above and below are kept; columns
     and pages outside the frame are clipped. The cells written are added to area (x0, y0,
     x1, y1, ends excluded, state: UI._area) unless anything may have changed already."""
     fb = ptr8(buf)
-    digits = geom >> 16
+    f1 = ptr8(uint(fb) + 128)  # the next three pages
+    f2 = ptr8(uint(fb) + 256)
+    f3 = ptr8(uint(fb) + 384)
+    digits = (geom >> 16) & 0xFF
     y = (geom >> 8) & 0xFF
     above = uint((1 << (y & 7)) - 1)  # rows of the cell's first page above it: kept
     below = above ^ 0xFF  # rows of its fourth page below it: kept
     p0 = y >> 3
-    n = (int(len(buf)) >> 7) - p0  # pages of the cell inside the frame
+    n = (geom >> 24) - p0  # pages of the cell inside the frame
     first = digits >> 1
     lo = 255
     hi = -1
@@ -464,19 +466,28 @@ def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
                 lo = x
             if end - 1 > hi:
                 hi = end - 1
-            t = d * (_GW * 4)
+            t = d * _GW  # the glyph's first column: one word, its 4 pages from the low byte
             j = (p0 << 7) + x
-            while x < end:
-                fb[j] = (fb[j] & above) | cols[t]
-                if n > 1:
-                    fb[j + 128] = cols[t + 1]
-                if n > 2:
-                    fb[j + 256] = cols[t + 2]
-                if n > 3:
-                    fb[j + 384] = (fb[j + 384] & below) | cols[t + 3]
-                j += 1
-                t += 4
-                x += 1
+            end += j - x
+            if n > 3:  # all 4 pages in the frame (always on a 64-row panel): no page checks,
+                while j < end:  # a third cheaper per column
+                    w = cols[t]
+                    fb[j] = (fb[j] & above) | w  # a store keeps the low byte
+                    f1[j] = w >> 8
+                    f2[j] = w >> 16
+                    f3[j] = (f3[j] & below) | (w >> 24)
+                    j += 1
+                    t += 1
+            else:
+                while j < end:
+                    w = cols[t]
+                    fb[j] = (fb[j] & above) | w
+                    if n > 1:
+                        f1[j] = w >> 8
+                    if n > 2:
+                        f2[j] = w >> 16
+                    j += 1
+                    t += 1
         i -= 1
     if hi >= 0 and area[4] != _UNKNOWN:
         area[4] = _VOUCHED

@@ -64,6 +64,8 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self.height = height
         self.pages = height // 8
         self.i2c = i2c
+        self._writeto = i2c.writeto  # bound once: show() is the hot path
+        self._writevto = i2c.writevto
         self.addr = addr
         self.external_vcc = external_vcc
         self._reset = reset
@@ -104,7 +106,7 @@ class SSD1306_I2C(framebuf.FrameBuffer):
 
     def _write(self, buf):
         try:
-            self.i2c.writeto(self.addr, buf)
+            self._writeto(self.addr, buf)
         except OSError as e:
             raise self._fail(e) from None
         self.bytes_sent += len(buf)
@@ -207,8 +209,8 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         if n == 0:
             return 0
         try:
-            self.i2c.writeto(self.addr, self._win)
-            self.i2c.writevto(self.addr, self._txvec)
+            self._writeto(self.addr, self._win)
+            self._writevto(self.addr, self._txvec)
         except OSError as e:
             raise self._fail(e) from None
         self.bytes_sent += 8 + n
