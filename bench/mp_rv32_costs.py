@@ -260,6 +260,36 @@ def screen_one_digit():
     return run
 
 
+def screen_second_tick():
+    # The commonest frame: a second passed, the code is the same; the countdown bar shrinks
+    # (by 4 or 5 columns) and the labels, long but at rest after their two scrolling passes,
+    # stay. Sent through the stand-in, as screen_one_digit.
+    d, draw, whole, show = _panel()
+    import ui
+
+    if not hasattr(ui, "View") or hasattr(ui.UI, "show"):
+        raise ValueError("needs ui.View and a display that tracks the redrawn area")
+    u = ui.UI(d)
+    v = ui.View()
+    v.top, v.bottom, v.position, v.step = "ACME", "alice@example.com", "2/7", 100
+    v.digits, v.left_ms, v.period_ms, v.preview = 8, 29000, 30000, -1
+    v.code = 12345678
+    totp = u.totp
+    send = d.show
+
+    def run():
+        v.step += 1
+        v.left_ms -= 1000
+        if v.left_ms < 3000:  # stays in one period, before the preview appears
+            v.left_ms = 29000
+        totp(v)
+        send()
+
+    totp(v)
+    d.show(True)
+    return run
+
+
 def screen_i2c_standin():
     # The bench's I2C stand-in alone, called as a one-digit refresh calls it (a 7-byte window
     # command, then the control byte and a 48-byte cell): a cost of this harness that an
@@ -351,6 +381,7 @@ def _screen():
     measure("screen_draw_frame", screen_draw)
     measure("screen_full_redraw", screen_full)
     measure("screen_one_digit", screen_one_digit)
+    measure("screen_second_tick", screen_second_tick)
     measure("screen_i2c_standin", screen_i2c_standin)
 
 

@@ -51,6 +51,7 @@ _NONE = const(0)  # UI._drawn: the frame holds another screen, or something unkn
 _VOUCHED = const(1)  # area[4]: the changes since the display's last show() lie in area[0:4]
 _UNKNOWN = const(2)  # area[4]: anything may have changed (0: nothing drawn since the show())
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
+_NEVER_QUIET = const(0x3FFFFFFF)  # UI._quiet while a label moves (a small int on 32 bits)
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
@@ -269,7 +270,7 @@ class UI:
         if v.digits != self._drawn:
             self._clear(v.digits)
         if v.top is not self._dtop or v.bottom is not self._dname or (
-                v.step != self._dstep and self._scrolls):
+                v.step != self._dstep and v.step < self._quiet):
             self._labels_changed(v)
         code = v.code
         if code != self._dcode_val:
@@ -292,7 +293,7 @@ class UI:
         self._dtop = self._dname = self._dpos = None
         self._dtop_x = self._dname_x = 0
         self._dstep = -1
-        self._scrolls = False
+        self._quiet = 0  # labels drawn at _dstep look the same at every step from this one
         self._dcode_val = -1
         self._dleft = self._dperiod = -1
         self._dprev = -1
@@ -313,7 +314,7 @@ class UI:
         self._dstep = step
         text = v.top
         x = self.scroll(text, step)
-        scrolls = len(text) * _CHAR > self.width - 2
+        end = self._scroll_end(text)
         if text is not self._dtop or x != self._dtop_x:
             self._dtop = text
             self._dtop_x = x
@@ -321,12 +322,21 @@ class UI:
         text = v.bottom
         if self.y_name >= 0:
             x = self.scroll(text, step)
-            scrolls = scrolls or len(text) * _CHAR > self.width - 2
+            end = max(end, self._scroll_end(text))
             if text is not self._dname or x != self._dname_x:
                 self._dname_x = x
                 self._band(text, x, self.y_name)
         self._dname = text
-        self._scrolls = scrolls
+        # Drawn at rest (every label at its start for good): only a step before `end` (the
+        # account shown again) looks different; while they move, every new step does.
+        self._quiet = end if step >= end else _NEVER_QUIET
+
+    def _scroll_end(self, text):
+        """The first step from which the label rests at its start for good (0: it fits)."""
+        over = len(text) * _CHAR - (self.width - 2)
+        if over <= 0:
+            return 0
+        return _PASSES * ((over + _CHAR - 1) // _CHAR + 2 * _PAUSE)
 
     def _bottom_changed(self, v):
         """The bottom line (preview, position) redrawn over its cleared band."""
