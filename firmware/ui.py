@@ -246,22 +246,6 @@ class UI:
         self._drawn = _NONE
         self._area[4] = _UNKNOWN
 
-    def _touch(self, x, y, w, h):
-        """Add the rectangle (x, y, w, h) (inside the frame) to the area redrawn since the
-        display's last show()."""
-        a = self._area
-        if a[4] == _UNKNOWN:
-            return
-        a[4] = _VOUCHED
-        if x < a[0]:
-            a[0] = x
-        if y < a[1]:
-            a[1] = y
-        if x + w > a[2]:
-            a[2] = x + w
-        if y + h > a[3]:
-            a[3] = y + h
-
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
         the next code if v.preview >= 0. Redraws only the parts that changed (see above):
@@ -346,7 +330,7 @@ class UI:
             return
         y = self.y_bottom + self.dy
         self.fb.fill_rect(0, y, self.width, _CHAR, 0)
-        self._touch(0, y, self.width, _CHAR)
+        _grow(self._area, 0, y, self.width, _CHAR)
         self._position(v.position)
         if v.preview >= 0:
             self.fb.text(">", self.dx, y, 1)
@@ -356,7 +340,7 @@ class UI:
         """A label line redrawn over its cleared rows (the full width: only it draws there)."""
         y += self.dy
         self.fb.fill_rect(0, y, self.width, _CHAR, 0)
-        self._touch(0, y, self.width, _CHAR)
+        _grow(self._area, 0, y, self.width, _CHAR)
         if text:
             self.fb.text(text, self.dx - x, y, 1)
 
@@ -384,7 +368,7 @@ class UI:
             x = 1 + self.dx + lo
             y = self.y_bar + self.dy
             self.fb.fill_rect(x, y, hi - lo, self.bar_h, ink)
-            self._touch(x, y, hi - lo, self.bar_h)
+            _grow(self._area, x, y, hi - lo, self.bar_h)
         else:  # drawn whole each frame (see totp())
             self.fb.fill_rect(self.width - 3, self.y_bar + full - hi, 2, hi - lo, ink)
 
@@ -499,7 +483,7 @@ def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
                     j += 1
                     t += 1
         i -= 1
-    if hi >= 0 and area[4] != _UNKNOWN:
+    if hi >= 0 and area[4] < _UNKNOWN:
         area[4] = _VOUCHED
         if lo < int(area[0]):
             area[0] = lo
@@ -509,3 +493,21 @@ def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
             area[2] = hi + 1
         if y + _GH > int(area[3]):
             area[3] = y + _GH
+
+
+@micropython.viper
+def _grow(area: ptr8, x: int, y: int, w: int, h: int):
+    """Add the rectangle (x, y, w, h), inside the frame, to area (x0, y0, x1, y1, ends
+    excluded, state: UI._area), unless anything may have changed already. In viper: it runs
+    for each part redrawn, and as a method it cost as much as the drawing."""
+    if area[4] >= _UNKNOWN:
+        return
+    area[4] = _VOUCHED
+    if x < int(area[0]):
+        area[0] = x
+    if y < int(area[1]):
+        area[1] = y
+    if x + w > int(area[2]):
+        area[2] = x + w
+    if y + h > int(area[3]):
+        area[3] = y + h
