@@ -12,9 +12,12 @@
 # (address, control, 0x21 c0 c1 0x22 p0 p1) plus 2 + (pages x columns) for the data
 # (address, control 0x40, data). show(full=True) resends everything; the first show() after
 # init_display() or rotate() is always full. show_area(x, y, w, h) does the same within a
-# rectangle its caller vouches for (nothing outside it changed): the UI passes the cells it
-# redrew, so a one-digit refresh compares 48 bytes instead of 1,024. The diff and the copy
-# of the window into one staging buffer run in viper.
+# rectangle its caller vouches for (nothing outside it changed). A caller that draws straight
+# into the buffer can vouch without a call: it grows `area` (x0, y0, x1, y1, ends excluded,
+# then area[4] = 1) and calls show(), which then compares only that rectangle and resets it;
+# the UI does, so a one-digit refresh compares 48 bytes instead of 1,024. The diff, and the
+# copy of the window into fixed staging regions sent by one writevto (no allocation), run in
+# one viper call.
 #
 # Other methods: poweroff()/poweron() (display sleep, GDDRAM kept), contrast(0..255),
 # invert(bool), rotate(bool) (180 degrees; needs a show(), which is then full, because the
