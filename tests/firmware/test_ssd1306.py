@@ -394,7 +394,6 @@ def test_windows_of_every_size_are_sent_exactly_without_allocating():
     # The sim's bus is Python that allocates, so a twin driver on a bus that only takes the
     # bytes runs under the lock, and the sim checks what the same frames put on the panel.
     import micropython
-
     from drivers.ssd1306 import SSD1306_I2C
 
     class QuietBus:
