@@ -54,7 +54,7 @@ ROWS = {
     "c_sha256_block": "C hashlib.sha256, one 64-byte block",
     "screen_draw_frame": "ui.UI.totp: one frame drawn, no I2C",
     "screen_full_redraw": "frame drawn + SSD1306 show(full) on a null bus",
-    "screen_one_digit": "one digit changed: redrawn and sent (ui.show)",
+    "screen_one_digit": "one digit changed: redrawn and sent (display.show)",
     "protocol_decode_frame": "protocol.Codec: feed + decode a 64-byte-payload frame",
     "vault_load_64": "vault.Vault.load() of 64 accounts (RAM disk in Python)",
 }

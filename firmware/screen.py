@@ -18,8 +18,8 @@ period boundary and the countdown moves once a second). The task sleeps until th
 for one poll (_POLL_MS), whichever comes first. It also owns the panel's state: lit or dark
 after timeout_ms without input (0: never), dimmed after a minute without input when it never
 times out, and the burn-in shift, one pixel every 3 minutes. A redraw of an unchanged account
-screen allocates nothing, and the UI has the display compare and send only the area it
-redrew (ui.UI.show()).
+screen allocates nothing, and the display compares and sends only the area the UI redrew
+(the UI marks it in the display's `area`).
 """
 
 import time
@@ -124,7 +124,7 @@ class Screen:
 
     def _show(self):
         try:
-            self.ui.show()  # only what the UI redrew, when the display can take that
+            self.display.show()  # only what the UI redrew, when the display can tell
             self.frames += 1
         except OSError as e:
             _log(e)

@@ -8,7 +8,7 @@
                                        #   position, preview
     u.hotp(v)                          # top, bottom, step, code, digits, counter_text, position
     u.message(lines)                   # a few lines of small text (errors, guidance)
-    u.show()                           # the display shows the frame (only what was redrawn)
+    display.show()                     # the display shows the frame (only what was redrawn)
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
 Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift, 0..2 px):
@@ -28,11 +28,12 @@ bytearray and small digits come from a tuple of one-character strings.
 A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
 offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
 each over a cleared area that nothing else draws on, so the frame ends up exactly as a full
-redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame,
-and u.show() has the display compare and send just that area (its show_area()). Any other
-screen, a new burn-in shift, another digit count or a 32-row panel (whose vertical bar shares
-rows with the label) redraw the whole frame. Whoever draws on the frame behind the UI's back
-calls forget().
+redraw would leave it. A one-digit change touches 12x24 pixels instead of the whole frame.
+The UI grows the display's `area` (the SSD1306 driver's: x0, y0, x1, y1, state) by what it
+redraws, so the display's own show() compares and sends just that area; a frame without
+`area` gets a private one and its show() compares everything. Any other screen, a new burn-in
+shift, another digit count or a 32-row panel (whose vertical bar shares rows with the label)
+redraw the whole frame. Whoever draws on the frame behind the UI's back calls forget().
 """
 
 import micropython
@@ -47,8 +48,10 @@ _CHAR = const(8)
 _PAUSE = const(2)  # scroll steps to rest at each end of a long label
 _PASSES = const(2)  # then it rests at its start: a moving line costs I2C traffic
 _NONE = const(0)  # UI._drawn: the frame holds another screen, or something unknown
-_NO_AREA = b"\xff\xff\x00\x00"  # UI._area when nothing was redrawn
+_VOUCHED = const(1)  # area[4]: the changes since the display's last show() lie in area[0:4]
+_UNKNOWN = const(2)  # area[4]: anything may have changed (0: nothing drawn since the show())
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
+_NEVER_QUIET = const(0x3FFFFFFF)  # UI._quiet while a label moves (a small int on 32 bits)
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
@@ -115,10 +118,10 @@ class UI:
         self.height = fb.height
         self.tall = self.height >= 64
         self._font = font_digits.DIGITS
-        # The glyphs' columns moved down to the code's row within its page (bytes
-        # [(d * 12 + c) * 4 + k]: page k of column c of digit d), made when that row changes,
-        # so drawing a digit copies bytes instead of shifting bits.
-        self._cols = bytearray(10 * _GW * 4)
+        # The glyphs' columns moved down to the code's row within its page (a 32-bit word per
+        # column c of digit d at [d * 12 + c], page k in its byte k), made when that row
+        # changes, so drawing a digit copies bytes instead of shifting bits.
+        self._cols = bytearray(10 * _GW * 4)  # word-aligned, as every heap block is
         self._cols_shift = -1
         self._split = bytearray(8)
         self._buf = buf  # the large digits are written straight into it
@@ -126,10 +129,9 @@ class UI:
         self.dy = 0
         # What the frame holds, so a TOTP frame redraws only what changed (set by _clear()).
         self._drawn = _NONE  # the digit count of the TOTP screen in the frame; 0: none
-        # The area redrawn since the last show(), for a display that can send just that.
-        self._show_area = getattr(fb, "show_area", None)
-        self._whole = True  # the whole frame may have changed
-        self._area = bytearray(_NO_AREA)  # x0, y0, x1, y1 (ends excluded)
+        # The area redrawn since the display's last show() (x0, y0, x1, y1, ends excluded, and
+        # a state), which that show() resets; shared with the display, so no call between.
+        self._area = getattr(fb, "area", None) or bytearray(b"\xff\xff\x00\x00\x02")
         self._dcode = bytearray(8)  # the digit in each cell
         self._blank = bytearray(8)
         if self.tall:
@@ -181,7 +183,7 @@ class UI:
         """The code in large digits, grouped, centred at row y (over whatever screen is there:
         the next one is drawn whole)."""
         self._drawn = _NONE
-        self._whole = True
+        self._area[4] = _UNKNOWN
         blank = self._blank
         i = 0
         while i < 8:
@@ -194,7 +196,8 @@ class UI:
         cell holds, _NO_DIGIT if none), drawn and recorded there."""
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         _cells(self._buf, self._shifted(y + self.dy), drawn, code,
-               x | ((y + self.dy) << 8) | (digits << 16), self._area)
+               x | ((y + self.dy) << 8) | (digits << 16) | ((self.height >> 3) << 24),
+               self._area)
 
     def _shifted(self, y):
         """The glyph columns (self._cols) for digits drawn at row y."""
@@ -241,32 +244,7 @@ class UI:
     def forget(self):
         """The frame was changed behind the UI's back: the next screen is drawn whole."""
         self._drawn = _NONE
-        self._whole = True
-
-    def show(self):
-        """The display shows the frame; returns the data bytes sent. A display with
-        show_area() compares only the area redrawn since the last show() with what it shows
-        (a one-digit change: one cell, not 1,024 bytes); otherwise its show() diffs all."""
-        a = self._area
-        if self._whole:
-            self._whole = self._show_area is None  # without show_area(), always the whole
-            a[:] = _NO_AREA
-            return self.fb.show()
-        n = self._show_area(a[0], a[1], a[2] - a[0], a[3] - a[1])  # empty: sends nothing
-        a[:] = _NO_AREA
-        return n
-
-    def _touch(self, x, y, w, h):
-        """Add the rectangle (x, y, w, h) to the area redrawn since the last show()."""
-        a = self._area
-        if x < a[0]:
-            a[0] = x
-        if y < a[1]:
-            a[1] = y
-        if x + w > a[2]:
-            a[2] = x + w
-        if y + h > a[3]:
-            a[3] = y + h
+        self._area[4] = _UNKNOWN
 
     def totp(self, v):
         """A TOTP account (v: View): labels, code, countdown, position, and the preview of
@@ -276,7 +254,7 @@ class UI:
         if v.digits != self._drawn:
             self._clear(v.digits)
         if v.top is not self._dtop or v.bottom is not self._dname or (
-                v.step != self._dstep and self._scrolls):
+                v.step != self._dstep and v.step < self._quiet):
             self._labels_changed(v)
         code = v.code
         if code != self._dcode_val:
@@ -293,13 +271,13 @@ class UI:
         """A blank frame, and a memory of it that every part of the next screen differs from;
         the code's place for this digit count and shift."""
         self.fb.fill(0)
-        self._whole = True
+        self._area[4] = _UNKNOWN
         # A 32-row panel's bar shares rows with the label: its frames are always drawn whole.
         self._drawn = digits if self.tall else _NONE
         self._dtop = self._dname = self._dpos = None
         self._dtop_x = self._dname_x = 0
         self._dstep = -1
-        self._scrolls = False
+        self._quiet = 0  # labels drawn at _dstep look the same at every step from this one
         self._dcode_val = -1
         self._dleft = self._dperiod = -1
         self._dprev = -1
@@ -311,7 +289,7 @@ class UI:
             i += 1
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         y = self.y_code + self.dy
-        self._geom = x | (y << 8) | (digits << 16)
+        self._geom = x | (y << 8) | (digits << 16) | ((self.height >> 3) << 24)
         self._shifted(y)
 
     def _labels_changed(self, v):
@@ -320,7 +298,7 @@ class UI:
         self._dstep = step
         text = v.top
         x = self.scroll(text, step)
-        scrolls = len(text) * _CHAR > self.width - 2
+        end = self._scroll_end(text)
         if text is not self._dtop or x != self._dtop_x:
             self._dtop = text
             self._dtop_x = x
@@ -328,12 +306,21 @@ class UI:
         text = v.bottom
         if self.y_name >= 0:
             x = self.scroll(text, step)
-            scrolls = scrolls or len(text) * _CHAR > self.width - 2
+            end = max(end, self._scroll_end(text))
             if text is not self._dname or x != self._dname_x:
                 self._dname_x = x
                 self._band(text, x, self.y_name)
         self._dname = text
-        self._scrolls = scrolls
+        # Drawn at rest (every label at its start for good): only a step before `end` (the
+        # account shown again) looks different; while they move, every new step does.
+        self._quiet = end if step >= end else _NEVER_QUIET
+
+    def _scroll_end(self, text):
+        """The first step from which the label rests at its start for good (0: it fits)."""
+        over = len(text) * _CHAR - (self.width - 2)
+        if over <= 0:
+            return 0
+        return _PASSES * ((over + _CHAR - 1) // _CHAR + 2 * _PAUSE)
 
     def _bottom_changed(self, v):
         """The bottom line (preview, position) redrawn over its cleared band."""
@@ -343,7 +330,7 @@ class UI:
             return
         y = self.y_bottom + self.dy
         self.fb.fill_rect(0, y, self.width, _CHAR, 0)
-        self._touch(0, y, self.width, _CHAR)
+        _grow(self._area, 0, y, self.width, _CHAR)
         self._position(v.position)
         if v.preview >= 0:
             self.fb.text(">", self.dx, y, 1)
@@ -353,7 +340,7 @@ class UI:
         """A label line redrawn over its cleared rows (the full width: only it draws there)."""
         y += self.dy
         self.fb.fill_rect(0, y, self.width, _CHAR, 0)
-        self._touch(0, y, self.width, _CHAR)
+        _grow(self._area, 0, y, self.width, _CHAR)
         if text:
             self.fb.text(text, self.dx - x, y, 1)
 
@@ -381,7 +368,7 @@ class UI:
             x = 1 + self.dx + lo
             y = self.y_bar + self.dy
             self.fb.fill_rect(x, y, hi - lo, self.bar_h, ink)
-            self._touch(x, y, hi - lo, self.bar_h)
+            _grow(self._area, x, y, hi - lo, self.bar_h)
         else:  # drawn whole each frame (see totp())
             self.fb.fill_rect(self.width - 3, self.y_bar + full - hi, 2, hi - lo, ink)
 
@@ -389,7 +376,7 @@ class UI:
         """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
         else dashes and a hint to hold the button."""
         self._drawn = _NONE
-        self._whole = True
+        self._area[4] = _UNKNOWN
         self.fb.fill(0)
         self._labels(v.top, v.bottom, v.step)
         if v.code >= 0:
@@ -406,7 +393,7 @@ class UI:
         """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
         fb = self.fb
         self._drawn = _NONE
-        self._whole = True
+        self._area[4] = _UNKNOWN
         fb.fill(0)
         n = min(len(lines), self.height // 8)
         y = self.dy
@@ -422,37 +409,38 @@ class UI:
 
 
 @micropython.viper
-def _shift_glyphs(font: ptr8, cols: ptr8, shift: int):
-    """cols[(d * 12 + c) * 4 + k] = page k of column c of digit d moved down by shift rows."""
+def _shift_glyphs(font: ptr8, cols: ptr32, shift: int):
+    """cols[d * 12 + c] (a word) = column c of digit d moved down by shift rows: its byte k
+    (bits 8k..8k+7) is page k. Words, not bytes: _cells reads a column with one load."""
     i = 0
     while i < 10 * _GW:
         g = (i // _GW) * _GB + i % _GW
         bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
         bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
-        j = i << 2
-        cols[j] = bits & 0xFF
-        cols[j + 1] = (bits >> 8) & 0xFF
-        cols[j + 2] = (bits >> 16) & 0xFF
-        cols[j + 3] = (bits >> 24) & 0xFF
+        cols[i] = bits
         i += 1
 
 
 @micropython.viper
-def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
+def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
     """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
-    x (bits 0..7, 0..127), its row y (bits 8..15) and the digit count (bits 16..); cols holds
+    x (bits 0..7, 0..127), its row y (bits 8..15), the digit count (bits 16..23) and the
+    frame's pages (bits 24..; passed, as len() would cost a call per frame); cols holds
     the glyph columns shifted for that row (UI._shifted). Only the cells whose digit differs
     from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
     replaced, blank pixels too (as blit does); the rows above and below are kept; columns
     and pages outside the frame are clipped. The cells written are added to area (x0, y0,
-    x1, y1, ends excluded: UI._area)."""
+    x1, y1, ends excluded, state: UI._area) unless anything may have changed already."""
     fb = ptr8(buf)
-    digits = geom >> 16
+    f1 = ptr8(uint(fb) + 128)  # the next three pages
+    f2 = ptr8(uint(fb) + 256)
+    f3 = ptr8(uint(fb) + 384)
+    digits = (geom >> 16) & 0xFF
     y = (geom >> 8) & 0xFF
     above = uint((1 << (y & 7)) - 1)  # rows of the cell's first page above it: kept
     below = above ^ 0xFF  # rows of its fourth page below it: kept
     p0 = y >> 3
-    n = (int(len(buf)) >> 7) - p0  # pages of the cell inside the frame
+    n = (geom >> 24) - p0  # pages of the cell inside the frame
     first = digits >> 1
     lo = 255
     hi = -1
@@ -472,21 +460,31 @@ def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
                 lo = x
             if end - 1 > hi:
                 hi = end - 1
-            t = d * (_GW * 4)
+            t = d * _GW  # the glyph's first column: one word, its 4 pages from the low byte
             j = (p0 << 7) + x
-            while x < end:
-                fb[j] = (fb[j] & above) | cols[t]
-                if n > 1:
-                    fb[j + 128] = cols[t + 1]
-                if n > 2:
-                    fb[j + 256] = cols[t + 2]
-                if n > 3:
-                    fb[j + 384] = (fb[j + 384] & below) | cols[t + 3]
-                j += 1
-                t += 4
-                x += 1
+            end += j - x
+            if n > 3:  # all 4 pages in the frame (always on a 64-row panel): no page checks,
+                while j < end:  # a third cheaper per column
+                    w = cols[t]
+                    fb[j] = (fb[j] & above) | w  # a store keeps the low byte
+                    f1[j] = w >> 8
+                    f2[j] = w >> 16
+                    f3[j] = (f3[j] & below) | (w >> 24)
+                    j += 1
+                    t += 1
+            else:
+                while j < end:
+                    w = cols[t]
+                    fb[j] = (fb[j] & above) | w
+                    if n > 1:
+                        f1[j] = w >> 8
+                    if n > 2:
+                        f2[j] = w >> 16
+                    j += 1
+                    t += 1
         i -= 1
-    if hi >= 0:
+    if hi >= 0 and area[4] < _UNKNOWN:
+        area[4] = _VOUCHED
         if lo < int(area[0]):
             area[0] = lo
         if y < int(area[1]):
@@ -495,3 +493,21 @@ def _cells(buf, cols: ptr8, drawn: ptr8, code: int, geom: int, area: ptr8):
             area[2] = hi + 1
         if y + _GH > int(area[3]):
             area[3] = y + _GH
+
+
+@micropython.viper
+def _grow(area: ptr8, x: int, y: int, w: int, h: int):
+    """Add the rectangle (x, y, w, h), inside the frame, to area (x0, y0, x1, y1, ends
+    excluded, state: UI._area), unless anything may have changed already. In viper: it runs
+    for each part redrawn, and as a method it cost as much as the drawing."""
+    if area[4] >= _UNKNOWN:
+        return
+    area[4] = _VOUCHED
+    if x < int(area[0]):
+        area[0] = x
+    if y < int(area[1]):
+        area[1] = y
+    if x + w > int(area[2]):
+        area[2] = x + w
+    if y + h > int(area[3]):
+        area[3] = y + h

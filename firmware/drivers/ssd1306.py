@@ -12,9 +12,12 @@
 # (address, control, 0x21 c0 c1 0x22 p0 p1) plus 2 + (pages x columns) for the data
 # (address, control 0x40, data). show(full=True) resends everything; the first show() after
 # init_display() or rotate() is always full. show_area(x, y, w, h) does the same within a
-# rectangle its caller vouches for (nothing outside it changed): the UI passes the cells it
-# redrew, so a one-digit refresh compares 48 bytes instead of 1,024. The diff and the copy
-# of the window into one staging buffer run in viper.
+# rectangle its caller vouches for (nothing outside it changed). A caller that draws straight
+# into the buffer can vouch without a call: it grows `area` (x0, y0, x1, y1, ends excluded,
+# then area[4] = 1) and calls show(), which then compares only that rectangle and resets it;
+# the UI does, so a one-digit refresh compares 48 bytes instead of 1,024. The diff, and the
+# copy of the window into fixed staging regions sent by one writevto (no allocation), run in
+# one viper call.
 #
 # Other methods: poweroff()/poweron() (display sleep, GDDRAM kept), contrast(0..255),
 # invert(bool), rotate(bool) (180 degrees; needs a show(), which is then full, because the
@@ -49,6 +52,11 @@ _DEACTIVATE_SCROLL = const(0x2E)
 
 _CTRL_CMD = const(0x00)  # Co=0, D/C=0: the rest of the transaction is commands
 _CTRL_DATA = const(0x40)  # Co=0, D/C=1: the rest of the transaction is GDDRAM data
+_VOUCHED = const(1)  # area[4]: every change since the last show() lies inside area[0:4]
+_FULL = const(3)  # area[4]: send the whole frame, changed or not
+# area[4] = 0: nothing vouched since the last show(); 2: anything may have changed. Both
+# make show() compare the whole frame.
+_NO_AREA = b"\xff\xff\x00\x00\x00"  # area[0:5] after a show(): empty, nothing vouched
 
 
 class SSD1306_I2C(framebuf.FrameBuffer):
@@ -59,6 +67,8 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self.height = height
         self.pages = height // 8
         self.i2c = i2c
+        self._writeto = i2c.writeto  # bound once: show() is the hot path
+        self._writevto = i2c.writevto
         self.addr = addr
         self.external_vcc = external_vcc
         self._reset = reset
@@ -68,11 +78,23 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self._shadow = bytearray(size)  # what the panel's GDDRAM holds
         self._stale = True  # shadow unknown: next show() is full
-        # Transmit staging for a window narrower than the panel: control byte, then data.
-        self._tx = bytearray(1 + size)
-        self._tx[0] = _CTRL_DATA
-        self._txmv = memoryview(self._tx)
-        self._vec = [b"\x40", self.buffer]
+        # What a caller that draws straight into the buffer vouches for (the UI does): x0, y0,
+        # x1, y1 (ends excluded) holding every change since the last show(), and a state byte
+        # (0: nothing vouched, _VOUCHED, 2: anything may have changed, _FULL: send it all).
+        # show() compares only that rectangle when vouched. Bytes 5.. are the driver's own:
+        # the page count, and the data length the send vector is set up for (low, high).
+        self.area = bytearray(_NO_AREA + bytes((self.pages, 0, 0)))
+        # The shadow of GDDRAM (size bytes), then 1,023 bytes of staging: a changed window of
+        # n bytes goes out as one writevto of the staging regions that n's binary digits
+        # name, largest first. Fixed views over fixed regions: sending any window allocates
+        # nothing and puts exactly n data bytes on the bus, for 10 views (about 200 bytes)
+        # where a view per length would take 16 KB.
+        self._shadow = bytearray(size + 1023)
+        tx = memoryview(self._shadow)[size:]
+        # Region of bit j (2 ** j bytes) at 1024 - 2 ** (j + 1) in the staging: bit 9 first.
+        self._views = tuple(tx[1024 - (2 << j):1024 - (1 << j)] for j in range(9, -1, -1)) + (
+            b"", self.buffer)
+        self._txvec = [b"\x40"] + [b""] * 10
         self._cmd1 = bytearray((_CTRL_CMD, 0))
         self._cmd2 = bytearray((_CTRL_CMD, 0, 0))
         self._win = bytearray((_CTRL_CMD, _SET_COL_ADDR, 0, 0, _SET_PAGE_ADDR, 0, 0))
@@ -87,18 +109,10 @@ class SSD1306_I2C(framebuf.FrameBuffer):
 
     def _write(self, buf):
         try:
-            self.i2c.writeto(self.addr, buf)
+            self._writeto(self.addr, buf)
         except OSError as e:
             raise self._fail(e) from None
         self.bytes_sent += len(buf)
-
-    def _write_data(self, data):
-        self._vec[1] = data
-        try:
-            self.i2c.writevto(self.addr, self._vec)
-        except OSError as e:
-            raise self._fail(e) from None
-        self.bytes_sent += 1 + len(data)
 
     def write_cmd(self, cmd):
         self._cmd1[1] = cmd
@@ -186,42 +200,42 @@ class SSD1306_I2C(framebuf.FrameBuffer):
 
     # --- refresh ------------------------------------------------------------------------------
 
-    def _window(self, c0, c1, p0, p1):
-        w = self._win
-        w[2] = c0
-        w[3] = c1
-        w[5] = p0
-        w[6] = p1
-        self._write(w)
-
     def show(self, full=False):
-        """Send what changed since the last show() (everything if full); returns data bytes."""
+        """Send what changed since the last show() (everything if full); returns data bytes.
+        Only the rectangle in self.area is compared when a caller vouched for it (see
+        show_area()), else the whole frame. The changed window costs two writes (window,
+        data) whatever its shape, and allocates nothing."""
         if full or self._stale:
-            self._window(0, self.width - 1, 0, self.pages - 1)
-            self._write_data(self.buffer)
-            self._shadow[:] = self.buffer
-            self._stale = False
-            return len(self.buffer)
-        return self.show_area(0, 0, self.width, self.height)
+            self.area[4] = _FULL
+            self._stale = False  # until a write fails
+        n = _gather(self.buffer, self._shadow, self._win, self.area, self._views, self._txvec)
+        if n == 0:
+            return 0
+        try:
+            self._writeto(self.addr, self._win)
+            self._writevto(self.addr, self._txvec)
+        except OSError as e:
+            raise self._fail(e) from None
+        self.bytes_sent += 8 + n
+        return n
 
     def show_area(self, x, y, w, h):
         """Like show(), for a caller that knows nothing outside the rectangle (x, y, w, h)
         changed since the last show(): only that area is compared with what the panel holds,
         which is what makes a one-digit refresh cheap. After init, rotate() or a bus error
-        it sends everything, as show() does. The changed window's bytes are gathered into
-        one staging buffer, so a refresh is two writes (window, data) whatever its shape."""
-        if self._stale:
-            return self.show()
-        k = _gather(self.buffer, self._shadow, self._tx, self._win, x, y, w, h)
-        if k == 0:
-            return 0
-        try:
-            self.i2c.writeto(self.addr, self._win)
-            self.i2c.writeto(self.addr, self._txmv[:k])
-        except OSError as e:
-            raise self._fail(e) from None
-        self.bytes_sent += 7 + k
-        return k - 1
+        it sends everything, as show() does. A caller drawing straight into the buffer can
+        instead grow self.area itself (x0, y0, x1, y1, ends excluded, then area[4] = 1) and
+        call show(), as the UI does."""
+        a = self.area
+        if w <= 0 or h <= 0:
+            x = y = 255
+            w = h = -255
+        a[0] = min(max(x, 0), 255)
+        a[1] = min(max(y, 0), 255)
+        a[2] = min(max(x + w, 0), 255)
+        a[3] = min(max(y + h, 0), 255)
+        a[4] = _VOUCHED
+        return self.show()
 
 
 # The diff runs in viper: as bytecode, scanning 1,024 bytes against the shadow cost more than
@@ -231,82 +245,130 @@ class SSD1306_I2C(framebuf.FrameBuffer):
 
 
 @micropython.viper
-def _gather(buf, shadow, tx, cmd, x: int, y: int, w: int, h: int) -> int:
-    """Find the smallest window holding every byte where buf differs from shadow within the
-    rectangle (x, y, w, h) (clipped to the frame); copy it row by row into tx after its
-    control byte and into the shadow, and put its bounds in the window command cmd
-    (control, 0x21 c0 c1, 0x22 p0 p1). Returns the bytes in tx, control byte included;
-    0 if nothing differs."""
-    pages = int(len(buf)) >> 7
+def _gather(buf, shadow, cmd, area: ptr8, views, vec) -> int:
+    """Find the smallest window holding every byte where buf differs from the shadow (the
+    start of `shadow`), within the rectangle in area if area[4] == _VOUCHED (clipped to the
+    frame), else in the whole frame; all of it if area[4] == _FULL. Copy the window row by
+    row into the shadow and into the staging regions (after the shadow) that vec sends,
+    taken from views (see SSD1306_I2C.__init__), and put its bounds in the window command
+    cmd (control, 0x21 c0 c1, 0x22 p0 p1). Resets area[0:5] to nothing vouched. Returns the
+    window's bytes; 0 if nothing differs."""
+    pages = int(area[5])
+    size = pages << 7
     b8 = ptr8(buf)
     s8 = ptr8(shadow)
-    lo = x if x > 0 else 0  # the columns to compare, lo..hi
-    hi = x + w - 1
-    if hi > 127:
-        hi = 127
-    p = (y if y > 0 else 0) >> 3
-    last = (y + h - 1) >> 3
-    if last >= pages:
-        last = pages - 1
-    if hi < lo or h <= 0:
-        return 0
-    b = ptr32(buf)  # bytearrays are word-aligned: whole pages compare 4 columns at a time
-    s = ptr32(shadow)
-    whole = lo == 0 and hi == 127
-    c0 = 128
-    c1 = -1
-    p0 = -1
-    p1 = -1
-    while p <= last:
-        base = p << 7
-        if whole:
-            i = p << 5
-            end = i + 32
-            while i < end and b[i] == s[i]:
-                i += 1
-            if i == end:
+    state = int(area[4])
+    lo = 0  # the columns to compare, lo..hi, on pages p..last
+    hi = 127
+    p = 0
+    last = pages - 1
+    if state == _VOUCHED:
+        lo = int(area[0])
+        hi = int(area[2]) - 1
+        if hi > 127:
+            hi = 127
+        p = int(area[1]) >> 3
+        last = (int(area[3]) - 1) >> 3
+        if last >= pages:
+            last = pages - 1
+        if hi < lo or int(area[3]) <= int(area[1]):
+            last = -1
+    area[0] = 0xFF
+    area[1] = 0xFF
+    area[2] = 0
+    area[3] = 0
+    area[4] = 0
+    c0 = 0
+    c1 = 127
+    p0 = 0
+    p1 = pages - 1
+    if state != _FULL:
+        b = ptr32(b8)  # bytearrays are word-aligned: whole pages compare 4 columns at a time
+        s = ptr32(s8)
+        whole = lo == 0 and hi == 127
+        c0 = 128
+        c1 = -1
+        p0 = -1
+        while p <= last:
+            base = p << 7
+            if whole:
+                i = p << 5
+                end = i + 32
+                while i < end and b[i] == s[i]:
+                    i += 1
+                if i == end:
+                    p += 1
+                    continue
+            a = base + lo
+            end = base + hi
+            while a <= end and b8[a] == s8[a]:
+                a += 1
+            if a > end:  # nothing changed on this page
                 p += 1
                 continue
-        a = base + lo
-        end = base + hi
-        while a <= end and b8[a] == s8[a]:
-            a += 1
-        if a > end:  # nothing changed on this page
+            # From the right, only columns beyond the span found so far can widen it.
+            z = end
+            stop = base + c1
+            if stop < a:
+                stop = a
+            while z > stop and b8[z] == s8[z]:
+                z -= 1
+            if a - base < c0:
+                c0 = a - base
+            if z - base > c1:
+                c1 = z - base
+            if p0 < 0:
+                p0 = p
+            p1 = p
             p += 1
-            continue
-        # From the right, only columns beyond the span found so far can widen it.
-        z = end
-        stop = base + c1
-        if stop < a:
-            stop = a
-        while z > stop and b8[z] == s8[z]:
-            z -= 1
-        if a - base < c0:
-            c0 = a - base
-        if z - base > c1:
-            c1 = z - base
         if p0 < 0:
-            p0 = p
-        p1 = p
-        p += 1
-    if p0 < 0:
-        return 0
-    t = ptr8(tx)
+            return 0
     c = ptr8(cmd)
     c[2] = c0
     c[3] = c1
     c[5] = p0
     c[6] = p1
-    k = 1
+    n = (p1 - p0 + 1) * (c1 - c0 + 1)
+    if n != int(area[6]) | (int(area[7]) << 8):  # set the vector up for this length
+        area[6] = n & 0xFF
+        area[7] = n >> 8
+        if n == size:  # the whole frame: sent from the buffer itself
+            vec[1] = views[11]
+            k = 1
+        else:  # vec[1 + k]: region k (bit 9 - k of n), or nothing
+            k = 0
+        while k < 10:
+            vec[1 + k] = views[k] if n & (512 >> k) else views[10]
+            k += 1
+    if n == size:
+        b = ptr32(b8)
+        s = ptr32(s8)
+        i = 0
+        while i < pages << 5:
+            s[i] = b[i]
+            i += 1
+        return n
+    # Region of bit B lies at size + 1024 - 2B in `shadow`: consecutive bits are adjacent.
+    bit = 512
+    while not (n & bit):
+        bit >>= 1
+    o = size + 1024 - (bit << 1)  # where the next byte goes
+    rend = o + bit  # the end of the current region
     p = p0
     while p <= p1:
         i = (p << 7) + c0
         end = (p << 7) + c1
         while i <= end:
+            if o == rend:  # on to the next region n uses
+                bit >>= 1
+                while not (n & bit):
+                    bit >>= 1
+                o = size + 1024 - (bit << 1)
+                rend = o + bit
             v = b8[i]
-            t[k] = v
+            s8[o] = v
             s8[i] = v
-            k += 1
+            o += 1
             i += 1
         p += 1
-    return k
+    return n

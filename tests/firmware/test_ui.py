@@ -102,6 +102,10 @@ def _steps():
         ({"bottom": long_name, "step": 0}, (0, 0)),  # a long label appears
         ({"step": 3}, (0, 0)),  # it scrolls
         ({"step": 4}, (0, 0)),
+        ({"step": 30}, (0, 0)),  # its second pass
+        ({"step": 40}, (0, 0)),  # at rest at its start for good
+        ({"step": 41}, (0, 0)),
+        ({"step": 5}, (0, 0)),  # the account shown again: it scrolls again
         ({"preview": 87654321, "left_ms": 4000}, (0, 0)),  # the preview appears
         ({"preview": 87654322}, (0, 0)),
         ({"preview": -1, "code": 87654322, "left_ms": 30000}, (0, 0)),
@@ -172,7 +176,7 @@ def test_a_frame_without_a_buffer_is_refused():
 
 
 def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
-    # Through the real driver to the sim's SSD1306 model: after each u.show() the panel's
+    # Through the real driver to the sim's SSD1306 model: after each disp.show() the panel's
     # GDDRAM must equal a frame drawn whole, although only the redrawn area was compared.
     try:
         from model_ssd1306 import Ssd1306Model
@@ -192,16 +196,42 @@ def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
             u.shift(dx, dy)
             model.reset_counts()
             u.totp(v)
-            u.show()
+            disp.show()
             assert bytes(model.gddram[: 16 * h]) == _full(v, h, dx, dy), (h, n, changes)
             if n == 1 and h == 64:  # one digit changed: one cell's columns on its 4 pages
                 assert 0 < model.data_bytes <= 12 * 4, model.data_bytes
             if n == 5:
                 u.message(("Error", "x"))
-                u.show()
+                disp.show()
             if n == 8:
                 u.hotp(v)
-                u.show()
+                disp.show()
+
+
+def test_a_label_at_rest_sends_nothing_as_the_seconds_go_on():
+    try:
+        from model_ssd1306 import Ssd1306Model
+        from simi2c import SimI2C
+    except ImportError:
+        mptest.skip("needs the sim device models (boards/sim)")
+    from drivers.ssd1306 import SSD1306_I2C
+
+    disp = SSD1306_I2C(128, 64, SimI2C({0x3C: Ssd1306Model(128, 64)}))
+    u = ui.UI(disp)
+    v = totp_view("ACME", "a.very.long.name@example.com", 12345678, 8, 20000, 30000, "2/7", -1)
+    u.totp(v)
+    disp.show()
+    v.step = 3  # scrolling: the name's band is sent
+    u.totp(v)
+    assert disp.show() > 0
+    v.step = 100  # back at its start, for good
+    u.totp(v)
+    assert disp.show() > 0
+    for step in (101, 102, 500):
+        v.step = step
+        u.totp(v)
+        assert disp.show() == 0, step
+        assert bytes(disp.buffer) == _full(v, 64, 0, 0)
 
 
 if __name__ == "__main__":
