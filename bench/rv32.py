@@ -55,6 +55,8 @@ ROWS = {
     "screen_draw_frame": "ui.UI.totp: one frame drawn, no I2C",
     "screen_full_redraw": "frame drawn + SSD1306 show(full) on a null bus",
     "screen_one_digit": "one digit changed: redrawn and sent (display.show)",
+    "screen_i2c_standin": "of which the Python null I2C bus (C on an ESP32)",
+    "screen_second_tick": "one second passes: bar and seconds redrawn and sent",
     "protocol_decode_frame": "protocol.Codec: feed + decode a 64-byte-payload frame",
     "vault_load_64": "vault.Vault.load() of 64 accounts (RAM disk in Python)",
 }
