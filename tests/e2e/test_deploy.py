@@ -98,6 +98,20 @@ def test_device_test_groups_cover_every_module() -> None:
     assert all(DEVICE_TEST_GROUPS.values())
 
 
+def _failures(report: str) -> str:
+    """The FAIL and ERROR entries of a device-test report with what follows each (traceback,
+    stray output), not the PASS lines around them."""
+    kept, inside = [], False
+    for line in report.splitlines():
+        if line.lstrip().startswith(("FAIL ", "ERROR ")):
+            inside = True
+        elif line.lstrip().startswith(("PASS ", "SKIP ")):
+            inside = False
+        if inside:
+            kept.append(line)
+    return "\n".join(kept[-200:]) + "\n" + report[-300:]
+
+
 # The tests on `deployed` share two deployed sims (two xdist groups, tests/conftest.py),
 # so the two longest runs overlap: the slowest module and a light group on one, everything
 # else on the other.
@@ -106,7 +120,7 @@ def test_device_test_passes_on_the_sim(deployed, group: str) -> None:  # type: i
     port, _control = deployed
     modules = DEVICE_TEST_GROUPS[group]
     result = host_tools(port, "device-test", *modules, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert result.returncode == 0, _failures(result.stdout) + result.stderr
     assert " 0 failed" in result.stdout and "PASS " in result.stdout
     for name in modules:
         assert f"{name}.py::" in result.stdout, f"{name} was not run"
