@@ -118,7 +118,7 @@ def test_revision_changes_on_jump_not_on_resync():
 # With the real tick counter (asyncio sleeps in real time).
 
 
-def test_set_unix_ms_writes_at_the_new_seconds_edge():
+def _set_at_the_edge_once():
     rtc = RTC(time.ticks_ms, 1000000000, 0)
     rtc.osf = True
     c = clock.Clock(rtc)
@@ -126,14 +126,32 @@ def test_set_unix_ms_writes_at_the_new_seconds_edge():
     t0 = time.ticks_ms()
     asyncio.run(c.set_unix_ms(target))
     el = time.ticks_diff(time.ticks_ms(), t0)
+    want = target + el
+    problems = []
     # At the new time's first edge, or (when a loaded host overslept the wait past it) at a
     # later edge: never between edges, which would leave the DS3231's phase wrong.
-    assert 355 <= el % 1000 <= 400 and el < 2400, el
-    assert not rtc.osf
-    assert c.valid()
-    want = target + time.ticks_diff(time.ticks_ms(), t0)
-    assert -3 <= rtc.now_ms() - want <= 3, rtc.now_ms() - want
-    assert -3 <= c.unix_ms() - want <= 3
+    if not (355 <= el % 1000 <= 400 and el < 2400):
+        problems.append("written %d ms after the call" % el)
+    if rtc.osf or not c.valid():
+        problems.append("oscillator-stop flag left set or clock not valid")
+    if not -3 <= rtc.now_ms() - want <= 3:
+        problems.append("RTC off by %d ms" % (rtc.now_ms() - want))
+    if not -3 <= c.unix_ms() - want <= 3:
+        problems.append("clock off by %d ms" % (c.unix_ms() - want))
+    return problems
+
+
+def test_set_unix_ms_writes_at_the_new_seconds_edge():
+    # Real time on a shared host: the OS may stop this process for a few ms between the end
+    # of the wait and the write (seen at -8 ms under CI load), which no firmware can prevent
+    # and a board does not do. So up to three tries, each checked in full; one must be exact.
+    seen = []
+    for _ in range(3):
+        problems = _set_at_the_edge_once()
+        if not problems:
+            return
+        seen.append(problems)
+    raise AssertionError(seen)
 
 
 def test_set_unix_ms_rejects_out_of_range_without_writing():
