@@ -49,6 +49,11 @@ class Info:
     vault_corrupt: bool
     vault_recovered: bool
     firmware: str
+    # Protocol 1.1 on: the heap left (bytes) and what last ran out of memory ("" nothing).
+    # None from an older token, which does not report them.
+    heap_free: int | None = None
+    heap_largest_free: int | None = None
+    memory_note: str | None = None
 
     @property
     def free(self) -> int:
@@ -171,6 +176,10 @@ class Session:
         r = p.FieldReader(self.request(p.Command.INFO))
         capacity, count, flags = r.u8(), r.u8(), r.u8()
         firmware = r.text()
+        heap_free = largest = note = None
+        if not r.done:  # minor 1: heap figures and the memory note follow
+            heap_free, largest, note = r.u32(), r.u32(), r.text()
+        # more may follow (a later minor version): ignored
         return Info(
             capacity,
             count,
@@ -179,6 +188,9 @@ class Session:
             bool(flags & p.INFO_CORRUPT),
             bool(flags & p.INFO_RECOVERED),
             firmware,
+            heap_free,
+            largest,
+            note,
         )
 
     def time_sample(self) -> timesync.Sample:
