@@ -172,7 +172,8 @@ def test_add_out_of_memory_answers_its_own_status_and_changes_nothing():
         _normal_writes()
     assert status == _OUT_OF_MEMORY, status
     text = bytes(answer).decode()
-    assert text.startswith("command 0x06 did not fit in the heap (") and SECRET.decode() not in text
+    assert text.startswith("command 0x06 did not fit in the heap (")
+    assert SECRET.decode() not in text
     assert [a.label for a in v.accounts()] == ["ACME:alice"]
     after_files = dict(_snapshot(d))
     for name, data in before:
