@@ -13,7 +13,7 @@
 # and the leading newline ends such a torn line so the next message arrives whole (the
 # supervisor skips lines that do not parse).
 #   firmware -> supervisor:
-#     {"t": "hello", "key", "run_main"}            once, after the flash is mounted; the
+#     {"t": "hello", "key", "run_main", "heap"}    once, after the flash is mounted; the
 #                                                  supervisor answers {"t": "welcome",
 #                                                  "panel": state or null, "gddram": hex}
 #     {"t": "frame", ..., "gddram": hex, "glass": hex}  after an I2C write changed the panel
