@@ -39,4 +39,3 @@ def test_esp32_budget_per_word_size(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_word_size_of_the_venvs_interpreter() -> None:
     assert simcmd.word_bits(find_micropython()) in (32, 64)
-
