@@ -50,9 +50,10 @@ class Info:
     vault_recovered: bool
     firmware: str
     # Protocol 1.1 on: the heap left (bytes) and what last ran out of memory ("" nothing).
-    # None from an older token, which does not report them.
-    heap_free: int | None = None
-    heap_largest_free: int | None = None
+    # None from an older token, which does not report them. The heap figures are
+    # measurements, not the token's state: two INFOs of an unchanged token compare equal.
+    heap_free: int | None = field(default=None, compare=False)
+    heap_largest_free: int | None = field(default=None, compare=False)
     memory_note: str | None = None
 
     @property
