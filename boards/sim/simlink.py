@@ -255,8 +255,9 @@ class HeapBudget:
     is for the plumbing's short-lived allocations (a frame message is a few KB of JSON); the
     collector cannot tell whose they are, so it is shared. The figures are the firmware's:
     the plumbing and the ballast are subtracted from what is in use, the reserve from what
-    is free. The peak is sampled at every hardware access: a spike between two accesses is
-    missed."""
+    is free. With a limit, the peak is sampled at every hardware access (a spike between two
+    is missed); without one it is not kept: scanning a 2 MiB heap at every access slows the
+    firmware enough to change the sim's Ctrl-C and sleep timing."""
 
     def __init__(self, limit, reserve):
         self.limit = limit  # bytes for the firmware; 0: no limit
@@ -284,12 +285,13 @@ class HeapBudget:
             self.peak = used
 
     def figures(self):
-        self.sample()
+        if self.limit:
+            self.sample()
         gc.collect()
         return {
             "limit": self.limit or None,
             "used": self.used(),
-            "peak": self.peak,
+            "peak": self.peak if self.limit else None,
             "free": gc.mem_free() - self.reserve,
             "largest_free": largest_free_block(),
             "plumbing": self.plumbing,
@@ -341,7 +343,7 @@ class Hardware:
         """Apply what the supervisor sent (called on every hardware access); raise a held
         Ctrl-C here, unless inside a flash operation."""
         heap = self.heap
-        if heap is not None:
+        if heap is not None and heap.limit:
             heap.sample()
         if self.link is not None and not self._servicing:
             self._servicing = True
