@@ -33,6 +33,7 @@ changed() (redraw soon; also wakes the screen and selects an account the host ju
 FIRMWARE_VERSION. Using any of them counts as serial activity (keeps the token out of sleep).
 """
 
+import gc
 import time
 
 import buttons as _buttons
@@ -92,6 +93,10 @@ class Token:
         self._app.power.serial_seen()
         return self._app.display
 
+    @property
+    def memory_note(self):
+        return self._app.memory_note
+
     def changed(self):
         self._app.power.serial_seen()
         self._app.screen.wake_soon()
@@ -110,6 +115,7 @@ class App:
         self.accounts = ()
         self.index = 0
         self.vault_error = None
+        self.memory_note = None  # what ran out of memory at boot (INFO reports it)
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
@@ -137,10 +143,7 @@ class App:
         import ui
         import vault
 
-        try:
-            self.display = board.display()
-        except Exception as e:  # noqa: BLE001 - a token without a panel still serves USB
-            self._log("display", e)
+        self.display = self._make_display()
         self._view = ui.View()
         rtc = None
         try:
@@ -166,6 +169,23 @@ class App:
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
+
+    def _make_display(self):
+        # A MemoryError is not a missing panel: collect and try once more, and if the heap
+        # still has no room, say so (log and INFO) instead of "no display".
+        for attempt in (0, 1):
+            try:
+                return self.board.display()
+            except MemoryError as e:
+                self._log("display", e)
+                if attempt:
+                    self.memory_note = "boot: display"
+                    return None
+                gc.collect()
+            except Exception as e:  # noqa: BLE001 - a token without a panel still serves USB
+                self._log("display", e)
+                return None
+        return None
 
     # ---- state changes
 

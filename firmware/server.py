@@ -12,6 +12,7 @@
 # in ADD and VECTORS and never leave: no command returns one, and no error message contains one.
 
 import asyncio
+import gc
 import time
 
 import protocol
@@ -19,7 +20,7 @@ from micropython import const
 from protocol import Fail
 
 PROTOCOL_MAJOR = const(1)
-PROTOCOL_MINOR = const(0)
+PROTOCOL_MINOR = const(1)  # 1: INFO appends heap free, largest block, memory note
 
 # Commands (host -> token); CONTINUE (0x00) is the message layer's.
 _HELLO = const(0x01)
@@ -50,6 +51,7 @@ _AMBIGUOUS = const(0x25)
 _CLOCK_NOT_SET = const(0x30)
 _DENIED = const(0x31)
 _NO_DISPLAY = const(0x32)
+_OUT_OF_MEMORY = const(0x33)
 
 # INFO flag bits
 _INFO_CLOCK = const(0x01)
@@ -87,6 +89,7 @@ class Server:
         self.resp = self.messages.response
         self._fresh = None  # account added last: the only one CHECK accepts
         self._fresh_ms = 0
+        self._oom = None  # the command that last ran out of memory (INFO reports it)
         self._handlers = {
             _HELLO: self._hello,
             _INFO: self._info,
@@ -133,7 +136,15 @@ class Server:
             else:
                 message = "device error %s" % errno
         except MemoryError:
-            status, message = protocol.INTERNAL, "out of memory"
+            # Its own status, never INTERNAL: the host says "token out of memory". What the
+            # command allocated is garbage now; collect it so the answer and the next command
+            # have the room back. The vault saves a new copy before switching to it, so a
+            # MemoryError leaves it at its old state.
+            gc.collect()
+            self._oom = code
+            status = _OUT_OF_MEMORY
+            free = gc.mem_free()
+            message = "command 0x%02x did not fit in the heap (%d bytes free)" % (code, free)
         except Exception as e:  # noqa: BLE001 - a bug must not leave the host without an answer
             # The type only: an exception's text could quote a value we were given.
             status, message = protocol.INTERNAL, "internal error (%s)" % type(e).__name__
@@ -197,6 +208,13 @@ class Server:
             flags |= _INFO_RECOVERED
         self.resp.put("<BBB", vault.capacity, count, flags)
         self.resp.put_text(self._firmware_version())
+        # Minor 1: the heap this token has left, and where it last ran out of memory.
+        gc.collect()
+        self.resp.put("<II", gc.mem_free(), largest_free_block())
+        note = getattr(token, "memory_note", None) or ""
+        if self._oom is not None:
+            note = "command 0x%02x" % self._oom
+        self.resp.put_text(note)
 
     def _time_get(self, req):
         req.end()
@@ -436,6 +454,25 @@ def _config_value(current, text):
         except ValueError:
             raise ValueError("expected an integer") from None
     return text
+
+
+def largest_free_block():
+    """The largest allocation that succeeds now, in bytes (to 16), found by trying: the
+    heap's fragmentation is what limits a big allocation, and MicroPython reports it only as
+    printed text (micropython.mem_info). A failed try makes the allocator collect first, so
+    the blocks of earlier tries do not count against later ones. Not for a hot path."""
+    lo = 0
+    hi = gc.mem_free()
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        try:
+            buf = bytearray(mid)
+        except MemoryError:
+            hi = mid
+        else:
+            buf = None  # noqa: F841 - dropped: the next try may need its room
+            lo = mid
+    return lo
 
 
 async def serve(token, reader, writer):

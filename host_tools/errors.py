@@ -28,6 +28,7 @@ class ExitStatus(enum.IntEnum):
     UNSUPPORTED_DEVICE = 13
     DEVICE_COMMAND = 14
     DEVICE_TESTS_FAILED = 15
+    OUT_OF_MEMORY = 16
     INTERRUPTED = 130  # Ctrl-C, or a confirmation declined
 
 
@@ -76,6 +77,13 @@ class TokenError(HostToolsError):
     vault is damaged, it has no display, an internal fault); the message says which."""
 
     exit_code = ExitStatus.TOKEN_REFUSED
+
+
+class TokenOutOfMemoryError(HostToolsError):
+    """A command ran out of the token's heap (a MemoryError on the device). Not a damaged
+    vault and not a bug in the request: the token keeps its old state."""
+
+    exit_code = ExitStatus.OUT_OF_MEMORY
 
 
 class DeployError(HostToolsError):

@@ -28,6 +28,7 @@ from host_tools.errors import (
     NotFoundError,
     ProtocolError,
     TokenError,
+    TokenOutOfMemoryError,
     VaultFullError,
 )
 
@@ -54,6 +55,7 @@ _STATUS_ERRORS: dict[int, type[HostToolsError]] = {
     p.Status.UNKNOWN_COMMAND: ProtocolError,
     p.Status.SEQUENCE: ProtocolError,
     p.Status.TOO_LARGE: ProtocolError,
+    p.Status.OUT_OF_MEMORY: TokenOutOfMemoryError,
 }
 
 
@@ -67,6 +69,8 @@ def status_error(status: int, message: str) -> HostToolsError:
     text = message or name.lower().replace("_", " ")
     if cls is ProtocolError:
         text = f"protocol error from the token ({name}): {text}"
+    elif cls is TokenOutOfMemoryError:
+        text = f"token out of memory: {text}"
     return cls(text)
 
 

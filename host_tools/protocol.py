@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from host_tools.errors import ProtocolError
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
+PROTOCOL_MINOR = 1  # 1: INFO appends heap free, largest free block, memory note
 
 MARK = b"!"
 MAX_PAYLOAD = 128
@@ -90,6 +90,7 @@ class Status(enum.IntEnum):
     CLOCK_NOT_SET = 0x30
     DENIED = 0x31
     NO_DISPLAY = 0x32
+    OUT_OF_MEMORY = 0x33
     INTERNAL = 0x3F
 
 

@@ -49,6 +49,12 @@ class Info:
     vault_corrupt: bool
     vault_recovered: bool
     firmware: str
+    # Protocol 1.1 on: the heap left (bytes) and what last ran out of memory ("" nothing).
+    # None from an older token, which does not report them. The heap figures are
+    # measurements, not the token's state: two INFOs of an unchanged token compare equal.
+    heap_free: int | None = field(default=None, compare=False)
+    heap_largest_free: int | None = field(default=None, compare=False)
+    memory_note: str | None = None
 
     @property
     def free(self) -> int:
@@ -171,6 +177,10 @@ class Session:
         r = p.FieldReader(self.request(p.Command.INFO))
         capacity, count, flags = r.u8(), r.u8(), r.u8()
         firmware = r.text()
+        heap_free = largest = note = None
+        if not r.done:  # minor 1: heap figures and the memory note follow
+            heap_free, largest, note = r.u32(), r.u32(), r.text()
+        # more may follow (a later minor version): ignored
         return Info(
             capacity,
             count,
@@ -179,6 +189,9 @@ class Session:
             bool(flags & p.INFO_CORRUPT),
             bool(flags & p.INFO_RECOVERED),
             firmware,
+            heap_free,
+            largest,
+            note,
         )
 
     def time_sample(self) -> timesync.Sample:

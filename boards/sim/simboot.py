@@ -15,7 +15,8 @@
 #   5. main.py, if SIM_RUN_MAIN is 1 (power-up, friendly-REPL soft reset, deep-sleep wake);
 #      a soft reset from the raw REPL boots without it, as a board does.
 # Environment (set by the supervisor): SIM_REPO, SIM_STATE, SIM_LINK_PORT, SIM_LINK_KEY,
-# SIM_RUN_MAIN, SIM_FLASH_BLOCKS.
+# SIM_RUN_MAIN, SIM_FLASH_BLOCKS, SIM_HEAP and SIM_HEAP_RESERVE (the firmware's heap budget
+# and the plumbing's reserve, bytes; the interpreter's -X heapsize has room for both).
 
 import os
 import sys
@@ -110,8 +111,26 @@ def _boot():
     path.append("/_sim/boards/sim")
     sys.path[:] = path
     run_main = os.getenv("SIM_RUN_MAIN") == "1"
+    # 6. The firmware's heap budget (SIM_HEAP bytes, 0 or unset: none): measured and set
+    #    aside now that the plumbing is up (simlink.HeapBudget).
+    hw.heap = simlink.HeapBudget(
+        int(os.getenv("SIM_HEAP") or "0"), int(os.getenv("SIM_HEAP_RESERVE") or "0")
+    )
     if link is not None:
-        link.hello({"t": "hello", "key": link.key, "run_main": run_main, "deployed": deployed})
+        heap = hw.heap
+        link.hello(
+            {
+                "t": "hello",
+                "key": link.key,
+                "run_main": run_main,
+                "deployed": deployed,
+                "heap": {
+                    "limit": heap.limit or None,
+                    "plumbing": heap.plumbing,
+                    "free_at_boot": heap.free_at_boot,
+                },
+            }
+        )
     if not run_main:
         return None
     return "/main.py" if deployed else "/_sim/firmware/main.py"

@@ -13,7 +13,7 @@
 # and the leading newline ends such a torn line so the next message arrives whole (the
 # supervisor skips lines that do not parse).
 #   firmware -> supervisor:
-#     {"t": "hello", "key", "run_main"}            once, after the flash is mounted; the
+#     {"t": "hello", "key", "run_main", "heap"}    once, after the flash is mounted; the
 #                                                  supervisor answers {"t": "welcome",
 #                                                  "panel": state or null, "gddram": hex}
 #     {"t": "frame", ..., "gddram": hex, "glass": hex}  after an I2C write changed the panel
@@ -30,6 +30,7 @@
 # and the firmware pays one poll() system call per hardware access and sends a frame only when
 # the panel's picture state changed.
 
+import gc
 import json
 import select
 import socket
@@ -244,6 +245,79 @@ class Flash:
         hw.link.wait_forever()
 
 
+class HeapBudget:
+    """The firmware's share of the interpreter's heap (`host_tools sim --heap`).
+
+    The sim's plumbing (this module, the models, simboot, the flash) lives in the same heap
+    as the firmware. simboot measures it once it is up (after a collection) and, with a
+    limit, takes what lies beyond plumbing + limit + reserve out of the heap as one ballast
+    block, so the firmware finds `limit` bytes free whatever the plumbing needs. The reserve
+    is for the plumbing's short-lived allocations (a frame message is a few KB of JSON); the
+    collector cannot tell whose they are, so it is shared. The figures are the firmware's:
+    the plumbing and the ballast are subtracted from what is in use, the reserve from what
+    is free. With a limit, the peak is sampled at every hardware access (a spike between two
+    is missed); without one it is not kept: scanning a 2 MiB heap at every access slows the
+    firmware enough to change the sim's Ctrl-C and sleep timing."""
+
+    def __init__(self, limit, reserve):
+        self.limit = limit  # bytes for the firmware; 0: no limit
+        self.reserve = reserve if limit else 0
+        gc.collect()
+        self.plumbing = gc.mem_alloc()
+        self._ballast = None
+        self.ballast = 0
+        if limit:
+            extra = gc.mem_free() - limit - self.reserve
+            if extra > 0:
+                self._ballast = bytearray(extra)
+                self.ballast = extra
+        gc.collect()
+        self._base = gc.mem_alloc()  # plumbing + ballast: what is not the firmware's
+        self.free_at_boot = gc.mem_free() - self.reserve
+        self.peak = 0
+
+    def used(self):
+        return gc.mem_alloc() - self._base
+
+    def sample(self):
+        used = gc.mem_alloc() - self._base
+        if used > self.peak:
+            self.peak = used
+
+    def figures(self):
+        if self.limit:
+            self.sample()
+        gc.collect()
+        return {
+            "limit": self.limit or None,
+            "used": self.used(),
+            "peak": self.peak if self.limit else None,
+            "free": gc.mem_free() - self.reserve,
+            "largest_free": largest_free_block(),
+            "plumbing": self.plumbing,
+            "reserve": self.reserve,
+            "free_at_boot": self.free_at_boot,
+        }
+
+
+def largest_free_block():
+    # The largest allocation that succeeds now (to 16 bytes), found by trying: MicroPython
+    # reports fragmentation only as printed text (micropython.mem_info). A failed try makes
+    # the allocator collect first, so earlier tries' blocks do not count against later ones.
+    lo = 0
+    hi = gc.mem_free()
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        try:
+            buf = bytearray(mid)
+        except MemoryError:
+            hi = mid
+        else:
+            buf = None  # noqa: F841 - dropped: the next try may need its room
+            lo = mid
+    return lo
+
+
 class Hardware:
     def __init__(self, state_dir=None, link=None, flash=None):
         self.link = link
@@ -259,6 +333,7 @@ class Hardware:
         self.flash_depth = 0  # > 0 while littlefs runs a block device operation
         self.kbd_pending = False  # a Ctrl-C to raise at the next safe point
         self.kbd_enabled = True  # board.set_interrupt_char()
+        self.heap = None  # HeapBudget, set by simboot once the plumbing is up
         if link is not None:
             link.handler = self._command
 
@@ -267,6 +342,9 @@ class Hardware:
     def service(self, timeout_ms=0):
         """Apply what the supervisor sent (called on every hardware access); raise a held
         Ctrl-C here, unless inside a flash operation."""
+        heap = self.heap
+        if heap is not None and heap.limit:
+            heap.sample()
         if self.link is not None and not self._servicing:
             self._servicing = True
             try:
@@ -322,6 +400,7 @@ class Hardware:
             "rtc_unix": rtc.unix(),
             "battery": rtc.battery,
             "flash_writes": flash.writes if flash is not None else None,
+            "heap": self.heap.figures() if self.heap is not None else None,
         }
 
     def _command(self, msg):

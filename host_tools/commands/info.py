@@ -1,4 +1,4 @@
-"""`host_tools info`: firmware, protocol, slots used and free, clock state."""
+"""`host_tools info`: firmware, protocol, slots used and free, heap left, clock state."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from host_tools.commands._token import echo_json, json_option, session
 @json_option
 @click.pass_context
 def info(ctx: click.Context, as_json: bool) -> None:
-    """Show the token's firmware, account slots and clock state."""
+    """Show the token's firmware, account slots, heap left and clock state."""
     s = session(ctx)
     i = s.info()
     hello = s.hello_info
@@ -30,6 +30,9 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 "display": i.display,
                 "vault_corrupt": i.vault_corrupt,
                 "vault_recovered": i.vault_recovered,
+                "heap_free": i.heap_free,
+                "heap_largest_free": i.heap_largest_free,
+                "out_of_memory": i.memory_note or None,
             }
         )
         return
@@ -44,4 +47,17 @@ def info(ctx: click.Context, as_json: bool) -> None:
         click.echo("           (loaded from the previous good copy of the vault)")
     clock = "set" if i.clock_valid else "NOT SET (run `host_tools time sync`)"
     click.echo(f"clock:     {clock}")
-    click.echo(f"display:   {'yes' if i.display else 'none'}")
+    if i.display:
+        click.echo("display:   yes")
+    elif i.memory_note == "boot: display":
+        click.echo("display:   NOT SET UP: the token ran out of memory at boot")
+    else:
+        click.echo("display:   none")
+    if i.heap_free is None:
+        click.echo("heap:      not reported (firmware older than protocol 1.1)")
+    else:
+        click.echo(
+            f"heap:      {i.heap_free:,} bytes free, largest free block {i.heap_largest_free:,}"
+        )
+    if i.memory_note:
+        click.echo(f"memory:    RAN OUT OF MEMORY ({shown(i.memory_note)}) since the last boot")

@@ -11,11 +11,68 @@ from pathlib import Path
 import click
 
 from host_tools.sim import SimError
+from host_tools.sim.process import HeapOptions
 
 
 def _utc(unix: float) -> str:
     stamp = datetime.datetime.fromtimestamp(unix, datetime.timezone.utc)
     return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# The firmware's heap budget (`sim --heap`). An ESP32 without PSRAM gives MicroPython about
+# 112 KB (the esp32 port's heap after its first growth is 111,936 bytes); a 64-bit
+# interpreter's objects are larger, so there the budget is scaled by the ratio measured for
+# the same firmware state (host_tools/sim/README.md, "Heap").
+ESP32_HEAP = 112 * 1024
+HEAP_RATIO_64 = 1.43  # firmware heap in use after boot: 111,648 B (64-bit) / 78,016 B (32-bit)
+# Room for the sim's plumbing (simboot measures it; this is only an upper bound on it) and a
+# reserve for its short-lived messages, per word size in bits.
+PLUMBING_ROOM = {32: 96 * 1024, 64: 192 * 1024}
+PLUMBING_RESERVE = {32: 8 * 1024, 64: 16 * 1024}
+# Unlimited until the e2e suite passes with the budget (see the README's "Heap").
+DEFAULT_HEAP = "0"
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `N`, `NK` or `NM` (1024-based)."""
+    t = text.strip().upper()
+    scale = 1
+    if t.endswith(("K", "M")):
+        scale = 1024 if t[-1] == "K" else 1024 * 1024
+        t = t[:-1]
+    if not t.isdigit():
+        raise click.BadParameter(f"{text!r} is not a size (e.g. 112K, 2M, 0)")
+    return int(t) * scale
+
+
+def word_bits(micropython: str) -> int:
+    """32 or 64: the interpreter's word size (its objects' size follows it)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            [micropython, "-c", "import sys; print(64 if sys.maxsize > 1 << 32 else 32)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        return 32 if int(out.strip()) == 32 else 64
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        raise SimError(f"sim: cannot run {micropython}: {e}") from e
+
+
+def heap_options(heap: str, micropython: str) -> HeapOptions | None:
+    """--heap: a size, 0 (None: no limit), or `esp32`: the ESP32 budget for this
+    interpreter's word size."""
+    esp32 = heap.strip().lower() == "esp32"
+    firmware = None if esp32 else parse_size(heap)
+    if firmware == 0:
+        return None
+    bits = word_bits(micropython)
+    if firmware is None:
+        firmware = ESP32_HEAP if bits == 32 else int(ESP32_HEAP * HEAP_RATIO_64)
+    return HeapOptions(firmware, PLUMBING_RESERVE[bits], PLUMBING_ROOM[bits])
 
 
 def register(group: click.Group) -> None:
@@ -53,6 +110,14 @@ def register(group: click.Group) -> None:
         "still applies).",
     )
     @click.option(
+        "--heap",
+        default=DEFAULT_HEAP,
+        show_default=True,
+        help="Heap bytes of the firmware's own, beside what the sim's plumbing needs: a size "
+        "(112K), esp32 (112 KB on a 32-bit interpreter, scaled on a 64-bit one) or 0 (no "
+        "limit: the interpreter's default heap).",
+    )
+    @click.option(
         "--micropython",
         "micropython",
         envvar="SIM_MICROPYTHON",
@@ -65,6 +130,7 @@ def register(group: click.Group) -> None:
         headless: bool,
         rx_buffer: int,
         baud: int,
+        heap: str,
         micropython: str | None,
     ) -> None:
         """Run the virtual token: the firmware in MicroPython with the sim board.
@@ -93,10 +159,12 @@ def register(group: click.Group) -> None:
         logger = logging.getLogger("host_tools.sim")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        interpreter = micropython or find_micropython(honor_env=False)
         options = SimOptions(
             state_dir=state_dir,
             repo=find_repo(),
-            micropython=micropython or find_micropython(honor_env=False),
+            micropython=interpreter,
+            heap=heap_options(heap, interpreter),
             link=link.absolute() if link is not None else None,
             headless=not interactive,
             rx_buffer=rx_buffer,
@@ -133,9 +201,19 @@ def register(group: click.Group) -> None:
 
     @sim_ctl.command()
     @click.pass_obj
-    def status(obj: dict) -> None:
-        """Print the sim's status as JSON."""
-        click.echo(json.dumps(obj["sim"].status(), indent=2))
+    @click.option("--timeout", type=click.FloatRange(0.1, 60), default=2.0, show_default=True)
+    def status(obj: dict, timeout: float) -> None:
+        """Print the sim's status as JSON, with the firmware's heap ("heap": in use, peak
+        since boot, free, largest free block; asked of the firmware process, so null with
+        the reason when it does not touch the hardware in time, e.g. at the REPL)."""
+        sim = obj["sim"]
+        status = sim.status()
+        try:
+            status["heap"] = sim.firmware_status(timeout=timeout).get("heap")
+        except SimError as e:
+            status["heap"] = None
+            status["heap_error"] = str(e)
+        click.echo(json.dumps(status, indent=2))
 
     @sim_ctl.command()
     @click.option("--button", type=click.IntRange(0, 1), default=0, show_default=True)

@@ -45,6 +45,22 @@ class Stop(Enum):
     DEEP_SLEEP = "deep_sleep"
 
 
+@dataclass(frozen=True)
+class HeapOptions:
+    """The firmware's heap budget (`--heap`): `firmware` bytes of its own (0: no limit, the
+    interpreter's default heap), beside the plumbing (measured at boot by simboot, which sets
+    aside the rest of the interpreter's heap) and a reserve for the plumbing's short-lived
+    messages. `plumbing_room` only has to be at least what the plumbing takes."""
+
+    firmware: int
+    reserve: int
+    plumbing_room: int
+
+    @property
+    def interpreter_heap(self) -> int:
+        return self.firmware + self.reserve + self.plumbing_room
+
+
 @dataclass
 class Exit:
     returncode: int
@@ -72,7 +88,9 @@ class FirmwareProcess:
         flash_blocks: int,
         tty: FirmwareTty,
         clock: Clock,
+        heap: HeapOptions | None = None,
     ) -> None:
+        self.heap = heap
         self.micropython = micropython
         self.repo = repo
         self.state_dir = state_dir
@@ -108,9 +126,16 @@ class FirmwareProcess:
             SIM_FLASH_BLOCKS=str(self.flash_blocks),
             **env,
         )
+        args = [self.micropython]
+        full_env["SIM_HEAP"] = "0"  # no budget (never the user's SIM_HEAP, a CLI option)
+        if self.heap is not None and self.heap.firmware:
+            heap = self.heap
+            full_env["SIM_HEAP"] = str(heap.firmware)
+            full_env["SIM_HEAP_RESERVE"] = str(heap.reserve)
+            args += ["-X", f"heapsize={heap.interpreter_heap}"]
         slave = self.tty.slave
         self.proc = subprocess.Popen(
-            [self.micropython, "-i", str(simboot)],
+            [*args, "-i", str(simboot)],
             stdin=slave,
             stdout=slave,
             stderr=slave,

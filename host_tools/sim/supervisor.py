@@ -33,7 +33,7 @@ from host_tools.sim.channel import SideChannel
 from host_tools.sim.control_server import ControlServer
 from host_tools.sim.jsonconn import JsonConn
 from host_tools.sim.panel import Frame, PanelMirror
-from host_tools.sim.process import Exit, FirmwareProcess, Phase, Sleep, Stop
+from host_tools.sim.process import Exit, FirmwareProcess, HeapOptions, Phase, Sleep, Stop
 from host_tools.sim.ptys import FirmwareTty, UserPort
 from host_tools.sim.repl import ReplMode, ReplTracker
 from host_tools.sim.serial_line import SerialLine
@@ -58,6 +58,7 @@ class SimOptions:
     flash_blocks: int = 512  # 4 KiB blocks: 2 MiB, an ESP32 4 MB module's usual VFS size
     off_ms: int = 200  # how long the power stays off after a cut or a reset
     baud: int = 115200  # the serial line's rate, input is paced at it; 0: unpaced
+    heap: HeapOptions | None = None  # the firmware's heap budget; None: the interpreter's
 
 
 class Supervisor:
@@ -83,6 +84,7 @@ class Supervisor:
         self.hello_seen = False
         self.deployed: bool | None = None
         self.ran_main: bool | None = None  # whether the last boot ran main.py
+        self.heap_at_boot: dict | None = None  # simboot's measurement at the last boot
         self.boot_count = 0
         self.sleep_gen = 0
         self.start_time = clock()
@@ -122,6 +124,7 @@ class Supervisor:
             self.opt.flash_blocks,
             self.fw_tty,
             self.clock,
+            self.opt.heap,
         )
         self.channel = SideChannel(
             self.sel, self.clock, self._on_fw_message, self.fw_status.update
@@ -302,6 +305,7 @@ class Supervisor:
         self.boot_count += 1
         self.deployed = bool(msg.get("deployed"))
         self.ran_main = bool(msg.get("run_main"))
+        self.heap_at_boot = msg.get("heap")
         self.channel.send(self.panel.welcome())
         log.info("firmware booted (boot %d)", self.boot_count)
         self.channel.resend_pending()
@@ -414,6 +418,8 @@ class Supervisor:
             "pending_commands": len(self.channel.unacked),
             "deployed": self.deployed,
             "ran_main": self.ran_main,
+            "heap_limit": self.opt.heap.firmware if self.opt.heap else None,
+            "heap_at_boot": self.heap_at_boot,
             "rtc": self.rtc_state(),
             **{f"fw_{k}": v for k, v in self.fw_status.items()},
         }

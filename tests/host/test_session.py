@@ -75,7 +75,7 @@ class Recording(PipeTransport):
 def test_handshake_reports_versions_and_limits(s: Session) -> None:
     h = s.hello_info
     assert h is not None
-    assert (h.major, h.minor, h.max_payload) == (1, 0, p.MAX_PAYLOAD)
+    assert (h.major, h.minor, h.max_payload) == (1, 1, p.MAX_PAYLOAD)
     assert h.max_request >= 300 and h.max_response >= 1027
     assert h.firmware == "test-harness"
     info = s.info()
@@ -371,5 +371,5 @@ def test_a_different_protocol_major_is_refused(
     token: MicroPythonToken, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(p, "PROTOCOL_MAJOR", 2)
-    with pytest.raises(ProtocolError, match=r"protocol mismatch: the token speaks v1\.0"):
+    with pytest.raises(ProtocolError, match=r"protocol mismatch: the token speaks v1\.1"):
         Session(token.transport)
