@@ -1,5 +1,5 @@
 """`host_tools sim --heap`: sizes, the ESP32 budget per word size, and the interpreter's heap
-(the sim's plumbing is measured at boot inside the process: tests/e2e/test_sim_heap.py)."""
+(the sim's plumbing is measured at boot inside the process: tests/e2e/test_sim_heap_budget.py)."""
 
 from __future__ import annotations
 
