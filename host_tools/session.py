@@ -147,11 +147,6 @@ class Session:
         """One raw command through the link (the typed methods below use this)."""
         return self.link.request(command, payload, timeout)
 
-    @property
-    def retries(self) -> int:
-        """Frames the link sent again (for diagnostics)."""
-        return self.link.retries
-
     def _flash_timeout(self) -> float:
         return self.link.timeout + self.flash_s
 
@@ -213,12 +208,6 @@ class Session:
         self.request(
             p.Command.TIME_SET, p.Fields().u64(unix_ms).bytes(), timeout=self.link.timeout + 1.5
         )
-
-    def sync_time(
-        self, samples: int = 5, rounds: int = 3, goal_ms: float = 5.0
-    ) -> timesync.SyncResult:
-        """Set the token's clock to the host's: host_tools.timesync.sync on this session."""
-        return timesync.sync(self, samples, rounds, goal_ms)
 
     def accounts(self) -> list[Account]:
         found: list[Account] = []

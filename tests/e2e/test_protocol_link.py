@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from host_tools import reference
+from host_tools import reference, timesync
 from host_tools.errors import DeviceTimeoutError
 from host_tools.otpauth import AccountSpec
 from host_tools.session import Session
@@ -39,7 +39,7 @@ def test_noise_on_the_line_is_ignored(sim) -> None:  # type: ignore[no-untyped-d
     )
     time.sleep(0.5)
     s = Session(t, timeout=1.0)
-    assert s.info().count == 0 and s.retries == 0
+    assert s.info().count == 0 and s.link.retries == 0
     s.close()
 
 
@@ -53,7 +53,7 @@ def test_a_second_session_and_reconnects_work(sim) -> None:  # type: ignore[no-u
 def test_the_screen_keeps_running_during_a_long_exchange(sim) -> None:  # type: ignore[no-untyped-def]
     with session(sim) as s:
         s.add(AccountSpec("totp", "Busy", "screen", b"s" * 20))
-        s.sync_time()
+        timesync.sync(s)
         versions: list[int] = []
         done = threading.Event()
 
