@@ -29,6 +29,13 @@ class ExitStatus(enum.IntEnum):
     DEVICE_COMMAND = 14
     DEVICE_TESTS_FAILED = 15
     OUT_OF_MEMORY = 16
+    # import, backup and restore (host_tools.imports, host_tools.backup)
+    WRONG_PASSWORD = 28
+    PASSWORD_NEEDED = 29
+    UNREADABLE_FILE = 30
+    NOT_AN_EXPORT = 31
+    NO_QR_CODE = 32
+    BACKUP = 33
     INTERRUPTED = 130  # Ctrl-C, or a confirmation declined
 
 
@@ -108,3 +115,43 @@ class DeviceTestFailure(HostToolsError):
     """At least one firmware test failed (or a module did not run) on the device."""
 
     exit_code = ExitStatus.DEVICE_TESTS_FAILED
+
+
+# ---- import, backup and restore. The bad-input kinds are InvalidInputErrors (nothing was
+# changed) with their own statuses, so a script can tell them apart.
+
+
+class WrongPasswordError(InvalidInputError):
+    """The password does not open an encrypted export or backup."""
+
+    exit_code = ExitStatus.WRONG_PASSWORD
+
+
+class PasswordNeededError(InvalidInputError):
+    """A file is encrypted, no password was given and there is no terminal to ask on."""
+
+    exit_code = ExitStatus.PASSWORD_NEEDED
+
+
+class UnreadableFileError(InvalidInputError):
+    """A file to import is missing, unreadable or too large."""
+
+    exit_code = ExitStatus.UNREADABLE_FILE
+
+
+class NotAnExportError(InvalidInputError):
+    """A file is none of the export formats `import` reads."""
+
+    exit_code = ExitStatus.NOT_AN_EXPORT
+
+
+class NoQrCodeError(InvalidInputError):
+    """An image holds no QR code."""
+
+    exit_code = ExitStatus.NO_QR_CODE
+
+
+class BackupError(HostToolsError):
+    """The backup file could not be read as a backup or could not be written."""
+
+    exit_code = ExitStatus.BACKUP

@@ -38,7 +38,7 @@ import urllib.parse
 from pathlib import Path
 
 from host_tools.account import AccountSpec
-from host_tools.errors import InvalidInputError
+from host_tools.errors import InvalidInputError, NoQrCodeError
 from host_tools.protocol import ALGORITHMS, KINDS
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,6 @@ def decode_qr(image_path: str | Path) -> list[str]:
     found = zxingcpp.read_barcodes(image, formats=qr_only)
     texts = [b.text for b in found if b.valid]
     if not texts:
-        raise InvalidInputError(f"no QR code found in {path}")
+        raise NoQrCodeError(f"no QR code found in {path}")
     log.debug("found %d QR code(s) in %s", len(texts), path)
     return texts
