@@ -10,6 +10,7 @@ import click
 
 from host_tools import provisioning
 from host_tools.account import AccountSpec
+from host_tools.commands._files import backup_option, open_backup
 from host_tools.commands._token import session
 from host_tools.errors import InvalidInputError, VerificationError
 from host_tools.otpauth import decode_qr, parse_uri, spec_from_fields
@@ -105,6 +106,7 @@ def confirm_code(spec: AccountSpec) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing account of that label.")
 @click.option("--no-time-sync", is_flag=True, help="Never set the token's clock.")
 @click.option("--confirm", is_flag=True, help="Then type the code the token shows.")
+@backup_option
 @click.pass_context
 def provision(
     ctx: click.Context,
@@ -121,18 +123,28 @@ def provision(
     force: bool,
     no_time_sync: bool,
     confirm: bool,
+    backup: str | None,
 ) -> None:
     """Add an account and check that the token computes its codes exactly as the reference
     does. The account comes from an otpauth:// URI, a base32 --secret with --name, or a --qr
     image. `provision -` and `--secret -` read the URI or secret from standard input (a
     prompt without echo on a terminal), which keeps it out of the process list."""
     spec = build_spec(uri, secret, name, issuer, algorithm, digits, period, hotp, counter, qr)
+    vault = open_backup(backup)  # a wrong backup password stops us before the token
+
+    def proven(spec: AccountSpec) -> None:
+        # After the reference check; raising here removes the account from the token again.
+        if confirm:
+            confirm_code(spec)
+        if vault is not None:
+            vault.record(spec)
+
     done = provisioning.provision(
         session(ctx),
         spec,
         replace=force,
         time_sync=not no_time_sync,
-        confirm=confirm_code if confirm else None,
+        confirm=proven if confirm or vault is not None else None,
         notify=lambda note: click.echo(note, err=True),
     )
     kind = f"{spec.kind.upper()}, {spec.algorithm.upper()}, {spec.digits} digits"
@@ -140,4 +152,5 @@ def provision(
     click.echo(
         f"provisioned {spec.label} ({kind}); {done.checked} codes match the reference; "
         f"{done.count} of {done.capacity} slots used"
+        + (f"; added to the backup {vault.path}" if vault is not None else "")
     )

@@ -22,8 +22,11 @@ LAYER = {
     "imports": 4,
     "session": 4,
     "provisioning": 5,
+    "backup": 5,
+    "importing": 6,
     "verification": 5,
     "commands._token": 6,
+    "commands._files": 6,
     "commands": 7,  # every other command module
     "cli": 8,
 }
