@@ -13,7 +13,7 @@ import urllib.parse
 
 from host_tools.account import AccountSpec
 from host_tools.errors import InvalidInputError
-from host_tools.imports.common import decode_base32, steam_spec
+from host_tools.imports import common
 from host_tools.otpauth import parse_uri
 
 _STEAM_IGNORED = {"digits", "algorithm", "period", "encoder"}
@@ -43,7 +43,7 @@ def parse_export_uri(line: str) -> AccountSpec:
         name = key.strip().lower()
         if name == "secret":
             # Canonical base32 of what the apps would read, so parse_uri accepts any length.
-            value = base64.b32encode(decode_base32(value)).decode("ascii").rstrip("=")
+            value = base64.b32encode(common.decode_base32(value)).decode("ascii").rstrip("=")
         elif steam and name in _STEAM_IGNORED:
             continue
         query.append((key, value))
@@ -58,4 +58,4 @@ def parse_export_uri(line: str) -> AccountSpec:
         )
     )
     spec = parse_uri(rebuilt)
-    return steam_spec(spec.issuer, spec.name, spec.secret) if steam else spec
+    return common.steam_spec(spec.issuer, spec.name, spec.secret) if steam else spec
