@@ -78,7 +78,6 @@ def import_accounts(
             continue
         on_token.add(spec.label)
         outcome.imported.append(done)
-        notify(f"imported {spec.label} ({done.checked} codes match the reference)")
     info = s.info()
     outcome.free, outcome.capacity = info.free, info.capacity
     log.info(
