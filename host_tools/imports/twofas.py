@@ -7,7 +7,8 @@
 
 Schema versions differ in what sits beside the services (groups, icons, encryption); the
 fields read here are common to all of them, and any that is missing takes the usual default
-(TOTP, SHA1, 6 digits, 30 s). When encrypted, `services` is empty and `servicesEncrypted`
+(TOTP, SHA1, 6 digits, 30 s); an entry without a secret but with an otpauth:// `link` is
+read from the link. When encrypted, `services` is empty and `servicesEncrypted`
 holds the services array, AES-256-GCM with the key PBKDF2-HMAC-SHA256(password, salt,
 10,000 iterations, 32 bytes).
 
@@ -25,6 +26,7 @@ import json
 from typing import Any
 
 from host_tools.errors import NotAnExportError, WrongPasswordError
+from host_tools.imports import uris
 from host_tools.imports.common import (
     ImportResult,
     Password,
@@ -100,6 +102,11 @@ def parse_2fas(
             continue
         otp = as_dict(service.get("otp"))
         issuer, name = _names(service, otp)
+        link = as_str(otp.get("link")).strip()
+        if not as_str(service.get("secret")) and link.lower().startswith("otpauth://"):
+            # An entry that keeps its account only as the URI it was scanned from.
+            add(result, entry_label(issuer, name, f"service {n}"), uris.parse_export_uri, link)
+            continue
         add(
             result,
             entry_label(issuer, name, f"service {n}"),

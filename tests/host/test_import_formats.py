@@ -128,6 +128,14 @@ def test_2fas_service_name_only_is_issuer_and_name(tmp_path: Path) -> None:
     assert got[1] == spec(mx.COMMON[0])
 
 
+def test_2fas_entry_kept_only_as_its_link(tmp_path: Path) -> None:
+    a = mx.COMMON[3]
+    service = {"name": "Mail", "otp": {"link": mx.otpauth_uri(a), "tokenType": "HOTP"}}
+    path = tmp_path / "link.2fas"
+    path.write_text(json.dumps(mx.twofas_plain([service])))
+    assert load_file(path).accounts == [spec(a)]
+
+
 def test_andotp_plain_and_both_encrypted_formats(tmp_path: Path) -> None:
     entries = mx.andotp_entries(JSON_ACCTS + [mx.MD5])
     plain = tmp_path / "plain.json"
