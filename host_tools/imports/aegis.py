@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from host_tools.account import AccountSpec
-from host_tools.errors import InvalidInputError, NotAnExportError, WrongPasswordError
+from host_tools.errors import NotAnExportError, WrongPasswordError
 from host_tools.imports.common import (
     ImportResult,
     Password,
@@ -230,9 +230,3 @@ def parse_aegis(
     if is_encrypted(obj):
         return parse_db(unlock(obj, password, what).db)
     return parse_db(obj["db"])
-
-
-def check_vault_shape(obj: Any, what: str) -> dict[str, Any]:
-    if not isinstance(obj, dict) or obj.get("version") != 1 or "db" not in obj:
-        raise InvalidInputError(f"{what} is not an Aegis vault")
-    return obj
