@@ -23,8 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from host_tools import provisioning
+from host_tools.account import shown
 from host_tools.backup import Backup
-from host_tools.errors import DuplicateError, VaultFullError, VerificationError
+from host_tools.errors import (
+    DuplicateError,
+    HostToolsError,
+    VaultFullError,
+    VerificationError,
+)
 from host_tools.imports import ImportResult, Skipped
 from host_tools.provisioning import Provisioned
 from host_tools.session import Session
@@ -76,6 +82,12 @@ def import_accounts(
             outcome.mismatches += 1
             outcome.skipped.append(Skipped(spec.label, f"{e}; removed from the token"))
             continue
+        except HostToolsError:
+            # The import ends here: say what is on the token (and in the backup) already.
+            if outcome.imported:
+                labels = ", ".join(shown(d.spec.label) for d in outcome.imported)
+                notify(f"imported before the failure: {labels}")
+            raise
         on_token.add(spec.label)
         outcome.imported.append(done)
     info = s.info()

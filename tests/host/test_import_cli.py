@@ -19,6 +19,7 @@ from host_tools import cli, provisioning, reference
 from host_tools.account import AccountSpec
 from host_tools.commands import _token
 from host_tools.errors import ExitStatus
+from host_tools.imports import load_file
 from host_tools.protocol import KINDS
 from host_tools.session import Session
 
@@ -285,3 +286,32 @@ def _blank_png(path: Path) -> Path:
 
     Image.new("L", (120, 120), 255).save(path)
     return path
+
+
+def test_a_backup_that_cannot_be_written_ends_the_import_in_step(  # type: ignore[no-untyped-def]
+    token, tmp_path, capsys, monkeypatch
+) -> None:
+    # The second account's backup write fails: it is removed from the token again, the first
+    # stays on both, and the error says what was imported.
+    from host_tools import backup as backup_mod
+
+    monkeypatch.setenv("HOST_TOOLS_BACKUP_PASSWORD", BACKUP_PW)
+    backup = tmp_path / "backup.json"
+    real = backup_mod.write_private
+    calls = []
+
+    def fail_second(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise backup_mod.BackupError(f"cannot write the backup {path}: disk full")
+        real(path, data)
+
+    monkeypatch.setattr(backup_mod, "write_private", fail_second)
+    path = _write(tmp_path / "l.txt", "\n".join(mx.otpauth_uri(a) for a in mx.COMMON[:3]))
+    got, out, err = run(capsys, "import", "--backup", str(backup), str(path))
+    assert got == ExitStatus.BACKUP
+    assert f"imported before the failure: {mx.COMMON[0].label}" in err
+    assert err.splitlines()[-1] == f"host_tools: cannot write the backup {backup}: disk full"
+    assert token.labels() == [mx.COMMON[0].label]
+    kept = load_file(backup, lambda what: BACKUP_PW).accounts
+    assert [a.label for a in kept] == [mx.COMMON[0].label] and len(calls) == 2
