@@ -277,7 +277,7 @@ async def _op(run, cfg):
     import asyncio
 
     line = run.line
-    await asyncio.sleep_ms(_BOOT_SETTLE_MS)
+    await asyncio.sleep_ms(cfg.get("settle_ms", _BOOT_SETTLE_MS))
     line.load()
     before = run.used()
     _report("used_before", before)
@@ -313,7 +313,7 @@ async def _slope(run, cfg):
 
     line = run.line
     points = cfg["points"]
-    await asyncio.sleep_ms(_BOOT_SETTLE_MS)
+    await asyncio.sleep_ms(cfg.get("settle_ms", _BOOT_SETTLE_MS))
     _report("used_at_0", run.used())
     for count in range(1, points[-1] + 1):
         line.load()
@@ -344,7 +344,7 @@ async def _boot(run, cfg):
 
     import simlink
 
-    await asyncio.sleep_ms(_BOOT_SETTLE_MS)
+    await asyncio.sleep_ms(cfg.get("settle_ms", _BOOT_SETTLE_MS))
     _report("used", run.used())
     _report("free", gc.mem_free())
     _report("largest_free", simlink.largest_free_block())
