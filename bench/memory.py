@@ -11,8 +11,9 @@ protocol server). Every figure comes from its own fresh interpreter process:
 - the heap each account adds, per kind (TOTP/HOTP x SHA1/SHA256/SHA512), from the steady heap
   at 0, 16 and 32 accounts of that kind added through the protocol;
 - the steady heap with 64 mixed accounts, the peak during a provision (ADD of the 64th) and
-  during a vault save (RENAME with 64): the smallest free heap with which the command still
-  succeeds, found by bisection over ballast, plus the heap in use before it;
+  during a vault save (RENAME with 64): the heap in use before the command plus the least
+  free heap it still succeeds with (the rest of the heap filled, one free block left at its
+  end, its size bisected);
 - the largest single allocation during those commands: the free heap is cut into holes of N
   blocks, and N bisected for the smallest with which the command succeeds;
 - the .mpy size of every deployed file and the heap each module holds once imported.
@@ -43,6 +44,7 @@ if str(REPO) not in sys.path:
 
 from host_tools import deploy  # noqa: E402
 from host_tools import protocol as p  # noqa: E402
+from host_tools.commands.sim import ESP32_HEAP, HEAP_RATIO_64  # noqa: E402  (the sim's budget)
 from host_tools.errors import HostToolsError  # noqa: E402
 from host_tools.micropython import find_micropython  # noqa: E402
 
@@ -52,8 +54,6 @@ SIM_MODULES = ("board", "model_ds3231", "model_ssd1306", "simflash", "simi2c", "
 MICROPYTHON32 = REPO.parent / "shared" / "bin" / "micropython32"
 
 KB = 1024
-ESP32_HEAP = 112 * KB  # the esp32 port's heap after its first growth: 111,936 B
-HEAP_RATIO_64 = 1.43  # a 64-bit build's objects are larger (host_tools/sim/README.md)
 TARGET_STEADY = 64 * KB
 TARGET_PEAK = 96 * KB
 TARGET_LARGEST = 16 * KB
@@ -175,8 +175,8 @@ def choose_interpreter() -> tuple[Interpreter, str]:
             sys.exit(f"bench-memory: {e}")
         note = (
             "NOTE: no 32-bit interpreter (set MICROPYTHON32): measured on the 64-bit one, whose "
-            "objects are larger; the firmware heap and the targets are 112 KB, 64, 96 and 16 KB "
-            "x 1.43: the figures are not a board's."
+            f"objects are larger; the firmware heap and the targets are 112 KB, 64, 96 and 16 KB "
+            f"x {HEAP_RATIO_64}: the figures are not a board's."
         )
     probe = (
         "import sys; print(tuple(sys.implementation.version[:3]), sys.implementation._mpy, "
@@ -591,10 +591,12 @@ def table(interp: Interpreter, figs: Figures, build: Build, commit: str) -> list
     frozen = figs.imports.get("asyncio")
     if frozen is not None:
         out.append(f"  {'asyncio (frozen, not deployed)':30} {'':>10}  {frozen:>18,}")
-    out.append(
-        "  heap once imported: gc delta of importing the module after what it imports "
-        "itself (its own cost)."
-    )
+    out += [
+        "  heap once imported: gc delta of importing the module after what it imports itself",
+        "  (its own cost). Viper code is not in it: the unix port maps executable memory for it,",
+        "  and the esp32 port commits it to executable RAM outside the heap too (only its",
+        "  transient load buffer is in the heap).",
+    ]
     for e in figs.errors:
         out.append(f"  ERROR: {e}")
     return out

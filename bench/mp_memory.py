@@ -32,7 +32,8 @@ import vfs
 _BLOCK = 16 if sys.maxsize < 0x100000000 else 32  # the collector's block: 4 words
 _FLASH_BLOCK = 4096
 _FLASH_BLOCKS = 512
-_ANSWER_MS = 1500  # a command that does not answer in this long failed
+_ANSWER_MS = 3000  # a command that does not answer in this long failed (the collector runs
+# often on a nearly full heap: give it time)
 _SETTLE_MS = 300  # after an answer: the app selects the new account and redraws
 # After boot: the app's first phase sync waits for the DS3231's second edge; past one
 # second it has seen one, and the token is idle.
