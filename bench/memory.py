@@ -24,6 +24,7 @@ The bench prints; it does not fail on a target.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import random
 import shutil
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +126,7 @@ def request_record(rid: int, code: int, payload: bytes) -> bytes:
     return struct.pack("<HB", len(lines), len(chunks)) + lines
 
 
-def requests(items: list[tuple[int, bytes]]) -> bytes:
+def requests(items: Sequence[tuple[int, bytes]]) -> bytes:
     """Consecutive requests with distinct ids (a repeated id+frame is answered from cache)."""
     return b"".join(
         request_record(i % 250 + 1, code, data) for i, (code, data) in enumerate(items)
@@ -333,10 +334,9 @@ class OpResult:
     allocated: int  # bytes allocated during it with the collector off
 
 
-def measure_op(runner: Runner, image: Path, items: list[tuple[int, bytes]], rid0: int) -> OpResult:
+def measure_op(runner: Runner, image: Path, code: int, payload: bytes) -> OpResult:
     """Peak and largest allocation of one request against the flash image."""
-    # The prepared vault used ids 1..n: this request continues the sequence.
-    data = request_record(rid0 % 250 + 1, *items[0])
+    data = request_record(1, code, payload)  # a fresh process: no earlier id to repeat
     heap = runner.interp.heap("roomy")
     probe = runner.run({"mode": "op", "limit_how": "probe"}, heap, data, image)
     if probe.get("ok") != "1":
@@ -439,15 +439,13 @@ def measure(runner: Runner) -> Figures:
         )
         if done.get("prepared") != str(MIX - 1):
             raise RuntimeError(f"preparing {MIX - 1} accounts failed: {done}")
-        add_last = [adds[-1]]
         with ThreadPoolExecutor(2) as pool:
-            prov = pool.submit(measure_op, runner, img63, add_last, MIX - 1)
+            prov = pool.submit(measure_op, runner, img63, *adds[-1])
             # The 64-account image: the 63 plus the same ADD, kept from a run of its own.
-            data = request_record((MIX - 1) % 250 + 1, *adds[-1])
+            data = request_record(1, *adds[-1])
             runner.run({"mode": "prepare", "count": 1}, roomy, data, img63, keep_flash=img64)
-            target = mix[0]
-            rename = [(p.Command.RENAME, rename_payload(target, target.issuer, "renamed"))]
-            saved = pool.submit(measure_op, runner, img64, rename, MIX)
+            rename = rename_payload(mix[0], mix[0].issuer, "renamed")
+            saved = pool.submit(measure_op, runner, img64, p.Command.RENAME, rename)
             figs.provision, figs.save = prov.result(), saved.result()
 
     def imports() -> None:
@@ -460,7 +458,7 @@ def measure(runner: Runner) -> Figures:
             figs.imports[name] = int(f["import"]) if "import" in f else None
 
     jobs: list[Callable[[], None]] = [ops, boot, imports]
-    jobs += [lambda k=k, a=a: slope(k, a) for k, a in KINDS]
+    jobs += [functools.partial(slope, k, a) for k, a in KINDS]
     with ThreadPoolExecutor(len(jobs)) as pool:
         futures = [pool.submit(job) for job in jobs]
         for fut in futures:
@@ -487,9 +485,10 @@ def slope_row(f: dict[str, str]) -> tuple[int | None, int | None, str]:
     shown = " / ".join("-" if r is None else f"{int(r):,}" for r in readings)
     if "failed_at" in f:
         shown += f" (failed at account {f['failed_at']}, status {f.get('status')})"
-    if any(r is None for r in readings):
+    known = [int(r) for r in readings if r is not None]
+    if len(known) < len(readings):
         return None, None, shown
-    u0, u1, u2 = (int(r) for r in readings)
+    u0, u1, u2 = known
     per = (u2 - u1) // (points[2] - points[1])
     return per, u1 - u0 - per * points[1], shown
 
