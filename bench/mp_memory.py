@@ -4,9 +4,11 @@
 #
 # The firmware runs as deployed on the sim board: its .mpy files (from host_tools deploy's
 # build), the sim's models behind the real drivers, littlefs on the sim's flash at "/", and
-# the real app (app.App(board).main(): every task, the protocol server on the board's serial
-# streams). The bench's serial line hands the server requests that the host tools encoded,
-# one at a time, and keeps the last answer line. The plumbing (this module, the sim board,
+# the real app, started as main.py starts it (app.run(board): every task, the protocol server
+# on the board's serial streams). The bench's steps run as one more task in the app's event
+# loop, started when the app first asks the board for its serial streams; they end app.run()
+# by raising _Done. The bench's serial line hands the server requests that the host tools
+# encoded, one at a time, and keeps the last answer line. The plumbing (this module, the sim board,
 # the mounts) is set up first; _Budget then measures it and, with a limit, sets the rest of
 # the heap aside so the firmware finds exactly `limit` bytes free, as `host_tools sim --heap`
 # does. "used" is the firmware's heap in use after gc.collect(). The DS3231 model runs from
@@ -18,9 +20,10 @@
 #   prepare the requests (ADDs), nothing measured: leaves a flash image with accounts
 #   op      boot from a prepared image, idle, then one request under cfg["limit_how"]:
 #             "probe"  collector off: bytes allocated during it (an upper bound of the peak)
-#             "free"   ballast leaves exactly cfg["n"] bytes free
+#             "free"   the heap filled but for cfg["n"] bytes at its end
 #             "holes"  the whole free heap cut into holes of cfg["n"] blocks
-#           answers ok 1 if it succeeded: status OK, app still running, no MemoryError logged
+#           answers ok 1 if it was answered with status OK (bench/memory.py also wants the
+#           app still running and no MemoryError logged)
 #   import  the module cfg["module"] after cfg["deps"]: heap it holds once imported
 
 import gc
@@ -177,22 +180,18 @@ class _Budget:
         return gc.mem_alloc() - self._base
 
 
+class _Done(BaseException):
+    """The bench's steps are over: ends app.run() (the app's tasks catch only Exception)."""
+
+
 class _Run:
     def __init__(self, budget, line):
         self.budget = budget
         self.line = line
-        self.app = None
-        self.failure = None
 
     def used(self):
         gc.collect()
         return self.budget.used()
-
-    async def app_main(self):
-        try:
-            await self.app.main()
-        except BaseException as e:  # noqa: B036 - reported, whatever it is
-            self.failure = e
 
     async def request(self):
         """Send the loaded request; True if it was answered in time."""
@@ -303,8 +302,7 @@ async def _op(run, cfg):
     gc.collect()
     status = line.status() if answered else -1
     _report("status", status)
-    _report("app_running", 0 if run.failure else 1)
-    _report("ok", 1 if answered and status == 0 and run.failure is None else 0)
+    _report("ok", 1 if answered and status == 0 else 0)
     if how == "probe":
         _report("used_after", run.used())
 
@@ -318,7 +316,7 @@ async def _slope(run, cfg):
     _report("used_at_0", run.used())
     for count in range(1, points[-1] + 1):
         line.load()
-        if not await run.request() or line.status() != 0 or run.failure is not None:
+        if not await run.request() or line.status() != 0:
             _report("failed_at", count)
             _report("status", line.status())
             return
@@ -376,20 +374,30 @@ def main(cfg):
     _report("free_at_boot", budget.free_at_boot)
     run = _Run(budget, line)
     steps = {"boot": _boot, "slope": _slope, "prepare": _prepare, "op": _op}[mode]
+    started = [False]
+
+    async def bench():
+        await steps(run, cfg)
+        raise _Done
+
+    def serial():
+        # The app asks for the board's serial streams once its tasks run: the bench's steps
+        # start beside them, in the app's own event loop.
+        if not started[0]:
+            started[0] = True
+            import asyncio
+
+            asyncio.create_task(bench())
+        return line.reader, line
+
+    b.serial = serial
+    # As main.py does: the app runs until something stops it (here: the bench, when done).
     try:
-        import asyncio
+        import app
 
-        import app as appmod
-
-        run.app = appmod.App(b)
-
-        async def top():
-            asyncio.create_task(run.app_main())
-            await steps(run, cfg)
-
-        asyncio.run(top())
-    except MemoryError as e:
-        _report("memory_error", repr(str(e)))
-    if run.failure is not None:
-        _report("app_failure", repr("%s: %s" % (type(run.failure).__name__, run.failure)))
+        app.run(b)
+    except _Done:
+        pass
+    except BaseException as e:  # noqa: B036 - the app stopped: reported, whatever it was
+        _report("app_failure", repr("%s: %s" % (type(e).__name__, e)))
     _report("done", 1)
