@@ -63,9 +63,10 @@ SLOPE_POINTS = (16, 32)
 MIX = 64  # the mixed vault: 40 SHA1, 12 SHA256, 12 SHA512
 SECRET_BYTES = {"sha1": 20, "sha256": 32, "sha512": 64}  # RFC 6238's seed lengths
 KINDS = [(kind, alg) for kind in ("totp", "hotp") for alg in p.ALGORITHMS]
-# Interpreter processes at once: each sleeps about half its time (waiting for the token to
-# settle, in poll()), so twice the cores keeps them busy.
-WORKERS = min(4, 2 * (os.cpu_count() or 1))
+# Interpreter processes at once: each sleeps most of its time (the token settling, the
+# buttons pressed at a user's pace, in poll()); the CPU-bound part is about a tenth.
+WORKERS = min(12, 6 * (os.cpu_count() or 1))
+WAYS = 3  # tries at once in each of the four bisections
 TIMEOUT_S = 120
 
 
@@ -305,22 +306,33 @@ def parse(output: str) -> dict[str, str]:
     return figures
 
 
-def bisect(ok: Callable[[int], bool], lo: int, hi: int, step: int) -> int | None:
+def between(lo: int, hi: int, k: int) -> list[int]:
+    """Up to k values spread evenly strictly between lo and hi."""
+    points = {lo + (hi - lo) * i // (k + 1) for i in range(1, k + 1)}
+    return sorted(n for n in points if lo < n < hi)
+
+
+def bisect(ok: Callable[[int], bool], lo: int, hi: int, step: int, ways: int = 1) -> int | None:
     """The smallest n in (lo, hi] (to `step`) with ok(n), given ok is monotonic; the upper
-    end is widened (doubled, up to 16 times) until it succeeds; None if it never does."""
-    for _ in range(16):
-        if ok(hi):
-            break
-        lo, hi = hi, hi * 2
-    else:
-        return None
-    while hi - lo > step:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
+    end is widened (doubled, up to 16 times) until it succeeds; None if it never does.
+    `ways` values are tried at once (each try is a process that mostly waits), so a round
+    cuts the range in ways + 1 parts."""
+    with ThreadPoolExecutor(ways) as pool:
+        for _ in range(16):
+            points = [*between(lo, hi, ways - 1), hi]
+            results = dict(zip(points, pool.map(ok, points), strict=True))
+            if results[hi]:
+                break
+            lo, hi = hi, hi * 2
         else:
-            lo = mid
-    return hi
+            return None
+        while True:
+            hi = min([n for n, good in results.items() if good] + [hi])
+            lo = max([n for n, good in results.items() if not good and n < hi] + [lo])
+            if hi - lo <= step:
+                return hi
+            points = between(lo, hi, ways)
+            results = dict(zip(points, pool.map(ok, points), strict=True))
 
 
 # ---- the measurements
@@ -334,11 +346,13 @@ class OpResult:
     allocated: int  # bytes allocated during it with the collector off
 
 
-def measure_op(runner: Runner, image: Path, code: int, payload: bytes) -> OpResult:
-    """Peak and largest allocation of one request against the flash image."""
+def measure_op(runner: Runner, image: Path, accounts: int, code: int, payload: bytes) -> OpResult:
+    """Peak and largest allocation of one request against the flash image (which holds
+    `accounts`, each shown once with the buttons before the request)."""
     data = request_record(1, code, payload)  # a fresh process: no earlier id to repeat
     heap = runner.interp.heap("roomy")
-    probe = runner.run({"mode": "op", "limit_how": "probe"}, heap, data, image)
+    base = {"mode": "op", "browse": accounts}
+    probe = runner.run(dict(base, limit_how="probe"), heap, data, image)
     if probe.get("ok") != "1":
         raise RuntimeError(f"the command failed even on a roomy heap: {probe}")
     used = int(probe["used_before"])
@@ -347,18 +361,18 @@ def measure_op(runner: Runner, image: Path, code: int, payload: bytes) -> OpResu
     given: dict[int, int] = {}
 
     def fits_free(n: int) -> bool:
-        f = runner.run({"mode": "op", "limit_how": "free", "n": n}, heap, data, image)
+        f = runner.run(dict(base, limit_how="free", n=n), heap, data, image)
         if f.get("ok") == "1":
             given[n] = int(f["free_given"])
         return f.get("ok") == "1"
 
     def fits_holes(n: int) -> bool:
-        f = runner.run({"mode": "op", "limit_how": "holes", "n": n}, heap, data, image)
+        f = runner.run(dict(base, limit_how="holes", n=n), heap, data, image)
         return f.get("ok") == "1"
 
     with ThreadPoolExecutor(2) as pool:
-        free_job = pool.submit(bisect, fits_free, 0, allocated + 8 * block, block)
-        holes_job = pool.submit(bisect, fits_holes, 0, allocated // block + 2, 1)
+        free_job = pool.submit(bisect, fits_free, 0, allocated + 8 * block, block, WAYS)
+        holes_job = pool.submit(bisect, fits_holes, 0, allocated // block + 2, 1, WAYS)
         least_free, least_blocks = free_job.result(), holes_job.result()
     peak = used + given[least_free] if least_free is not None else None
     largest = least_blocks * block if least_blocks is not None else None
@@ -440,12 +454,12 @@ def measure(runner: Runner) -> Figures:
         if done.get("prepared") != str(MIX - 1):
             raise RuntimeError(f"preparing {MIX - 1} accounts failed: {done}")
         with ThreadPoolExecutor(2) as pool:
-            prov = pool.submit(measure_op, runner, img63, *adds[-1])
+            prov = pool.submit(measure_op, runner, img63, MIX - 1, *adds[-1])
             # The 64-account image: the 63 plus the same ADD, kept from a run of its own.
             data = request_record(1, *adds[-1])
             runner.run({"mode": "prepare", "count": 1}, roomy, data, img63, keep_flash=img64)
             rename = rename_payload(mix[0], mix[0].issuer, "renamed")
-            saved = pool.submit(measure_op, runner, img64, p.Command.RENAME, rename)
+            saved = pool.submit(measure_op, runner, img64, MIX, p.Command.RENAME, rename)
             figs.provision, figs.save = prov.result(), saved.result()
 
     def imports() -> None:
@@ -562,18 +576,19 @@ def table(interp: Interpreter, figs: Figures, build: Build, commit: str) -> list
     out += [
         "",
         "  Heap in use: gc.collect(), then all in use minus the sim's plumbing (measured before",
-        "  the firmware starts), the app idle. Accounts have 20-character issuers and",
-        "  32-character names, and are added through the protocol (the 64: 40 SHA1, 12 SHA256,",
-        "  12 SHA512, every 4th HOTP, 6 and 8 digits). Per account: between 16 and 32 accounts",
-        "  of that kind (one-time: what the first accounts cost beyond that, e.g. lazy imports).",
-        "  Peak: heap in use before the command plus the least free heap it succeeds with (all",
-        "  else filled, one free block at the heap's end, bisected to a block). Success: status",
-        "  OK, the app still running, no MemoryError logged. Largest allocation: the free heap",
-        "  cut into holes of N blocks (filled with one-block objects, runs of N freed), N",
-        "  bisected to the least that succeeds: exact to the collector's "
-        f"{interp.block}-byte block.",
-        "  The sim's bus and flash hand the models the firmware's buffers without copies. Each",
-        "  figure comes from a fresh interpreter process.",
+        "  the firmware starts), the app idle, every account shown once first with the NEXT",
+        "  button (showing a TOTP account makes its OTP key, which it keeps). Accounts have",
+        "  20-character issuers, 32-character names and are added through the protocol (the 64:",
+        "  40 SHA1, 12 SHA256, 12 SHA512, every 4th HOTP, 6 and 8 digits). Per account: between",
+        "  16 and 32 accounts of that kind (one-time: what the first accounts cost beyond that,",
+        "  e.g. the lazily imported OTP core). Peak: heap in use before the command plus the",
+        "  least free heap it succeeds with (all else filled, one free block at the heap's end,",
+        "  bisected to a block). Success: status OK, the app still running, no MemoryError",
+        "  logged. Largest allocation: the free heap cut into holes of N blocks (filled with",
+        "  one-block objects, runs of N freed), N bisected to the least that succeeds: exact to",
+        f"  the collector's {interp.block}-byte block. The sim's bus and flash hand the models the",
+        "  firmware's buffers without copies. Each figure comes from a fresh interpreter",
+        "  process; repeated runs differ by a few hundred bytes (the app's timing).",
         "",
         f"  {'module (deployed file)':30} {'.mpy bytes':>10}  {'heap once imported':>18}",
     ]

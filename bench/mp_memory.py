@@ -16,9 +16,11 @@
 #
 # main(cfg) with cfg["mode"]:
 #   boot    boot with no accounts, idle: heap in use, free, largest free block
-#   slope   then the requests (ADDs of one kind), reading the heap at cfg["points"]
+#   slope   then the requests (ADDs of one kind), reading the heap at cfg["points"] once
+#           every account was shown (browsed with the NEXT button)
 #   prepare the requests (ADDs), nothing measured: leaves a flash image with accounts
-#   op      boot from a prepared image, idle, then one request under cfg["limit_how"]:
+#   op      boot from a prepared image, browse cfg["browse"] accounts, idle, then one
+#           request under cfg["limit_how"]:
 #             "probe"  collector off: bytes allocated during it (an upper bound of the peak)
 #             "free"   the heap filled but for cfg["n"] bytes at its end
 #             "holes"  the whole free heap cut into holes of cfg["n"] blocks
@@ -38,6 +40,10 @@ _FLASH_BLOCKS = 512
 _ANSWER_MS = 3000  # a command that does not answer in this long failed (the collector runs
 # often on a nearly full heap: give it time)
 _SETTLE_MS = 300  # after an answer: the app selects the new account and redraws
+# A short press: held past the buttons' 30 ms debounce, released as long (the release is
+# debounced too, then the screen redraws within its 10 ms poll).
+_PRESS_MS = 45
+_RELEASED_MS = 45
 # After boot: the app's first phase sync waits for the DS3231's second edge; past one
 # second it has seen one, and the token is idle.
 _BOOT_SETTLE_MS = 1100
@@ -185,13 +191,23 @@ class _Done(BaseException):
 
 
 class _Run:
-    def __init__(self, budget, line):
+    def __init__(self, budget, line, buttons):
         self.budget = budget
         self.line = line
+        self.next_button = buttons[0]
 
     def used(self):
         gc.collect()
         return self.budget.used()
+
+    async def browse(self, n):
+        """Step through n accounts with the NEXT button, as a user would: every TOTP code is
+        drawn once, so every account holds what showing it makes (its OTP key)."""
+        import asyncio
+
+        for _ in range(n):
+            self.next_button.press(_PRESS_MS)
+            await asyncio.sleep_ms(_PRESS_MS + _RELEASED_MS)
 
     async def request(self):
         """Send the loaded request; True if it was answered in time."""
@@ -277,7 +293,11 @@ async def _op(run, cfg):
     import asyncio
 
     line = run.line
-    await asyncio.sleep_ms(cfg.get("settle_ms", _BOOT_SETTLE_MS))
+    browse = cfg.get("browse", 0)
+    if browse:  # longer than the first phase sync: no need to wait for that first
+        await asyncio.sleep_ms(_SETTLE_MS)
+        await run.browse(browse)
+    await asyncio.sleep_ms(cfg.get("settle_ms", _BOOT_SETTLE_MS if not browse else _SETTLE_MS))
     line.load()
     before = run.used()
     _report("used_before", before)
@@ -322,6 +342,8 @@ async def _slope(run, cfg):
             return
         await asyncio.sleep_ms(_SETTLE_MS if count in points else 20)
         if count in points:
+            await run.browse(count)
+            await asyncio.sleep_ms(_SETTLE_MS)
             _report("used_at_%d" % count, run.used())
 
 
@@ -372,7 +394,7 @@ def main(cfg):
     _report("plumbing", budget.plumbing)
     _report("limit", budget.limit)
     _report("free_at_boot", budget.free_at_boot)
-    run = _Run(budget, line)
+    run = _Run(budget, line, b.buttons)
     steps = {"boot": _boot, "slope": _slope, "prepare": _prepare, "op": _op}[mode]
     started = [False]
 

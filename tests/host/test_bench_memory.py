@@ -44,6 +44,11 @@ def test_bisect_finds_the_least_that_succeeds_to_the_step(mem: ModuleType) -> No
     assert len(tried) <= 10
     assert mem.bisect(lambda n: n >= 5000, 0, 100, 1) == 5000  # the upper end is widened
     assert mem.bisect(lambda n: False, 0, 100, 1) is None
+    tried.clear()
+    assert mem.bisect(ok, 0, 4096, 16, ways=3) - 1000 in range(16)  # three at once
+    assert len(tried) <= 3 * 5
+    assert mem.bisect(lambda n: n >= 5000, 0, 100, 1, ways=3) == 5000
+    assert mem.between(0, 100, 3) == [25, 50, 75] and mem.between(10, 12, 3) == [11]
 
 
 def test_a_request_record_holds_the_frames_of_one_message(mem: ModuleType) -> None:
