@@ -4,15 +4,16 @@
 #
 # The firmware runs as deployed on the sim board: its .mpy files (from host_tools deploy's
 # build), the sim's models behind the real drivers, littlefs on the sim's flash at "/", and
-# the real app, started as main.py starts it (app.run(board): every task, the protocol server
-# on the board's serial streams). The bench's steps run as one more task in the app's event
-# loop, started when the app first asks the board for its serial streams; they end app.run()
-# by raising _Done. The bench's serial line hands the server requests that the host tools
-# encoded, one at a time, and keeps the last answer line. The plumbing (this module, the sim board,
-# the mounts) is set up first; _Budget then measures it and, with a limit, sets the rest of
-# the heap aside so the firmware finds exactly `limit` bytes free, as `host_tools sim --heap`
-# does. "used" is the firmware's heap in use after gc.collect(). The DS3231 model runs from
-# cfg["unix"] on, so the app shows codes.
+# the real app, started by the deployed main.py (compiled from source, as a board boots it;
+# app.run(board): every task, the protocol server on the board's serial streams). The
+# bench's steps run as one more task in the app's event loop, started when the app first
+# asks the board for its serial streams; they end the run by raising _Done. The bench's
+# serial line hands the server requests that the host tools encoded, one at a time, and
+# keeps the last answer line. The plumbing (this module, the sim board, the mounts) is set
+# up first; _Budget then measures it and, with a limit, sets the rest of the heap aside so
+# the firmware finds exactly `limit` bytes free, as `host_tools sim --heap` does. "used" is
+# the firmware's heap in use after gc.collect(). The DS3231 model runs from cfg["unix"] on,
+# so the app shows codes.
 #
 # main(cfg) with cfg["mode"]:
 #   boot    boot with no accounts, idle: heap in use, free, largest free block
@@ -156,15 +157,14 @@ def _setup(cfg):
     vfs.umount("/")
     vfs.mount(fs, "/")
     os.chdir("/")
-    sys.path[:] = ["", ".frozen", "/_b/fw"]
-    b = simboard.Board(hw)
+    sys.path[:] = ["", ".frozen", "/_b/fw"]  # the deployed files; `board` is the sim's
+    simboard.Board(hw)  # makes the data directory, as the sim's first boot does
     line = _Line("/_b/serial", "/_b/requests.bin")
-    b.serial = lambda: (line.reader, line)
-    # The clock set and running, its second edge 50 ms away: the app's first phase sync
-    # (which waits for the edge) ends at once. OSF cleared through the bus, as a host sync.
-    hw.rtc.set_unix(cfg["unix"] + 0.95)
+    # The clock set and running (OSF cleared through the bus, as a host's sync does), so
+    # the app shows codes.
+    hw.rtc.set_unix(cfg["unix"] + 0.5)
     hw.i2c.writeto_mem(0x68, 0x0F, b"\x08")
-    return b, line, _Budget(cfg.get("limit", 0))
+    return hw, line, _Budget(cfg.get("limit", 0))
 
 
 class _Budget:
@@ -390,11 +390,11 @@ def main(cfg):
     if mode == "import":
         _import(cfg)
         return
-    b, line, budget = _setup(cfg)
+    hw, line, budget = _setup(cfg)
     _report("plumbing", budget.plumbing)
     _report("limit", budget.limit)
     _report("free_at_boot", budget.free_at_boot)
-    run = _Run(budget, line, b.buttons)
+    run = _Run(budget, line, hw.buttons)
     steps = {"boot": _boot, "slope": _slope, "prepare": _prepare, "op": _op}[mode]
     started = [False]
 
@@ -402,7 +402,7 @@ def main(cfg):
         await steps(run, cfg)
         raise _Done
 
-    def serial():
+    def serial(board):
         # The app asks for the board's serial streams once its tasks run: the bench's steps
         # start beside them, in the app's own event loop.
         if not started[0]:
@@ -412,14 +412,17 @@ def main(cfg):
             asyncio.create_task(bench())
         return line.reader, line
 
-    b.serial = serial
-    # As main.py does: the app runs until something stops it (here: the bench, when done).
-    try:
-        import app
+    import board as simboard
 
-        app.run(b)
+    simboard.Board.serial = serial
+    # The deployed main.py, compiled from its source as a board's boot does: it builds the
+    # board and runs the app until something stops it (here: the bench, when done).
+    try:
+        import main  # noqa: F401
     except _Done:
         pass
     except BaseException as e:  # noqa: B036 - the app stopped: reported, whatever it was
         _report("app_failure", repr("%s: %s" % (type(e).__name__, e)))
+    else:
+        _report("app_failure", repr("main.py ended: the app stopped (its output says why)"))
     _report("done", 1)
