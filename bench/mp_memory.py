@@ -45,9 +45,10 @@ _SETTLE_MS = 300  # after an answer: the app selects the new account and redraws
 # debounced too, then the screen redraws within its 10 ms poll).
 _PRESS_MS = 45
 _RELEASED_MS = 45
-# After boot: the app's first phase sync waits for the DS3231's second edge; past one
-# second it has seen one, and the token is idle.
-_BOOT_SETTLE_MS = 1100
+# After boot: the app's first phase sync waits for the DS3231's second edge; two seconds on
+# it has seen one even when the boot itself took a second (a loaded machine), and the token
+# is idle (a sync still waiting holds a few hundred bytes).
+_BOOT_SETTLE_MS = 2100
 
 
 def _report(name, value):
