@@ -19,8 +19,8 @@ PYTEST_ARGS ?=
 # shows.
 TEST_WORKERS ?= 3
 
-.PHONY: venv test test-host test-firmware test-firmware-rv32 test-e2e bench bench-rv32-baseline \
-	lint sim deploy device-test clean
+.PHONY: venv test test-host test-firmware test-firmware-rv32 test-e2e bench bench-memory \
+	bench-rv32-baseline lint sim deploy device-test clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,12 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	MICROPYTHON=$(MICROPYTHON) $(BIN)/python bench/run.py
+	$(BIN)/python bench/memory.py
+
+# The firmware's memory on an ESP32-sized heap (bench/memory.py): on ../shared/bin/micropython32
+# or $$MICROPYTHON32, else on the venv's 64-bit interpreter, labelled so.
+bench-memory: $(STAMP)
+	$(BIN)/python bench/memory.py
 
 # Rewrite bench/rv32_baseline.json from a fresh RV32 measurement (commit it with the change
 # that moved the counts); CI fails when a count grows by more than 2% over the committed file.
