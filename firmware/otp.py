@@ -9,7 +9,7 @@ Public API (other firmware and outside checks rely on it):
                                  2**53 (double): beyond that a float cannot hold every second
       .totp_at(days, second_of_day) -> int   the same from small ints (see below)
       .format(code) -> str       zero-padded to .digits (a Steam key: steam_text)
-      .algorithm, .digits, .period, .steam
+      .algorithm, .digits, .period
   counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
   elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
@@ -18,9 +18,10 @@ Bad arguments raise ValueError with a message that never contains the secret.
 
 Steam Guard. A Steam key (steam=True, digits 5) computes the same truncated 31-bit value as
 HOTP but reduces it modulo 26**5 instead of 10**digits: that number holds all five characters
-(a character is one base-26 digit of it, the least significant first: STEAM_ALPHABET[v % 26],
-then v //= 26), so codes stay small ints, travel and compare as numbers, and cost nothing
-more than a decimal code. Only the display (ui.py) and steam_text spell them out.
+(each one base-26 digit of it, the least significant first: alphabet[v % 26], then v //= 26,
+with Steam's alphabet 23456789BCDFGHJKMNPQRTVWXY), so codes stay small ints, travel and
+compare as numbers, and cost nothing more than a decimal code. Only the display (ui.py) and
+steam_text spell them out.
 
 Speed and memory. A key keeps its HMAC inner/outer midstates (hmac_sha1.py, hmac_sha256.py,
 hmac_sha512.py: viper, set up by hmac_fast.py): a code is two compressions over a
@@ -55,8 +56,7 @@ _SHA1 = const(1)
 _SHA256 = const(2)
 _SHA512 = const(3)
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32 alphabet: index = value
-STEAM_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"  # Steam Guard's characters: index = value
-STEAM_DIGITS = const(5)
+_STEAM_DIGITS = const(5)
 _STEAM_MOD = const(11881376)  # 26**5: five Steam characters
 
 _NO_VIPER = False  # set on a port built without the viper emitter (tests set it too)
@@ -165,7 +165,7 @@ class Key:
         if kind is None:
             raise ValueError("algorithm must be sha1, sha256 or sha512")
         if steam:
-            if not isinstance(digits, int) or isinstance(digits, bool) or digits != STEAM_DIGITS:
+            if not isinstance(digits, int) or isinstance(digits, bool) or digits != _STEAM_DIGITS:
                 raise ValueError("digits of a Steam code must be 5")
         elif not isinstance(digits, int) or isinstance(digits, bool) or digits not in (6, 7, 8):
             raise ValueError("digits must be 6, 7 or 8")
@@ -176,7 +176,8 @@ class Key:
         self.algorithm = name
         self.digits = digits
         self.period = period
-        self.steam = bool(steam)
+        # A Steam key is known by its modulus (no attribute more: the hot path's attribute
+        # lookups stay as they were).
         self._mod = _STEAM_MOD if steam else 10**digits
         self._kind = kind
         core = _core(kind)
@@ -251,7 +252,7 @@ class Key:
         """The code as text, zero-padded to the key's digits (a Steam key: its characters)."""
         if not isinstance(code, int) or not 0 <= code < self._mod:
             raise ValueError("code out of range for %d digits" % self.digits)
-        if self.steam:
+        if self._mod == _STEAM_MOD:
             return steam_text(code)
         s = str(code)
         return "0" * (self.digits - len(s)) + s
@@ -278,15 +279,6 @@ class Key:
         return truncate(mac, self._mod)
 
 
-def steam_text(value):
-    """The five characters of a Steam code's value (0 .. 26**5 - 1), least significant first."""
-    out = ""
-    for _ in range(STEAM_DIGITS):
-        out += STEAM_ALPHABET[value % 26]
-        value //= 26
-    return out
-
-
 def truncate(mac, mod):
     """RFC 4226 dynamic truncation of an HMAC value, reduced mod `mod`."""
     o = mac[-1] & 15
@@ -300,3 +292,15 @@ def _digest(kind, data):
         return sha512.digest(data)
     h = hashlib.sha1(data) if kind == _SHA1 else hashlib.sha256(data)
     return h.digest()
+
+
+def steam_text(value):
+    """The five characters of a Steam code's value (0 .. 26**5 - 1), least significant first."""
+    # Steam Guard's characters, index = value (a local: every module global makes the hot
+    # path's lookups of builtins dearer, measured on RV32)
+    alphabet = "23456789BCDFGHJKMNPQRTVWXY"
+    out = ""
+    for _ in range(_STEAM_DIGITS):
+        out += alphabet[value % 26]
+        value //= 26
+    return out

@@ -146,7 +146,9 @@ class Account:
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
         self._label(issuer, name)
         self._secret = secret
-        flags = _ALGORITHMS.index(algorithm) | _KIND_FLAGS[_KINDS.index(kind)]
+        flags = _ALGORITHMS.index(algorithm) | (
+            _HOTP_FLAG if kind == "hotp" else _STEAM_FLAG if kind == "steam" else 0
+        )
         self._meta = flags | digits << 8 | period << 12
         self.counter = counter
         self._key = None
@@ -162,7 +164,8 @@ class Account:
 
     @property
     def kind(self):
-        return _kind(self._meta)
+        meta = self._meta
+        return "hotp" if meta & _HOTP_FLAG else "steam" if meta & _STEAM_FLAG else "totp"
 
     @property
     def digits(self):
@@ -260,7 +263,7 @@ def _fields(secret, algorithm, digits, period, kind, counter):
         raise InvalidError("secret must be 1 to %d bytes" % _MAX_SECRET)
     if not isinstance(algorithm, str) or algorithm.lower() not in _ALGORITHMS:
         raise InvalidError("algorithm must be sha1, sha256 or sha512")
-    if kind not in _KINDS:
+    if kind not in ("totp", "hotp", "steam"):
         raise InvalidError("kind must be totp, hotp or steam")
     if kind == "steam":
         # Steam Guard has one set of parameters: anything else is not a Steam code.
@@ -285,16 +288,6 @@ def _fields(secret, algorithm, digits, period, kind, counter):
         counter = 0
     return bytes(secret), algorithm.lower(), counter
 
-
-_KINDS = ("totp", "hotp", "steam")
-_KIND_FLAGS = (0, _HOTP_FLAG, _STEAM_FLAG)
-
-
-def _kind(flags):
-    # The kind a record's flags byte (or an account's _meta) names.
-    if flags & _HOTP_FLAG:
-        return "hotp"
-    return "steam" if flags & _STEAM_FLAG else "totp"
 
 
 class Vault:
@@ -513,7 +506,7 @@ class Vault:
             pos = _FIXED + li
             issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
             pos += ln
-            kind = _kind(flags)
+            kind = "hotp" if flags & _HOTP_FLAG else "steam" if flags & _STEAM_FLAG else "totp"
             secret, algorithm, counter = _fields(
                 mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
             )
