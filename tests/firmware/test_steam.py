@@ -174,6 +174,36 @@ def test_vault_file_layout_of_a_steam_record():
 # ---- drawing
 
 
+def _glyph_pixels(data, i):
+    import font_digits as font
+
+    n = font.GLYPH_BYTES
+    fb = framebuf.FrameBuffer(bytearray(data[i * n : (i + 1) * n]), 12, 24, framebuf.MONO_VLSB)
+    return [fb.pixel(x, y) for y in range(24) for x in range(12)]
+
+
+def test_font_has_the_steam_letters_drawn_apart_from_every_digit():
+    import font_digits as font
+
+    assert font.LETTER_CHARS == "BCDFGHJKMNPQRTVWXY"  # Steam's alphabet less 2-9
+    assert isinstance(font.LETTERS, bytes)
+    assert len(font.LETTERS) == len(font.LETTER_CHARS) * font.GLYPH_BYTES
+    glyphs = [_glyph_pixels(font.DIGITS, d) for d in range(10)]
+    glyphs += [_glyph_pixels(font.LETTERS, i) for i in range(len(font.LETTER_CHARS))]
+    for g in glyphs[10:]:
+        assert 40 < sum(g) < 200
+        rows = [y for y in range(24) if any(g[y * 12 : (y + 1) * 12])]
+        assert rows[0] == 0 and rows[-1] == 23
+    # People and the test decoders must never confuse two characters of a code.
+    for a in range(len(glyphs)):
+        for b in range(max(a + 1, 10), len(glyphs)):
+            diff = 0
+            for k in range(len(glyphs[a])):
+                if glyphs[a][k] != glyphs[b][k]:
+                    diff += 1
+            assert diff >= 20, (a, b, diff)
+
+
 class Panel(framebuf.FrameBuffer):
     def __init__(self, h=64):
         self.width = 128
