@@ -25,9 +25,9 @@ calls); small text is framebuf's built-in 8x8 font, ASCII only.
 
 Steam Guard codes: View.digits 5 means a Steam code (the vault allows 5 for Steam accounts
 only; docs/protocol.md), whose value (otp.py) holds five base-26 characters, the least
-significant first. They are drawn in the same cells, ungrouped, with the font's letters: a
-character of value v is glyph v + 2 (digits 0-9, then font_digits.LETTER_CHARS). The letters'
-shifted columns are made only once a Steam code is shown (864 bytes more).
+significant first. They are drawn in the same cells, ungrouped, with the letters of
+font_steam.py: a character of value v is glyph v + 2 (digits 0-9, then LETTER_CHARS). That
+module and the letters' shifted columns (864 bytes) are loaded only once a Steam code is shown.
 Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
 bytearray and small digits come from a tuple of one-character strings.
 
@@ -63,9 +63,6 @@ _DIGIT_GLYPHS = const(10)
 _ALL_GLYPHS = const(28)  # the digits and the 18 letters of Steam's alphabet
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-# Steam's alphabet as one-character strings: drawing a preview allocates nothing.
-STEAM_TEXT = ("2", "3", "4", "5", "6", "7", "8", "9", "B", "C", "D", "F", "G", "H", "J", "K",
-              "M", "N", "P", "Q", "R", "T", "V", "W", "X", "Y")
 
 # Latin-1 letters U+00C0..U+00FF without their accents, so "Müller" reads "Muller".
 _LATIN1 = "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty"
@@ -132,7 +129,7 @@ class UI:
         self.height = fb.height
         self.tall = self.height >= 64
         self._font = font_digits.DIGITS
-        self._letters = font_digits.LETTERS
+        self._steam = None  # font_steam, once a Steam code is drawn
         # The glyphs' columns moved down to the code's row within its page (a 32-bit word per
         # column c of glyph d at [d * 12 + c], page k in its byte k), made when that row
         # changes, so drawing a digit copies bytes instead of shifting bits. The digits only,
@@ -219,22 +216,32 @@ class UI:
         """The glyph columns (self._cols) for a code of `digits` drawn at row y (a Steam code
         needs the letters' columns too)."""
         if digits == _STEAM and len(self._cols) < _ALL_GLYPHS * _GW * 4:
+            self._steam_font()
             self._cols = bytearray(_ALL_GLYPHS * _GW * 4)
             self._cols_shift = -1
         if y & 7 != self._cols_shift:
             self._cols_shift = y & 7
             _shift_glyphs(self._font, self._cols, y & 7, 0)
             if len(self._cols) > _DIGIT_GLYPHS * _GW * 4:
-                _shift_glyphs(self._letters, self._cols, y & 7, _DIGIT_GLYPHS)
+                _shift_glyphs(self._steam.LETTERS, self._cols, y & 7, _DIGIT_GLYPHS)
         return self._cols
+
+    def _steam_font(self):
+        """The Steam letters' module, imported the first time a Steam code is drawn."""
+        if self._steam is None:
+            import font_steam
+
+            self._steam = font_steam
+        return self._steam
 
     def small_digits(self, code, digits, x, y):
         """The code in small type, a space between the groups; returns the x after it."""
         fb = self.fb
         if digits == _STEAM:  # five characters, the least significant first
+            text = self._steam_font().TEXT
             i = 0
             while i < digits:
-                fb.text(STEAM_TEXT[code % 26], x, y, 1)
+                fb.text(text[code % 26], x, y, 1)
                 code //= 26
                 x += _CHAR
                 i += 1
@@ -442,7 +449,7 @@ class UI:
 def _shift_glyphs(font, cols: ptr32, shift: int, first: int):
     """cols[(first + d) * 12 + c] (a word) = column c of glyph d of `font` moved down by shift
     rows: its byte k (bits 8k..8k+7) is page k. Words, not bytes: _cells reads a column with
-    one load. Every glyph of `font` (DIGITS or LETTERS) is shifted."""
+    one load. Every glyph of `font` (font_digits.DIGITS or font_steam.LETTERS) is shifted."""
     n = int(len(font)) // _GB * _GW
     f = ptr8(font)
     out = first * _GW

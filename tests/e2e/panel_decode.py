@@ -1,10 +1,10 @@
 """Read the token's screen back from the SSD1306 model's GDDRAM (test decoder, CPython).
 
 The large digits, and the letters of Steam Guard codes, are matched exactly against the
-project's own font (firmware/font_digits.py, read as data, not imported); small text against
-framebuf's 8x8 font, dumped once from the MicroPython interpreter itself. A glyph counts only
-if every pixel of its cell matches, so a half-drawn or corrupted digit reads as nothing rather
-than as a wrong digit.
+project's own font (firmware/font_digits.py and font_steam.py, read as data, not imported);
+small text against framebuf's 8x8 font, dumped once from the MicroPython interpreter itself.
+A glyph counts only if every pixel of its cell matches, so a half-drawn or corrupted digit
+reads as nothing rather than as a wrong digit.
 
     screen = panel_decode.decode(gddram)        # 1024 bytes, page-major MONO_VLSB
     screen.code        # "123456" (a Steam code: "FR8RV") or None (no large glyphs, or more
@@ -29,17 +29,19 @@ from host_tools.micropython import find_micropython
 
 REPO = Path(__file__).resolve().parents[2]
 FONT_FILE = REPO / "firmware" / "font_digits.py"
+STEAM_FONT_FILE = REPO / "firmware" / "font_steam.py"
 WIDTH = 128
 
 
 @functools.cache
 def digit_font() -> tuple[int, int, dict[tuple[int, ...], str]]:
-    """(width, height, {column bit patterns: character}) from firmware/font_digits.py: the
-    digits and the letters of Steam codes."""
+    """(width, height, {column bit patterns: character}) from firmware/font_digits.py (the
+    digits) and font_steam.py (the letters of Steam codes)."""
     values: dict[str, object] = {}
-    for node in ast.parse(FONT_FILE.read_text()).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.literal_eval(node.value)
+    for path in (FONT_FILE, STEAM_FONT_FILE):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
     w, h, n = int(values["WIDTH"]), int(values["HEIGHT"]), int(values["GLYPH_BYTES"])  # type: ignore[call-overload]
     table: dict[tuple[int, ...], str] = {}
     glyph_sets = ((values["DIGITS"], "0123456789"), (values["LETTERS"], values["LETTER_CHARS"]))

@@ -11,9 +11,11 @@ def _fb(buf, w, h):
 def _glyph_table():
     # Glyph bytes -> its character: the digits, then the letters of Steam codes.
     n = font.GLYPH_BYTES
+    import font_steam as steam
+
     table = {bytes(font.DIGITS[d * n : (d + 1) * n]): str(d) for d in range(10)}
-    for i in range(len(font.LETTER_CHARS)):
-        table[bytes(font.LETTERS[i * n : (i + 1) * n])] = font.LETTER_CHARS[i]
+    for i in range(len(steam.LETTER_CHARS)):
+        table[bytes(steam.LETTERS[i * n : (i + 1) * n])] = steam.LETTER_CHARS[i]
     return table
 
 

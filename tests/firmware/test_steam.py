@@ -184,12 +184,14 @@ def _glyph_pixels(data, i):
 
 def test_font_has_the_steam_letters_drawn_apart_from_every_digit():
     import font_digits as font
+    import font_steam as steam
 
-    assert font.LETTER_CHARS == "BCDFGHJKMNPQRTVWXY"  # Steam's alphabet less 2-9
-    assert isinstance(font.LETTERS, bytes)
-    assert len(font.LETTERS) == len(font.LETTER_CHARS) * font.GLYPH_BYTES
+    assert steam.LETTER_CHARS == "BCDFGHJKMNPQRTVWXY"  # Steam's alphabet less 2-9
+    assert "".join(steam.TEXT) == ALPHABET
+    assert isinstance(steam.LETTERS, bytes)
+    assert len(steam.LETTERS) == len(steam.LETTER_CHARS) * font.GLYPH_BYTES
     glyphs = [_glyph_pixels(font.DIGITS, d) for d in range(10)]
-    glyphs += [_glyph_pixels(font.LETTERS, i) for i in range(len(font.LETTER_CHARS))]
+    glyphs += [_glyph_pixels(steam.LETTERS, i) for i in range(len(steam.LETTER_CHARS))]
     for g in glyphs[10:]:
         assert 40 < sum(g) < 200
         rows = [y for y in range(24) if any(g[y * 12 : (y + 1) * 12])]
@@ -259,6 +261,21 @@ def test_partial_redraw_of_a_steam_code_equals_a_full_one():
     r = Panel()
     ui.UI(r).totp(_view(value_of("22222")))
     assert bytes(p.buffer) == bytes(r.buffer)
+
+
+def test_the_letters_are_loaded_only_for_a_steam_code():
+    import sys
+
+    import ui
+
+    sys.modules.pop("font_steam", None)
+    u = ui.UI(Panel())
+    v = _view(123456)
+    v.digits = 6
+    u.totp(v)
+    assert "font_steam" not in sys.modules and len(u._cols) == 10 * 12 * 4
+    u.totp(_view(steam_key().totp(1511200518)))
+    assert "font_steam" in sys.modules and len(u._cols) == 28 * 12 * 4
 
 
 def test_drawing_a_steam_code_allocates_nothing():
