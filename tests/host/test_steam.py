@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,3 +224,15 @@ def test_verify_on_the_token_includes_steam(token: MicroPythonToken, capsys) -> 
     assert status == 0, err
     report = json.loads(out)
     assert report["failed"] == 0 and report["vectors"] == 130  # 28 RFC, 2 Steam, 100 random
+
+
+def test_confirm_takes_the_steam_code_as_shown(token: MicroPythonToken, capsys) -> None:  # type: ignore[no-untyped-def]
+    uri = f"otpauth://steam/Steam:gamer?secret={STEAM_B32}"
+    shown = Steam(STEAM_B32).at(int(time.time()))
+    status, _, err = run(capsys, "provision", uri, "--confirm", stdin=shown.lower() + "\n")
+    assert status == 0, err
+    status, _, err = run(
+        capsys, "provision", uri, "--force", "--confirm", stdin="22222\n12345\nBCDFG\n"
+    )
+    assert status == 1 and "host_tools: the code typed does not match" in err
+    assert Session(token.transport).accounts() == []
