@@ -74,3 +74,12 @@ def test_steam_account_codes_on_the_wire_and_the_panel(unpaced_sim, capsys) -> N
     status, out, err = host_tools(unpaced_sim, capsys, "code", "--json")
     assert status == 0, err
     assert json.loads(out)["codes"][0]["code"] == PUBLISHED_CODE
+
+    # In the step's last seconds the next code shows too, in small type (preview_s is 5).
+    step = PUBLISHED_T - PUBLISHED_T % 30
+    reboot_at(unpaced_sim, step + 25.5)
+    frame, screen = wait_screen(
+        unpaced_sim, lambda s, f: s.preview is not None, what="the next Steam code"
+    )
+    assert screen.preview == reference.steam(SECRET, step + 30), screen.text
+    assert screen.code == PUBLISHED_CODE  # a frame with the preview is still in the step
