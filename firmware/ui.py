@@ -22,14 +22,14 @@ A 128x32 panel shows one label line, the digits, and the bar upright at the righ
 The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB), written
 straight into the frame's buffer by a viper routine (blit() would visit every pixel through
 calls); small text is framebuf's built-in 8x8 font, ASCII only.
+Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
+bytearray and small digits come from a tuple of one-character strings.
 
 Steam Guard codes: View.digits 5 means a Steam code (the vault allows 5 for Steam accounts
 only; docs/protocol.md), whose value (otp.py) holds five base-26 characters, the least
 significant first. They are drawn in the same cells, ungrouped, with the letters of
 font_steam.py: a character of value v is glyph v + 2 (digits 0-9, then LETTER_CHARS). That
 module and the letters' shifted columns (864 bytes) are loaded only once a Steam code is shown.
-Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
-bytearray and small digits come from a tuple of one-character strings.
 
 A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
 offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
