@@ -289,7 +289,6 @@ def _fields(secret, algorithm, digits, period, kind, counter):
     return bytes(secret), algorithm.lower(), counter
 
 
-
 class Vault:
     def __init__(self, directory, capacity=64):
         _int(capacity, "capacity", 1, _MAX_CAPACITY)
