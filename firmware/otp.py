@@ -2,18 +2,26 @@
 
 Public API (other firmware and outside checks rely on it):
   b32decode(text) -> bytes       lenient: lower case, spaces, hyphens, missing "=" padding
-  Key(secret, algorithm="sha1", digits=6, period=30)
+  Key(secret, algorithm="sha1", digits=6, period=30, steam=False)
       .hotp(counter) -> int      counter 0 .. 2**64-1
       .totp(unix_time) -> int    Unix seconds, 0 .. far beyond 2**32: an int, or a float
                                  below 2**24 (single-precision floats, as on an ESP32) or
                                  2**53 (double): beyond that a float cannot hold every second
       .totp_at(days, second_of_day) -> int   the same from small ints (see below)
-      .format(code) -> str       zero-padded to .digits
+      .format(code) -> str       zero-padded to .digits (a Steam key: steam_text)
       .algorithm, .digits, .period
   counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
   elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
+  steam_text(value) -> str                      a Steam code's five characters
 Bad arguments raise ValueError with a message that never contains the secret.
+
+Steam Guard. A Steam key (steam=True, digits 5) computes the same truncated 31-bit value as
+HOTP but reduces it modulo 26**5 instead of 10**digits: that number holds all five characters
+(each one base-26 digit of it, the least significant first: alphabet[v % 26], then v //= 26,
+with Steam's alphabet 23456789BCDFGHJKMNPQRTVWXY), so codes stay small ints, travel and
+compare as numbers, and cost nothing more than a decimal code. Only the display (ui.py) and
+steam_text spell them out.
 
 Speed and memory. A key keeps its HMAC inner/outer midstates (hmac_sha1.py, hmac_sha256.py,
 hmac_sha512.py: viper, set up by hmac_fast.py): a code is two compressions over a
@@ -48,6 +56,8 @@ _SHA1 = const(1)
 _SHA256 = const(2)
 _SHA512 = const(3)
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32 alphabet: index = value
+_STEAM_DIGITS = const(5)
+_STEAM_MOD = const(11881376)  # 26**5: five Steam characters
 
 _NO_VIPER = False  # set on a port built without the viper emitter (tests set it too)
 
@@ -145,7 +155,7 @@ class Key:
     """One OTP secret with its parameters. Holds derived HMAC state, never the raw secret,
     and shows neither in its repr."""
 
-    def __init__(self, secret, algorithm="sha1", digits=6, period=30):
+    def __init__(self, secret, algorithm="sha1", digits=6, period=30, steam=False):
         if not isinstance(secret, (bytes, bytearray)):
             raise ValueError("secret must be bytes")
         if not secret:
@@ -154,7 +164,10 @@ class Key:
         kind = {"sha1": _SHA1, "sha256": _SHA256, "sha512": _SHA512}.get(name)
         if kind is None:
             raise ValueError("algorithm must be sha1, sha256 or sha512")
-        if not isinstance(digits, int) or isinstance(digits, bool) or digits not in (6, 7, 8):
+        if steam:
+            if not isinstance(digits, int) or isinstance(digits, bool) or digits != _STEAM_DIGITS:
+                raise ValueError("digits of a Steam code must be 5")
+        elif not isinstance(digits, int) or isinstance(digits, bool) or digits not in (6, 7, 8):
             raise ValueError("digits must be 6, 7 or 8")
         if isinstance(period, float) and period == int(period):
             period = int(period)
@@ -163,7 +176,9 @@ class Key:
         self.algorithm = name
         self.digits = digits
         self.period = period
-        self._mod = 10**digits
+        # A Steam key is known by its modulus (no attribute more: the hot path's attribute
+        # lookups stay as they were).
+        self._mod = _STEAM_MOD if steam else 10**digits
         self._kind = kind
         core = _core(kind)
         if core is not None:
@@ -234,9 +249,11 @@ class Key:
         return self.hotp(counter(days, second_of_day, self.period))
 
     def format(self, code):
-        """The code as text, zero-padded to the key's digits."""
+        """The code as text, zero-padded to the key's digits (a Steam key: its characters)."""
         if not isinstance(code, int) or not 0 <= code < self._mod:
             raise ValueError("code out of range for %d digits" % self.digits)
+        if self._mod == _STEAM_MOD:
+            return steam_text(code)
         s = str(code)
         return "0" * (self.digits - len(s)) + s
 
@@ -275,3 +292,15 @@ def _digest(kind, data):
         return sha512.digest(data)
     h = hashlib.sha1(data) if kind == _SHA1 else hashlib.sha256(data)
     return h.digest()
+
+
+def steam_text(value):
+    """The five characters of a Steam code's value (0 .. 26**5 - 1), least significant first."""
+    # Steam Guard's characters, index = value (a local: every module global makes the hot
+    # path's lookups of builtins dearer, measured on RV32)
+    alphabet = "23456789BCDFGHJKMNPQRTVWXY"
+    out = ""
+    for _ in range(_STEAM_DIGITS):
+        out += alphabet[value % 26]
+        value //= 26
+    return out

@@ -68,8 +68,9 @@ _VAULT_STATUS = {
     "AMBIGUOUS": _AMBIGUOUS,
 }
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
-_KINDS = ("totp", "hotp")  # wire values 0, 1
+_KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
 _MAX_SECRET = const(128)
+_STEAM_DIGITS = const(5)
 _MAX_VECTORS = const(32)
 _MAX_CHECKS = const(16)
 _ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 code
@@ -259,7 +260,7 @@ class Server:
         while i < len(accounts) and self.resp.length + _ENTRY_MAX <= protocol.MAX_RESPONSE:
             account = accounts[i]
             self._put_entry(i, account)
-            if now is not None and account.kind == "totp":
+            if now is not None and account.kind != "hotp":  # TOTP and Steam
                 period = account.period
                 self.resp.put("<IB", account.key().totp(now), period - now % period)
                 await asyncio.sleep_ms(0)  # let the UI run between codes
@@ -379,11 +380,12 @@ class Server:
                 raise Fail(protocol.INVALID, "unknown algorithm")
             if not secret:
                 raise Fail(protocol.INVALID, "empty secret")
+            steam = digits == _STEAM_DIGITS  # digits 5: a Steam code (docs/protocol.md)
             if period == 0:  # HOTP: value is the counter
-                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits)
+                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, 30, steam)
                 code = key.hotp(value)
             else:
-                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, period)
+                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, period, steam)
                 code = key.totp(value)
             self.resp.put("<I", code)
             await asyncio.sleep_ms(0)  # let the display run between vectors

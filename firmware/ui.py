@@ -25,6 +25,12 @@ calls); small text is framebuf's built-in 8x8 font, ASCII only.
 Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
 bytearray and small digits come from a tuple of one-character strings.
 
+Steam Guard codes: View.digits 5 means a Steam code (the vault allows 5 for Steam accounts
+only; docs/protocol.md), whose value (otp.py) holds five base-26 characters, the least
+significant first. They are drawn in the same cells, ungrouped, with the letters of
+font_steam.py: a character of value v is glyph v + 2 (digits 0-9, then LETTER_CHARS). That
+module and the letters' shifted columns (864 bytes) are loaded only once a Steam code is shown.
+
 A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
 offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
 each over a cleared area that nothing else draws on, so the frame ends up exactly as a full
@@ -52,6 +58,9 @@ _VOUCHED = const(1)  # area[4]: the changes since the display's last show() lie 
 _UNKNOWN = const(2)  # area[4]: anything may have changed (0: nothing drawn since the show())
 _NO_DIGIT = const(255)  # a digit cell that holds no digit
 _NEVER_QUIET = const(0x3FFFFFFF)  # UI._quiet while a label moves (a small int on 32 bits)
+_STEAM = const(5)  # View.digits of a Steam code
+_DIGIT_GLYPHS = const(10)
+_ALL_GLYPHS = const(28)  # the digits and the 18 letters of Steam's alphabet
 
 DIGIT_TEXT = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
@@ -80,11 +89,13 @@ def ascii_label(text):
 
 
 def group_split(digits):
-    """Digits in the first group: 6 -> 3+3, 7 -> 3+4, 8 -> 4+4."""
-    return digits // 2
+    """Digits in the first group: 6 -> 3+3, 7 -> 3+4, 8 -> 4+4 (a Steam code: one group)."""
+    return digits if digits == _STEAM else digits // 2
 
 
 def code_width(digits):
+    if digits == _STEAM:  # five characters, no group gap
+        return digits * _GW + (digits - 1) * _GAP
     return digits * _GW + (digits - 2) * _GAP + _GROUP_GAP
 
 
@@ -118,10 +129,12 @@ class UI:
         self.height = fb.height
         self.tall = self.height >= 64
         self._font = font_digits.DIGITS
+        self._steam = None  # font_steam, once a Steam code is drawn
         # The glyphs' columns moved down to the code's row within its page (a 32-bit word per
-        # column c of digit d at [d * 12 + c], page k in its byte k), made when that row
-        # changes, so drawing a digit copies bytes instead of shifting bits.
-        self._cols = bytearray(10 * _GW * 4)  # word-aligned, as every heap block is
+        # column c of glyph d at [d * 12 + c], page k in its byte k), made when that row
+        # changes, so drawing a digit copies bytes instead of shifting bits. The digits only,
+        # until a Steam code needs the letters too.
+        self._cols = bytearray(_DIGIT_GLYPHS * _GW * 4)  # word-aligned, as every heap block is
         self._cols_shift = -1
         self._split = bytearray(8)
         self._buf = buf  # the large digits are written straight into it
@@ -195,22 +208,46 @@ class UI:
         """The large digits that differ from those in `drawn` (a bytearray(8): the digit each
         cell holds, _NO_DIGIT if none), drawn and recorded there."""
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        _cells(self._buf, self._shifted(y + self.dy), drawn, code,
+        _cells(self._buf, self._shifted(y + self.dy, digits), drawn, code,
                x | ((y + self.dy) << 8) | (digits << 16) | ((self.height >> 3) << 24),
                self._area)
 
-    def _shifted(self, y):
-        """The glyph columns (self._cols) for digits drawn at row y."""
+    def _shifted(self, y, digits):
+        """The glyph columns (self._cols) for a code of `digits` drawn at row y (a Steam code
+        needs the letters' columns too)."""
+        if digits == _STEAM and len(self._cols) < _ALL_GLYPHS * _GW * 4:
+            self._steam_font()
+            self._cols = bytearray(_ALL_GLYPHS * _GW * 4)
+            self._cols_shift = -1
         if y & 7 != self._cols_shift:
             self._cols_shift = y & 7
-            _shift_glyphs(self._font, self._cols, y & 7)
+            _shift_glyphs(self._font, self._cols, y & 7, 0)
+            if len(self._cols) > _DIGIT_GLYPHS * _GW * 4:
+                _shift_glyphs(self._steam.LETTERS, self._cols, y & 7, _DIGIT_GLYPHS)
         return self._cols
+
+    def _steam_font(self):
+        """The Steam letters' module, imported the first time a Steam code is drawn."""
+        if self._steam is None:
+            import font_steam
+
+            self._steam = font_steam
+        return self._steam
 
     def small_digits(self, code, digits, x, y):
         """The code in small type, a space between the groups; returns the x after it."""
+        fb = self.fb
+        if digits == _STEAM:  # five characters, the least significant first
+            text = self._steam_font().TEXT
+            i = 0
+            while i < digits:
+                fb.text(text[code % 26], x, y, 1)
+                code //= 26
+                x += _CHAR
+                i += 1
+            return x
         split = self._split_code(code, digits)
         first = group_split(digits)
-        fb = self.fb
         i = 0
         while i < digits:
             fb.text(DIGIT_TEXT[split[i]], x, y, 1)
@@ -290,7 +327,7 @@ class UI:
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
         y = self.y_code + self.dy
         self._geom = x | (y << 8) | (digits << 16) | ((self.height >> 3) << 24)
-        self._shifted(y)
+        self._shifted(y, digits)
 
     def _labels_changed(self, v):
         """The label lines whose text or scroll offset changed, each redrawn over its band."""
@@ -409,15 +446,19 @@ class UI:
 
 
 @micropython.viper
-def _shift_glyphs(font: ptr8, cols: ptr32, shift: int):
-    """cols[d * 12 + c] (a word) = column c of digit d moved down by shift rows: its byte k
-    (bits 8k..8k+7) is page k. Words, not bytes: _cells reads a column with one load."""
+def _shift_glyphs(font, cols: ptr32, shift: int, first: int):
+    """cols[(first + d) * 12 + c] (a word) = column c of glyph d of `font` moved down by shift
+    rows: its byte k (bits 8k..8k+7) is page k. Words, not bytes: _cells reads a column with
+    one load. Every glyph of `font` (font_digits.DIGITS or font_steam.LETTERS) is shifted."""
+    n = int(len(font)) // _GB * _GW
+    f = ptr8(font)
+    out = first * _GW
     i = 0
-    while i < 10 * _GW:
+    while i < n:
         g = (i // _GW) * _GB + i % _GW
-        bits = uint(font[g]) | (uint(font[g + _GW]) << 8)
-        bits = (bits | (uint(font[g + 2 * _GW]) << 16)) << shift
-        cols[i] = bits
+        bits = uint(f[g]) | (uint(f[g + _GW]) << 8)
+        bits = (bits | (uint(f[g + 2 * _GW]) << 16)) << shift
+        cols[out + i] = bits
         i += 1
 
 
@@ -426,7 +467,9 @@ def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
     """The code's large digits into a 128-column MONO_VLSB frame: geom packs the first cell's
     x (bits 0..7, 0..127), its row y (bits 8..15), the digit count (bits 16..23) and the
     frame's pages (bits 24..; passed, as len() would cost a call per frame); cols holds
-    the glyph columns shifted for that row (UI._shifted). Only the cells whose digit differs
+    the glyph columns shifted for that row (UI._shifted). A code of 5 digits is a Steam code:
+    base-26 characters, the least significant in the first cell, glyph value + 2, no group
+    gap (see the module docstring). Only the cells whose digit differs
     from drawn[i] are written, then recorded in drawn. A cell's 24 rows of each column are
     replaced, blank pixels too (as blit does); the rows above and below are kept; columns
     and pages outside the frame are clipped. The cells written are added to area (x0, y0,
@@ -441,13 +484,21 @@ def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
     below = above ^ 0xFF  # rows of its fourth page below it: kept
     p0 = y >> 3
     n = (geom >> 24) - p0  # pages of the cell inside the frame
-    first = digits >> 1
+    steam = digits == _STEAM
+    first = digits if steam else digits >> 1
     lo = 255
     hi = -1
-    i = digits - 1
-    while i >= 0:
-        d = code % 10
-        code = code // 10
+    k = 0
+    while k < digits:
+        if steam:  # the first cell holds the least significant character
+            i = k
+            d = code % 26 + 2
+            code = code // 26
+        else:  # the last cell holds the least significant digit
+            i = digits - 1 - k
+            d = code % 10
+            code = code // 10
+        k += 1
         if d != int(drawn[i]):
             drawn[i] = d
             x = (geom & 0xFF) + i * (_GW + _GAP)
@@ -482,7 +533,6 @@ def _cells(buf, cols: ptr32, drawn: ptr8, code: int, geom: int, area: ptr8):
                         f2[j] = w >> 16
                     j += 1
                     t += 1
-        i -= 1
     if hi >= 0 and area[4] < _UNKNOWN:
         area[4] = _VOUCHED
         if lo < int(area[0]):

@@ -15,11 +15,11 @@
     v.wipe()                 # removes every account and every copy of the file
                              # (delete, replace and wipe leave no file with the old secret)
 
-Account (read-only by convention): issuer, name, kind ("totp"|"hotp"), algorithm
-("sha1"|"sha256"|"sha512"), digits (6..8), period (seconds), counter (HOTP: the next counter to
-use; TOTP: 0), label ("issuer:name", or "name" when the issuer is empty), key() -> otp.Key built
-on first use and cached. The secret is reachable only through key(): no attribute, repr or
-error message shows it.
+Account (read-only by convention): issuer, name, kind ("totp"|"hotp"|"steam"), algorithm
+("sha1"|"sha256"|"sha512"), digits (6..8; 5 for steam), period (seconds), counter (HOTP: the
+next counter to use; TOTP and steam: 0), label ("issuer:name", or "name" when the issuer is
+empty), key() -> otp.Key built on first use and cached. The secret is reachable only through
+key(): no attribute, repr or error message shows it.
 
 find(query): an exact label ("GitHub:alice"), else the one label equal ignoring ASCII case,
 else the one label containing the query ignoring ASCII case. None -> NotFoundError, several ->
@@ -27,7 +27,8 @@ AmbiguousError.
 
 Limits: issuer 0..64 bytes UTF-8 without ':'; name 1..64 bytes UTF-8 (':' allowed only with an
 issuer, so a label splits at its first ':' and labels are unique); secret 1..128 bytes;
-digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; (issuer, name) unique; capacity 1..255
+digits 6, 7, 8; period 1..3600 s; counter 0..2**64-1; a steam account (Steam Guard) is sha1,
+digits 5, period 30, counter 0 and nothing else; (issuer, name) unique; capacity 1..255
 (default 64). A label given to add() or rename() (str or bytes) must be well-formed UTF-8 as
 CPython reads it (utf8.valid: MicroPython's own decode() lets surrogates, overlong forms and
 code points above U+10FFFF through) and hold no control character: C0, DEL, C1 or a
@@ -54,7 +55,8 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
     0  version u8 = 1
     1  count   u8
     2  records, each:
-         0  flags    u8   bits 0-1 algorithm (0 sha1, 1 sha256, 2 sha512), bit 4 hotp
+         0  flags    u8   bits 0-1 algorithm (0 sha1, 1 sha256, 2 sha512), bit 4 hotp,
+                          bit 5 steam (firmware before Steam support refuses such a file)
          1  digits   u8
          2  period   u16
          4  counter  u64
@@ -92,6 +94,9 @@ _MAX_PERIOD = const(3600)
 _MAX_CAPACITY = const(255)
 _COUNTER_LIMIT = 1 << 64  # not const(): a big int on 32-bit ports
 _HOTP_FLAG = const(0x10)
+_STEAM_FLAG = const(0x20)
+_STEAM_DIGITS = const(5)
+_STEAM_PERIOD = const(30)
 _ALGORITHMS = ("sha1", "sha256", "sha512")
 _FILE = "vault.bin"
 _MAGIC = b"TKVA"
@@ -126,10 +131,11 @@ class CorruptError(VaultError):
 
 
 def make_key(secret, algorithm, digits, period):
-    """The one place that turns a secret into an otp.Key (imported late: no work at import)."""
+    """The one place that turns a secret into an otp.Key (imported late: no work at import).
+    Digits 5 is stored only for steam accounts (_fields): it makes a Steam key."""
     import otp
 
-    return otp.Key(secret, algorithm, digits, period)
+    return otp.Key(secret, algorithm, digits, period, digits == _STEAM_DIGITS)
 
 
 class Account:
@@ -140,7 +146,9 @@ class Account:
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
         self._label(issuer, name)
         self._secret = secret
-        flags = _ALGORITHMS.index(algorithm) | (_HOTP_FLAG if kind == "hotp" else 0)
+        flags = _ALGORITHMS.index(algorithm) | (
+            _HOTP_FLAG if kind == "hotp" else _STEAM_FLAG if kind == "steam" else 0
+        )
         self._meta = flags | digits << 8 | period << 12
         self.counter = counter
         self._key = None
@@ -156,7 +164,8 @@ class Account:
 
     @property
     def kind(self):
-        return "hotp" if self._meta & _HOTP_FLAG else "totp"
+        meta = self._meta
+        return "hotp" if meta & _HOTP_FLAG else "steam" if meta & _STEAM_FLAG else "totp"
 
     @property
     def digits(self):
@@ -254,10 +263,23 @@ def _fields(secret, algorithm, digits, period, kind, counter):
         raise InvalidError("secret must be 1 to %d bytes" % _MAX_SECRET)
     if not isinstance(algorithm, str) or algorithm.lower() not in _ALGORITHMS:
         raise InvalidError("algorithm must be sha1, sha256 or sha512")
-    _int(digits, "digits", 6, 8)
+    if kind not in ("totp", "hotp", "steam"):
+        raise InvalidError("kind must be totp, hotp or steam")
+    if kind == "steam":
+        # Steam Guard has one set of parameters: anything else is not a Steam code.
+        if (
+            algorithm.lower() != "sha1"
+            or not isinstance(digits, int)
+            or isinstance(digits, bool)
+            or digits != _STEAM_DIGITS
+            or period != _STEAM_PERIOD
+        ):
+            raise InvalidError("a steam account is sha1, digits 5 and period 30")
+        if counter != 0:
+            raise InvalidError("a steam account has no counter")
+    else:
+        _int(digits, "digits", 6, 8)
     _int(period, "period", 1, _MAX_PERIOD)
-    if kind not in ("totp", "hotp"):
-        raise InvalidError("kind must be totp or hotp")
     if not isinstance(counter, int) or isinstance(counter, bool):
         raise InvalidError("counter must be an integer")
     if counter < 0 or counter >= _COUNTER_LIMIT:
@@ -472,13 +494,18 @@ class Vault:
             payload.readinto(mv[:_FIXED])
             flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, buf, 0)
             n = li + ln + ls
-            if n > payload.left or flags & ~(_HOTP_FLAG | 3) or flags & 3 == 3:
+            if (
+                n > payload.left
+                or flags & ~(_HOTP_FLAG | _STEAM_FLAG | 3)
+                or flags & 3 == 3
+                or flags & _HOTP_FLAG and flags & _STEAM_FLAG
+            ):
                 raise ValueError("bad record")
             payload.readinto(mv[_FIXED : _FIXED + n])
             pos = _FIXED + li
             issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
             pos += ln
-            kind = "hotp" if flags & _HOTP_FLAG else "totp"
+            kind = "hotp" if flags & _HOTP_FLAG else "steam" if flags & _STEAM_FLAG else "totp"
             secret, algorithm, counter = _fields(
                 mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
             )

@@ -4,6 +4,9 @@
         an account to store, validated on construction against the vault's limits
         (firmware/vault.py), so anything that builds one can send it as is; its repr omits
         the secret. Parsers (host_tools.otpauth, host_tools.imports) build these.
+    steam_account(issuer, name, secret)
+        a Steam Guard account (kind "steam": SHA1, 30 s, 5 characters, the only parameters
+        Steam uses), the one way parsers should build one
     Account(index, kind, algorithm, digits, period, counter, issuer, name)
         an account as the token lists it: labels and parameters, never the secret.
     check_label(issuer, name)     the label rules, for anything that sets a label (rename)
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 
 from host_tools.errors import InvalidInputError, NotFoundError
 from host_tools.protocol import ALGORITHMS, KINDS, MAX_LABEL, MAX_SECRET
+from host_tools.reference import STEAM_DIGITS, STEAM_PERIOD
 
 DIGITS = (6, 7, 8)
 LABEL_MAX_BYTES = MAX_LABEL
@@ -132,7 +136,7 @@ class AccountSpec:
     def __post_init__(self) -> None:
         check_label(self.issuer, self.name)
         if self.kind not in KINDS:
-            raise InvalidInputError(f"type must be totp or hotp, not {self.kind!r}")
+            raise InvalidInputError(f"type must be totp, hotp or steam, not {self.kind!r}")
         if not isinstance(self.secret, bytes):
             raise InvalidInputError("secret must be bytes")
         if not SECRET_MIN_BYTES <= len(self.secret) <= SECRET_MAX_BYTES:
@@ -144,15 +148,38 @@ class AccountSpec:
             raise InvalidInputError(
                 f"unsupported algorithm {self.algorithm!r} (use SHA1, SHA256 or SHA512)"
             )
+        if self.kind == "steam":
+            self._check_steam()
+            return
         _check_int(self.digits, "digits", 6, 8)
         _check_int(self.period, "period", PERIOD_MIN, PERIOD_MAX)
         _check_int(self.counter, "counter", 0, COUNTER_MAX)
         if self.kind == "totp" and self.counter:
             raise InvalidInputError("a totp account has no counter")
 
+    def _check_steam(self) -> None:
+        # Steam Guard has one set of parameters; anything else is not a Steam code.
+        if (self.algorithm, self.digits, self.period, self.counter) != (
+            "sha1",
+            STEAM_DIGITS,
+            STEAM_PERIOD,
+            0,
+        ):
+            raise InvalidInputError(
+                f"a steam account is SHA1, {STEAM_DIGITS} characters, {STEAM_PERIOD} s and no "
+                f"counter (got {self.algorithm.upper()}, {self.digits!r} digits, "
+                f"{self.period!r} s, counter {self.counter!r})"
+            )
+
     @property
     def label(self) -> str:
         return label_of(self.issuer, self.name)
+
+
+def steam_account(issuer: str, name: str, secret: bytes) -> AccountSpec:
+    """A Steam Guard account (validated like any AccountSpec): what an importer or a URI
+    parser builds for an entry of type steam, whatever digits or period the entry states."""
+    return AccountSpec("steam", issuer, name, secret, "sha1", STEAM_DIGITS, STEAM_PERIOD)
 
 
 @dataclass(frozen=True)

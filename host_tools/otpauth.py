@@ -14,7 +14,10 @@ Every problem raises host_tools.errors.InvalidInputError with one line that neve
 the secret (a bad base32 character is reported by position only).
 
 Rules for URIs (Key Uri Format, plus what real exporters produce):
-- scheme and type are case-insensitive; type totp or hotp (steam and others are refused);
+- scheme and type are case-insensitive; type totp, hotp or steam (others are refused);
+- Steam Guard: `otpauth://steam/...` (as Aegis writes it) or `otpauth://totp/...` with
+  `encoder=steam` (as KeePassXC writes it) is a steam account; algorithm, digits and period
+  may be given only with Steam's values (SHA1, 5, 30);
 - LABEL is percent-decoded, then split at its first ':' (or '%3A') into issuer prefix and
   account name; spaces around both are dropped ("Example:%20alice" -> "Example", "alice"),
   and further ':' stay in the name ("Corp:alice:work" -> "Corp", "alice:work"); '+' in the
@@ -37,7 +40,7 @@ import re
 import urllib.parse
 from pathlib import Path
 
-from host_tools.account import AccountSpec
+from host_tools.account import AccountSpec, steam_account
 from host_tools.errors import InvalidInputError, NoQrCodeError
 from host_tools.protocol import ALGORITHMS, KINDS
 
@@ -111,7 +114,7 @@ def parse_uri(text: str) -> AccountSpec:
         raise InvalidInputError("not an otpauth:// URI")
     kind = parts.netloc.lower()
     if kind not in KINDS:
-        raise InvalidInputError(f"unsupported OTP type {parts.netloc!r} (use totp or hotp)")
+        raise InvalidInputError(f"unsupported OTP type {parts.netloc!r} (use totp, hotp or steam)")
 
     params: dict[str, str] = {}
     try:
@@ -150,6 +153,15 @@ def parse_uri(text: str) -> AccountSpec:
     if "secret" not in params:
         raise InvalidInputError("URI has no secret parameter")
     secret = decode_base32(params["secret"])
+    if "encoder" in params:
+        encoder = params["encoder"].strip().lower()
+        if encoder != "steam" or kind == "hotp":
+            raise InvalidInputError(
+                f"unsupported encoder {params['encoder']!r} for {kind} (only totp with steam)"
+            )
+        kind = "steam"
+    if kind == "steam":
+        return _steam_spec(issuer, name, secret, params)
     algorithm = _algorithm(params["algorithm"]) if "algorithm" in params else "sha1"
     digits = _integer(params["digits"], "digits") if "digits" in params else 6
     period = 30
@@ -162,13 +174,29 @@ def parse_uri(text: str) -> AccountSpec:
             raise InvalidInputError("an hotp URI needs a counter parameter")
         counter = _integer(params["counter"], "counter")
     ignored = sorted(
-        set(params) - {"secret", "issuer", "algorithm", "digits", "period", "counter"}
+        set(params) - {"secret", "issuer", "algorithm", "digits", "period", "counter", "encoder"}
     )
     if ignored:
         log.debug("ignored URI parameters: %s", ", ".join(ignored))
     spec = AccountSpec(kind, issuer, name, secret, algorithm, digits, period, counter)
     log.debug("parsed %s account %s", kind, spec.label)
     return spec
+
+
+def _steam_spec(issuer: str, name: str, secret: bytes, params: dict[str, str]) -> AccountSpec:
+    # Steam's parameters are fixed: stated ones must be those (AccountSpec says which differ).
+    spec = steam_account(issuer, name, secret)
+    stated = AccountSpec(
+        "steam",
+        issuer,
+        name,
+        secret,
+        _algorithm(params["algorithm"]) if "algorithm" in params else spec.algorithm,
+        _integer(params["digits"], "digits") if "digits" in params else spec.digits,
+        _integer(params["period"], "period") if "period" in params else spec.period,
+    )
+    log.debug("parsed steam account %s", stated.label)
+    return stated
 
 
 def to_uri(spec: AccountSpec) -> str:
@@ -181,7 +209,7 @@ def to_uri(spec: AccountSpec) -> str:
     if spec.issuer:
         query.append(("issuer", spec.issuer))
     query += [("algorithm", spec.algorithm.upper()), ("digits", str(spec.digits))]
-    if spec.kind == "totp":
+    if spec.kind != "hotp":
         query.append(("period", str(spec.period)))
     else:
         query.append(("counter", str(spec.counter)))
@@ -207,7 +235,9 @@ def spec_from_fields(
         issuer, name = issuer.strip(), name.strip()
     kind = (kind or "").strip().lower()
     if kind not in KINDS:
-        raise InvalidInputError(f"unsupported OTP type {kind!r} (use totp or hotp)")
+        raise InvalidInputError(f"unsupported OTP type {kind!r} (use totp, hotp or steam)")
+    if kind == "steam":  # Steam's own parameters; algorithm, digits and period do not apply
+        return steam_account(issuer, name, decode_base32(secret_b32))
     return AccountSpec(
         kind=kind,
         issuer=issuer,

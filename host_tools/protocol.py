@@ -95,7 +95,8 @@ class Status(enum.IntEnum):
 
 
 ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
-KINDS = ("totp", "hotp")  # wire values 0, 1
+KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
+STEAM_DIGITS = 5  # digits 5: a Steam code, the truncated value mod 26**5 (docs: Steam Guard)
 NO_CODE = 0xFFFFFFFF
 
 

@@ -57,6 +57,14 @@ def check_values(spec: AccountSpec, now: int) -> list[int]:
     return [now, now + spec.period, *CHECK_TIMES]
 
 
+def text_matches(spec: AccountSpec, typed: str, now: int) -> bool:
+    """`code_matches` for a code as text (a Steam code's five characters)."""
+    return any(
+        typed == reference.format_code(expected(spec, now + d * spec.period), spec.digits)
+        for d in (-1, 0, 1)
+    )
+
+
 def code_matches(spec: AccountSpec, typed: int, now: int) -> bool:
     """Whether a code the user read off the token belongs to the account: one period either
     side of now (TOTP), or one of the next three counters (HOTP, after a press)."""

@@ -1,5 +1,10 @@
-"""CPython reference for HOTP (RFC 4226) and TOTP (RFC 6238), built on the standard library's
-hmac/hashlib only, plus the RFC test vectors as data and a random vector generator.
+"""CPython reference for HOTP (RFC 4226), TOTP (RFC 6238) and Steam Guard codes, built on the
+standard library's hmac/hashlib only, plus the RFC test vectors as data and a random vector
+generator.
+
+Steam Guard codes are TOTP (SHA1, 30 s) written with 5 characters of STEAM_ALPHABET instead of
+decimal digits. As everywhere in this project (docs/protocol.md), digits 5 means that form: the
+code as a number is the truncated 31-bit value modulo 26**5, and `format_code` spells it.
 
 The firmware core (firmware/otp.py) is checked against this module by the host tests and by
 `host_tools verify`; nothing here imports firmware code.
@@ -20,6 +25,10 @@ log = logging.getLogger(__name__)
 ALGORITHMS: tuple[str, ...] = ("sha1", "sha256", "sha512")
 DIGITS: tuple[int, ...] = (6, 7, 8)
 MAX_COUNTER = 2**64 - 1
+STEAM_DIGITS = 5  # digits 5: a Steam code (never a decimal one)
+STEAM_PERIOD = 30
+STEAM_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"
+STEAM_MODULUS = len(STEAM_ALPHABET) ** STEAM_DIGITS  # 26**5: the five characters' worth
 
 # RFC 4226 Appendix D: HOTP values (6 digits, SHA1) of this secret for counters 0-9.
 RFC4226_SECRET = b"12345678901234567890"
@@ -45,19 +54,25 @@ RFC6238_TOTP: dict[str, tuple[str, ...]] = {
 def _check(algorithm: str, digits: int) -> None:
     if algorithm not in ALGORITHMS:
         raise InvalidInputError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
-    if digits not in DIGITS:
-        raise InvalidInputError("digits must be 6, 7 or 8")
+    if digits not in DIGITS and digits != STEAM_DIGITS:
+        raise InvalidInputError("digits must be 6, 7 or 8 (or 5: a Steam code)")
+
+
+def modulus(digits: int) -> int:
+    """What the truncated value is reduced by: 10**digits, or 26**5 for a Steam code."""
+    return STEAM_MODULUS if digits == STEAM_DIGITS else 10**digits
 
 
 def hotp(secret: bytes, counter: int, algorithm: str = "sha1", digits: int = 6) -> int:
-    """HOTP value of `secret` at `counter` (0 .. 2**64-1), as an int."""
+    """HOTP value of `secret` at `counter` (0 .. 2**64-1), as an int (digits 5: the Steam
+    code's value, see format_code)."""
     _check(algorithm, digits)
     if not 0 <= counter <= MAX_COUNTER:
         raise InvalidInputError("counter must be in 0 .. 2**64-1")
     mac = hmac.new(secret, counter.to_bytes(8, "big"), getattr(hashlib, algorithm)).digest()
     offset = mac[-1] & 0x0F
     value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
-    return value % 10**digits
+    return value % modulus(digits)
 
 
 def totp(
@@ -71,9 +86,25 @@ def totp(
     return hotp(secret, int(unix_time) // period, algorithm, digits)
 
 
+def steam_text(value: int) -> str:
+    """A Steam code's five characters from its value, the least significant first."""
+    chars = []
+    for _ in range(STEAM_DIGITS):
+        value, i = divmod(value, len(STEAM_ALPHABET))
+        chars.append(STEAM_ALPHABET[i])
+    return "".join(chars)
+
+
 def format_code(code: int, digits: int) -> str:
-    """A code as the token shows it: zero-padded to `digits`."""
+    """A code as the token shows it: zero-padded to `digits`; digits 5 is a Steam code."""
+    if digits == STEAM_DIGITS:
+        return steam_text(code)
     return f"{code:0{digits}d}"
+
+
+def steam(secret: bytes, unix_time: int) -> str:
+    """The Steam Guard code at `unix_time`, as the Steam app shows it."""
+    return format_code(totp(secret, unix_time, "sha1", STEAM_DIGITS, STEAM_PERIOD), STEAM_DIGITS)
 
 
 @dataclass(frozen=True)
@@ -126,4 +157,15 @@ def random_vectors(count: int, rng: random.Random) -> list[Vector]:
         code = totp(secret, unix_time, algorithm, digits, period)
         vectors.append(Vector(secret, algorithm, digits, period, unix_time, code))
     log.debug("made %d random vectors", count)
+    return vectors
+
+
+def random_steam_vectors(count: int, rng: random.Random) -> list[Vector]:
+    """`count` Steam vectors (SHA1, 30 s, digits 5) with random secrets and times."""
+    vectors = []
+    for _ in range(count):
+        secret = rng.randbytes(rng.randint(1, 100))
+        unix_time = _random_time(rng)
+        code = totp(secret, unix_time, "sha1", STEAM_DIGITS, STEAM_PERIOD)
+        vectors.append(Vector(secret, "sha1", STEAM_DIGITS, STEAM_PERIOD, unix_time, code))
     return vectors

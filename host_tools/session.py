@@ -24,7 +24,7 @@ from host_tools import protocol as p
 from host_tools.account import Account, AccountSpec, check_label, quoted
 from host_tools.errors import InvalidInputError, ProtocolError
 from host_tools.link import Link, Transport
-from host_tools.reference import Vector
+from host_tools.reference import Vector, format_code
 from host_tools.transport import SerialTransport
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Code:
 
     @property
     def text(self) -> str | None:
-        return None if self.code is None else f"{self.code:0{self.account.digits}d}"
+        return None if self.code is None else format_code(self.code, self.account.digits)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Calculation:
 
     @property
     def text(self) -> str:
-        return f"{self.code:0{self.account.digits}d}"
+        return format_code(self.code, self.account.digits)
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ class Session:
             r.u32(),
         )
         issuer, name = r.label(), r.label()
-        if kind > 1 or not 1 <= algorithm <= 3:
+        if kind >= len(p.KINDS) or not 1 <= algorithm <= 3:
             raise ProtocolError("token listed an account of an unknown kind or algorithm")
         return Account(
             index,

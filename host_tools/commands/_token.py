@@ -31,10 +31,10 @@ def account_json(a: Account) -> dict[str, Any]:
         "algorithm": a.algorithm.upper(),
         "digits": a.digits,
     }
-    if a.kind == "totp":
-        d["period"] = a.period
-    else:
+    if a.kind == "hotp":
         d["counter"] = a.counter
+    else:  # totp and steam
+        d["period"] = a.period
     return d
 
 

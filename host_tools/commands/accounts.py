@@ -11,6 +11,8 @@ from host_tools.errors import NotFoundError
 
 def _describe(a: Account) -> str:
     params = f"{a.algorithm.upper()}, {a.digits} digits"
+    if a.kind == "steam":
+        return f"Steam Guard, {a.algorithm.upper()}, {a.digits} characters, {a.period} s"
     if a.kind == "totp":
         return f"TOTP, {params}, {a.period} s"
     return f"HOTP, {params}, counter {a.counter}"

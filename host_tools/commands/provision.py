@@ -40,9 +40,10 @@ def build_spec(
     hotp: bool,
     counter: int,
     qr: str | None,
+    steam: bool = False,
 ) -> AccountSpec:
     """The account from exactly one of URI, --secret (with --name) or --qr; "-" for URI or
-    --secret reads it from standard input."""
+    --secret reads it from standard input. `steam`: the --secret account is Steam Guard."""
     given = sum(x is not None for x in (uri, secret, qr))
     if given != 1:
         raise InvalidInputError("give exactly one of URI, --secret B32 --name N, or --qr IMAGE")
@@ -65,7 +66,7 @@ def build_spec(
         algorithm,
         digits,
         period,
-        kind="hotp" if hotp else "totp",
+        kind="steam" if steam else "hotp" if hotp else "totp",
         counter=counter,
     )
 
@@ -73,11 +74,17 @@ def build_spec(
 def confirm_code(spec: AccountSpec) -> None:
     """Ask for the code the token shows (three tries); VerificationError if none matches."""
     hint = "after a long press, " if spec.kind == "hotp" else ""
+    what = "characters" if spec.kind == "steam" else "digits"
     for _ in range(3):
         typed = click.prompt(
-            f"Type the code the token shows for {spec.label} ({hint}{spec.digits} digits)",
+            f"Type the code the token shows for {spec.label} ({hint}{spec.digits} {what})",
             err=True,
         ).replace(" ", "")
+        if spec.kind == "steam":
+            if provisioning.text_matches(spec, typed.upper(), int(time.time())):
+                return
+            click.echo("that is not the expected code", err=True)
+            continue
         if not typed.isdigit():
             click.echo("digits only, please", err=True)
             continue
@@ -85,6 +92,14 @@ def confirm_code(spec: AccountSpec) -> None:
             return
         click.echo("that is not the expected code", err=True)
     raise VerificationError("the code typed does not match the account's")
+
+
+def _steam_options(ctx: click.Context) -> None:
+    """--steam has Steam's own parameters: refuse options that would contradict them."""
+    for option in ("uri", "qr", "algorithm", "digits", "period", "hotp", "counter"):
+        if ctx.get_parameter_source(option) not in (None, click.core.ParameterSource.DEFAULT):
+            shown = "a URI" if option == "uri" else f"--{option}"
+            raise InvalidInputError(f"--steam goes with --secret, not with {shown}")
 
 
 @click.command()
@@ -101,6 +116,11 @@ def confirm_code(spec: AccountSpec) -> None:
 @click.option("--digits", default=6, show_default=True, type=click.IntRange(6, 8))
 @click.option("--period", default=30, show_default=True, type=click.IntRange(1, 3600))
 @click.option("--hotp", is_flag=True, help="A counter-based (HOTP) account.")
+@click.option(
+    "--steam",
+    is_flag=True,
+    help="A Steam Guard account (SHA1, 30 s, 5 characters; with --secret).",
+)
 @click.option("--counter", default=0, show_default=True, type=click.IntRange(0, 2**64 - 1))
 @click.option("--qr", metavar="IMAGE", help="Read the otpauth:// URI from a QR image.")
 @click.option("--force", is_flag=True, help="Replace an existing account of that label.")
@@ -118,6 +138,7 @@ def provision(
     digits: int,
     period: int,
     hotp: bool,
+    steam: bool,
     counter: int,
     qr: str | None,
     force: bool,
@@ -129,7 +150,11 @@ def provision(
     does. The account comes from an otpauth:// URI, a base32 --secret with --name, or a --qr
     image. `provision -` and `--secret -` read the URI or secret from standard input (a
     prompt without echo on a terminal), which keeps it out of the process list."""
-    spec = build_spec(uri, secret, name, issuer, algorithm, digits, period, hotp, counter, qr)
+    if steam:
+        _steam_options(ctx)
+    spec = build_spec(
+        uri, secret, name, issuer, algorithm, digits, period, hotp, counter, qr, steam
+    )
     vault = open_backup(backup)  # a wrong backup password stops us before the token
 
     def proven(spec: AccountSpec) -> None:
@@ -148,7 +173,9 @@ def provision(
         notify=lambda note: click.echo(note, err=True),
     )
     kind = f"{spec.kind.upper()}, {spec.algorithm.upper()}, {spec.digits} digits"
-    kind += f", {spec.period} s" if spec.kind == "totp" else f", counter {spec.counter}"
+    if spec.kind == "steam":
+        kind = f"Steam Guard, {spec.algorithm.upper()}, {spec.digits} characters"
+    kind += f", {spec.period} s" if spec.kind != "hotp" else f", counter {spec.counter}"
     click.echo(
         f"provisioned {spec.label} ({kind}); {done.checked} codes match the reference; "
         f"{done.count} of {done.capacity} slots used"

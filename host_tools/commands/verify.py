@@ -39,8 +39,9 @@ def _progress(total: int) -> Callable[[int], None] | None:
 @click.pass_context
 def verify(ctx: click.Context, count: int, seed: int | None, as_json: bool) -> None:
     """Check the token's HOTP/TOTP core against CPython's hmac: the RFC 4226/6238 vectors
-    plus COUNT random ones (secrets, algorithms, digits, periods, times), computed on the
-    token in batches and compared one by one. Exit status 1 on any mismatch."""
+    and published Steam codes, plus COUNT random ones (secrets, algorithms, digits, periods,
+    times; one in 20 a Steam code), computed on the token in batches and compared one by
+    one. Exit status 1 on any mismatch."""
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     report = verification.run(
@@ -76,7 +77,7 @@ def verify(ctx: click.Context, count: int, seed: int | None, as_json: bool) -> N
         if failed > 50:
             click.echo(f"... and {failed - 50} more mismatches")
         click.echo(
-            f"{report.total} vectors ({report.rfc} RFC 4226/6238 + {count} random, seed "
+            f"{report.total} vectors ({report.rfc} RFC 4226/6238 and Steam + {count} random, seed "
             f"{seed}): {report.passed} passed, {failed} failed in {report.seconds:.2f} s "
             f"({report.per_second:.0f} vectors/s)"
         )

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from host_tools.account import AccountSpec
+from host_tools.account import AccountSpec, steam_account
 from host_tools.errors import InvalidInputError, PasswordNeededError
-from host_tools.protocol import KINDS
 
 # Asked for the password of an encrypted file, with the file's description ("Aegis export
 # backup.json"); returns it. The CLI's asks on the terminal or returns --password.
@@ -18,9 +17,6 @@ Password = Callable[[str], str]
 
 _B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_IGNORED = re.compile(r"[\s\-]+")
-
-STEAM_DIGITS = 5
-STEAM_PERIOD = 30
 
 
 @dataclass(frozen=True)
@@ -117,12 +113,8 @@ def split_prefix(issuer: str, name: str) -> tuple[str, str]:
 
 def steam_spec(issuer: str, name: str, secret: bytes) -> AccountSpec:
     """A Steam Guard account: HMAC-SHA1, 30 s, 5 characters of Steam's alphabet, whatever the
-    export says of digits or algorithm. The one place that decides whether this host_tools
-    can put one on the token: until the account model knows the kind "steam" (Steam support
-    in host_tools.account and host_tools.protocol), such an entry is skipped with a reason."""
-    if "steam" not in KINDS:
-        raise InvalidInputError("Steam accounts need a newer host_tools")
-    return AccountSpec("steam", issuer, name, secret, "sha1", STEAM_DIGITS, STEAM_PERIOD)
+    export says of digits or algorithm."""
+    return steam_account(issuer, name, secret)
 
 
 def build_spec(

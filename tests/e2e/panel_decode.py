@@ -1,14 +1,16 @@
 """Read the token's screen back from the SSD1306 model's GDDRAM (test decoder, CPython).
 
-The large digits are matched exactly against the project's own font (firmware/font_digits.py,
-read as data, not imported); small text against framebuf's 8x8 font, dumped once from the
-MicroPython interpreter itself. A glyph counts only if every pixel of its cell matches, so a
-half-drawn or corrupted digit reads as nothing rather than as a wrong digit.
+The large digits, and the letters of Steam Guard codes, are matched exactly against the
+project's own font (firmware/font_digits.py and font_steam.py, read as data, not imported);
+small text against framebuf's 8x8 font, dumped once from the MicroPython interpreter itself.
+A glyph counts only if every pixel of its cell matches, so a half-drawn or corrupted digit
+reads as nothing rather than as a wrong digit.
 
     screen = panel_decode.decode(gddram)        # 1024 bytes, page-major MONO_VLSB
-    screen.code        # "123456" or None (no large digits, or more than one row of them)
+    screen.code        # "123456" (a Steam code: "FR8RV") or None (no large glyphs, or more
+                       #   than one row of them)
     screen.lines       # [(y, "GitHub"), (y, "alice"), (y, "> 123 456       2/7"), ...]
-    screen.preview     # next code in small type ("123456") or None
+    screen.preview     # next code in small type ("123456", "FR8RV") or None
     screen.position    # "2/7" or None
     screen.bar         # countdown bar length in pixels (0 when absent)
     screen.has_text("Clock not set")
@@ -27,29 +29,35 @@ from host_tools.micropython import find_micropython
 
 REPO = Path(__file__).resolve().parents[2]
 FONT_FILE = REPO / "firmware" / "font_digits.py"
+STEAM_FONT_FILE = REPO / "firmware" / "font_steam.py"
 WIDTH = 128
 
 
 @functools.cache
 def digit_font() -> tuple[int, int, dict[tuple[int, ...], str]]:
-    """(width, height, {column bit patterns: digit}) from firmware/font_digits.py."""
+    """(width, height, {column bit patterns: character}) from firmware/font_digits.py (the
+    digits) and font_steam.py (the letters of Steam codes)."""
     values: dict[str, object] = {}
-    for node in ast.parse(FONT_FILE.read_text()).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.literal_eval(node.value)
+    for path in (FONT_FILE, STEAM_FONT_FILE):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
     w, h, n = int(values["WIDTH"]), int(values["HEIGHT"]), int(values["GLYPH_BYTES"])  # type: ignore[call-overload]
-    data = values["DIGITS"]
-    assert isinstance(data, bytes)
     table: dict[tuple[int, ...], str] = {}
-    for d in range(10):
-        glyph = data[d * n : (d + 1) * n]
-        cols = []
-        for x in range(w):
-            v = 0
-            for page in range(h // 8):
-                v |= glyph[page * w + x] << (8 * page)
-            cols.append(v)
-        table[tuple(cols)] = str(d)
+    glyph_sets = ((values["DIGITS"], "0123456789"), (values["LETTERS"], values["LETTER_CHARS"]))
+    for data, chars in glyph_sets:
+        assert isinstance(data, bytes) and isinstance(chars, str)
+        assert len(data) == len(chars) * n
+        for i, char in enumerate(chars):
+            glyph = data[i * n : (i + 1) * n]
+            cols = []
+            for x in range(w):
+                v = 0
+                for page in range(h // 8):
+                    v |= glyph[page * w + x] << (8 * page)
+                cols.append(v)
+            assert tuple(cols) not in table, f"glyph {char} looks like {table[tuple(cols)]}"
+            table[tuple(cols)] = char
     return w, h, table
 
 
@@ -127,7 +135,7 @@ class Screen:
     @property
     def preview(self) -> str | None:
         for _, t in self.lines:
-            m = re.match(r"^>\s*([0-9 ]+?)\s*(?:\d+/\d+)?$", t)
+            m = re.match(r"^>\s*([0-9A-Z ]+?)\s*(?:\d+/\d+)?$", t)
             if m:
                 return m.group(1).replace(" ", "")
         return None

@@ -9,13 +9,20 @@ def _fb(buf, w, h):
 
 
 def _glyph_table():
+    # Glyph bytes -> its character: the digits, then the letters of Steam codes.
     n = font.GLYPH_BYTES
-    return {bytes(font.DIGITS[d * n : (d + 1) * n]): d for d in range(10)}
+    import font_steam as steam
+
+    table = {bytes(font.DIGITS[d * n : (d + 1) * n]): str(d) for d in range(10)}
+    for i in range(len(steam.LETTER_CHARS)):
+        table[bytes(steam.LETTERS[i * n : (i + 1) * n])] = steam.LETTER_CHARS[i]
+    return table
 
 
 def big_digits(frame, width=128, height=64):
-    """The large digits on the frame, left to right, as a string of the rows where they were
-    found: [(y, "123456"), ...]. A digit counts only if all 288 pixels of its cell match."""
+    """The large digits (and Steam letters) on the frame, left to right, as a string of the
+    rows where they were found: [(y, "123456"), ...]. A glyph counts only if all 288 pixels
+    of its cell match."""
     src = _fb(bytearray(frame), width, height)
     table = _glyph_table()
     scratch = bytearray(font.GLYPH_BYTES)
@@ -28,7 +35,7 @@ def big_digits(frame, width=128, height=64):
             d = table.get(bytes(scratch))
             if d is not None:
                 rows.setdefault(y, []).append((x, d))
-    return [(y, "".join(str(d) for _, d in sorted(rows[y]))) for y in sorted(rows)]
+    return [(y, "".join(d for _, d in sorted(rows[y]))) for y in sorted(rows)]
 
 
 def code(frame):

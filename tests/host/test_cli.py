@@ -206,10 +206,11 @@ def test_verify_passes_and_reports_speed(token, capsys) -> None:  # type: ignore
     status, out, err = run(capsys, "verify", "--count", "300", "--seed", "7", "--json")
     assert status == 0, err
     report = json.loads(out)
-    assert (report["passed"], report["failed"], report["vectors"]) == (328, 0, 328)
+    # 28 RFC vectors, 2 published Steam codes, 300 random ones (15 of them Steam codes)
+    assert (report["passed"], report["failed"], report["vectors"]) == (330, 0, 330)
     assert report["vectors_per_second"] > 0
     status, out, _ = run(capsys, "verify", "--count", "20")
-    assert "48 passed, 0 failed" in out and "vectors/s" in out
+    assert "50 passed, 0 failed" in out and "vectors/s" in out
 
 
 def test_verify_fails_on_a_mismatch(token, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -223,8 +224,8 @@ def test_verify_fails_on_a_mismatch(token, capsys, monkeypatch) -> None:  # type
     monkeypatch.setattr(Session, "vectors", one_wrong)
     status, out, err = run(capsys, "verify", "--count", "5", "--seed", "1")
     assert status == 1
-    assert "MISMATCH #12" in out and "32 passed, 1 failed" in out
-    assert "1 of 33 vectors do not match" in one_line_error(err)
+    assert "MISMATCH #12" in out and "34 passed, 1 failed" in out  # 30 known + 5 random
+    assert "1 of 35 vectors do not match" in one_line_error(err)
 
 
 def test_screen_text_and_png(token, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

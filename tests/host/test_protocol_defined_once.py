@@ -51,6 +51,7 @@ LIMITS = {
     "WIPE_MAGIC": "WIPE_MAGIC",
     "ALGORITHMS": "ALGORITHMS",
     "KINDS": "KINDS",
+    "STEAM_DIGITS": "STEAM_DIGITS",
 }
 # Limits the host learns from HELLO or does not name: compared with the docs only (and with
 # the host where it defines them).
@@ -246,6 +247,7 @@ def test_limits_agree_with_the_docs() -> None:
         "PROTOCOL_MINOR": doc_number(r"the contract both sides follow; version \d+\.(\d+)"),
         "CHECK_WINDOW_MS": doc_number(r"for the account added last, within (\d+) minutes")
         * 60000,
+        "STEAM_DIGITS": doc_number(r"a VECTORS entry with digits (\d+) asks for a Steam code"),
     }
     problems = [
         f"{name}: firmware {fw.get(name)!r}, docs/protocol.md {value!r}"
