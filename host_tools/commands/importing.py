@@ -43,7 +43,8 @@ def spec_json(spec: AccountSpec) -> dict[str, Any]:
 
 
 def describe(spec: AccountSpec) -> str:
-    kind = f"{spec.kind.upper()}, {spec.algorithm.upper()}, {spec.digits} digits"
+    what = "characters" if spec.kind == "steam" else "digits"  # a Steam code is letters
+    kind = f"{spec.kind.upper()}, {spec.algorithm.upper()}, {spec.digits} {what}"
     kind += f", counter {spec.counter}" if spec.kind == "hotp" else f", {spec.period} s"
     return f"{shown(spec.label)} ({kind})"
 

@@ -14,19 +14,18 @@ from pathlib import Path
 
 import pytest
 from mptoken import MicroPythonToken
+from pyotp.contrib import Steam
 
 from host_tools import cli, provisioning, reference
 from host_tools.account import AccountSpec
 from host_tools.commands import _token
 from host_tools.errors import ExitStatus
 from host_tools.imports import load_file
-from host_tools.protocol import KINDS
 from host_tools.session import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import make_exports as mx  # noqa: E402
 
-STEAM_SUPPORTED = "steam" in KINDS
 BACKUP_PW = "backup password"
 
 
@@ -94,22 +93,20 @@ def test_dry_run_json_lists_every_entry_and_no_secret(tmp_path: Path, capsys) ->
     assert status == 0, err
     doc = json.loads(out)
     assert list(doc) == ["accounts", "skipped"]
-    importable = [a for a in ALL if a.kind != "steam" or STEAM_SUPPORTED]
-    assert [(d["issuer"], d["name"]) for d in doc["accounts"]] == [
-        (a.issuer, a.name) for a in importable
-    ]
-    for d, a in zip(doc["accounts"], importable, strict=True):
+    assert [(d["issuer"], d["name"]) for d in doc["accounts"]] == [(a.issuer, a.name) for a in ALL]
+    for d, a in zip(doc["accounts"], ALL, strict=True):
         assert list(d) == ["type", "issuer", "name", "algorithm", "digits", "period", "counter"]
-        assert d["type"] == a.kind and d["digits"] == (5 if a.kind == "steam" else a.digits)
+        assert d["type"] == a.kind and d["digits"] == a.digits and d["algorithm"] == a.algorithm
         assert d["counter"] == (a.counter if a.kind == "hotp" else None)
         assert d["period"] == (None if a.kind == "hotp" else a.period)
     skipped = {s["entry"]: s["reason"] for s in doc["skipped"]}
     assert list(doc["skipped"][0]) == ["entry", "reason"]
     assert "md5" in skipped.pop(mx.MD5.label)
     assert skipped.pop(mx.COMMON[1].label) == "duplicate of an earlier entry of the import"
-    assert skipped == (
-        {} if STEAM_SUPPORTED else {mx.STEAM.label: "Steam accounts need a newer host_tools"}
-    )
+    assert skipped == {}
+    steam = {"type": "steam", "issuer": "Steam", "name": "gamer", "algorithm": "SHA1",
+             "digits": 5, "period": 30, "counter": None}  # fmt: skip
+    assert [d for d in doc["accounts"] if d["type"] == "steam"] == [steam]
     for secret in secrets_of(ALL + [mx.MD5]):
         assert secret not in out and secret not in err
 
@@ -123,6 +120,7 @@ def test_dry_run_touches_no_token(tmp_path: Path, capsys, monkeypatch) -> None: 
                          *map(str, mixed_files(tmp_path)))  # fmt: skip
     assert status == 0
     assert "would import ACME:alice@example.com (TOTP, SHA1, 6 digits, 30 s)" in out
+    assert "would import Steam:gamer (STEAM, SHA1, 5 characters, 30 s)" in out
     assert "nothing written" in out.splitlines()[-1]
 
 
@@ -130,27 +128,32 @@ def test_import_proves_each_account_then_skips_what_is_there(token, tmp_path, ca
     files = list(map(str, mixed_files(tmp_path)))
     status, out, err = run(capsys, "import", "--password", mx.PASSWORD, *files)
     assert status == 0, err
-    importable = [a for a in ALL if a.kind != "steam" or STEAM_SUPPORTED]
-    assert token.labels() == [a.label for a in importable]
-    assert f"imported {len(importable)}, skipped " in out
-    assert f"{64 - len(importable)} of 64 slots left" in out.splitlines()[-1]
-    # Each TOTP account's current code on the token is the reference's at the token's time.
+    assert token.labels() == [a.label for a in ALL]
+    assert f"imported {len(ALL)}, skipped " in out
+    assert f"{64 - len(ALL)} of 64 slots left" in out.splitlines()[-1]
+    # Each TOTP account's current code on the token is the reference's at the token's time;
+    # the Steam account's is also pyotp's Steam code (an independent implementation).
     now, codes = token.session().codes()
     assert now is not None
-    by_label = {c.account.label: c.code for c in codes}
-    for a in importable:
+    by_label = {c.account.label: c for c in codes}
+    for a in ALL:
+        got = by_label[a.label]
         if a.kind == "totp":
             want = reference.totp(a.secret, now, a.algorithm.lower(), a.digits, a.period)
-            assert by_label[a.label] == want, a.label
+            assert got.code == want, a.label
+        elif a.kind == "steam":
+            assert got.account.kind == "steam" and got.code is not None
+            text = reference.format_code(got.code, 5)
+            assert text == reference.steam(a.secret, now) == Steam(a.b32).at(now), a.label
     # Again: every account is already there, each skipped by name; nothing else changes.
     status, out, err = run(capsys, "import", "--json", "--password", mx.PASSWORD, *files)
     assert status == 0, err
     doc = json.loads(out)
     assert doc["accounts"] == []
     reasons = {s["entry"]: s["reason"] for s in doc["skipped"]}
-    for a in importable:
+    for a in ALL:
         assert reasons[a.label] == "already on the token"
-    assert token.labels() == [a.label for a in importable]
+    assert token.labels() == [a.label for a in ALL]
 
 
 def test_a_full_vault_skips_the_rest(token, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -210,6 +213,8 @@ def test_import_and_provision_backup_then_restore_elsewhere(
     status, out, err = run(capsys, "restore", str(backup))
     assert status == 0, err
     assert token2.labels() == on_first
+    kinds = [(a.label, a.kind) for a in token2.session().accounts()]
+    assert (mx.STEAM.label, "steam") in kinds and len(kinds) == len(on_first)
     assert f"imported {len(on_first)}, skipped 0" in out
     next(second, None)
 
