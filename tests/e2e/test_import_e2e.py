@@ -1,6 +1,6 @@
 """`host_tools import` against the virtual token (unpaced line): a mixed set of exports, then
-the token's `code --json` against CPython's hmac for every TOTP account (and an independent Steam
-computation for Steam accounts once host_tools knows them); bad input leaves the flash alone.
+the token's `code --json` against CPython's hmac for every TOTP account, and for the Steam
+account against the host reference and pyotp's Steam helper; bad input leaves the flash alone.
 Export files come from tests/host/fixtures/make_exports.py."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from e2e_helpers import host_tools
+from pyotp.contrib import Steam
 
+from host_tools import reference
 from host_tools.errors import ExitStatus
-from host_tools.protocol import KINDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host" / "fixtures"))
 import make_exports as mx  # noqa: E402
@@ -24,26 +25,16 @@ import make_exports as mx  # noqa: E402
 pytestmark = pytest.mark.e2e
 
 DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
-STEAM_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"
-
-
-def steam_code(secret: bytes, at: int) -> str:
-    """Steam Guard's code: HOTP-SHA1 of the 30 s step, its 31 bits as 5 letters, low first."""
-    mac = hmac.new(secret, (at // 30).to_bytes(8, "big"), hashlib.sha1).digest()
-    offset = mac[19] & 15
-    value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
-    out = ""
-    for _ in range(5):
-        out += STEAM_ALPHABET[value % 26]
-        value //= 26
-    return out
 
 
 def expected_code(a: mx.Acct, at: int) -> str:
     """RFC 6238 with CPython's hmac (pyotp refuses secrets under 14 bytes, which exports
-    hold), or Steam's code."""
+    hold), or Steam's code: the host reference's, which pyotp's Steam helper must agree with
+    (tests/host/test_steam.py checks the reference against published Steam codes)."""
     if a.kind == "steam":
-        return steam_code(a.secret, at)
+        code = reference.steam(a.secret, at)
+        assert code == Steam(a.b32).at(at), (a.label, at)
+        return code
     mac = hmac.new(a.secret, (at // a.period).to_bytes(8, "big"), DIGESTS[a.algorithm]).digest()
     offset = mac[-1] & 15
     value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
@@ -70,11 +61,11 @@ def test_import_a_mixed_set_then_codes_equal_the_reference(unpaced_sim, capsys, 
         str(aegis), str(twofas), str(lines), str(qr),
     )  # fmt: skip
     assert status == 0, err
-    steam = "steam" in KINDS
-    imported = [a for a in mx.COMMON + [mx.SEVEN, mx.ODD, mx.STEAM] if a.kind != "steam" or steam]
+    imported = mx.COMMON + [mx.SEVEN, mx.ODD, mx.STEAM]
     assert f"skipped {mx.MD5.label}: unsupported algorithm" in out
+    assert f"imported {mx.STEAM.label} (STEAM, SHA1, 5 characters, 30 s)" in out
     summary = out.splitlines()[-1]
-    assert summary.startswith(f"imported {len(imported)}, skipped {1 if steam else 2};"), out
+    assert summary.startswith(f"imported {len(imported)}, skipped 1;"), out
     for secret in (a.b32 for a in imported):
         assert secret not in out + err
     for _ in range(3):  # a code read across a period edge is read again

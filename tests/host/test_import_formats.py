@@ -22,13 +22,9 @@ from host_tools.errors import (
     WrongPasswordError,
 )
 from host_tools.imports import common, load_file, load_files, load_qr, parse_text
-from host_tools.protocol import KINDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import make_exports as mx  # noqa: E402
-
-STEAM_SUPPORTED = "steam" in KINDS
-STEAM_REASON = "Steam accounts need a newer host_tools"
 
 
 def given(password: str = mx.PASSWORD):  # type: ignore[no-untyped-def]
@@ -53,17 +49,11 @@ def spec(a: mx.Acct) -> AccountSpec:
 
 
 def check(result: imports.ImportResult, accts: list[mx.Acct], refused: list[mx.Acct]) -> None:
-    """`result` holds exactly `accts` (Steam ones per the Steam gate) and skips `refused` by
+    """`result` holds exactly `accts` (Steam ones as Steam accounts) and skips `refused` by
     label, with no secret in any line."""
-    importable = [a for a in accts if a.kind != "steam" or STEAM_SUPPORTED]
-    assert result.accounts == [spec(a) for a in importable]
-    want_skipped = [a.label for a in refused]
-    if not STEAM_SUPPORTED:
-        want_skipped += [a.label for a in accts if a.kind == "steam"]
-    assert sorted(s.entry for s in result.skipped) == sorted(want_skipped)
+    assert result.accounts == [spec(a) for a in accts]
+    assert sorted(s.entry for s in result.skipped) == sorted(a.label for a in refused)
     for s in result.skipped:
-        if s.entry == mx.STEAM.label:
-            assert s.reason == STEAM_REASON
         for a in accts + refused:
             assert a.b32 not in str(s) and a.secret.hex() not in str(s)
 
@@ -168,33 +158,25 @@ def test_otpauth_list_with_comments_steam_and_odd_secrets(tmp_path: Path) -> Non
     lines += [mx.otpauth_uri(a) for a in JSON_ACCTS]
     steam2 = mx.Acct("steam", "", "second", mx.STEAM.b32, mx.STEAM.secret)
     lines.append(mx.otpauth_uri(steam2, steam_form="encoder"))
+    # What a Steam URI says of digits, algorithm or period is not Steam's: ignored.
+    steam3 = mx.Acct("steam", "Steam", "third", mx.STEAM.b32, mx.STEAM.secret)
+    lines.append(
+        f"otpauth://steam/Steam:third?secret={mx.STEAM.b32}&digits=8&algorithm=SHA512&period=60"
+    )
     lines.append("otpauth://totp/Bad:line?secret=NOT*BASE32")
     lines.append("not a uri at all")
     path = tmp_path / "list.txt"
     path.write_text("\n".join(lines) + "\n")
     result = load_file(path)
-    importable = [a for a in JSON_ACCTS + [steam2] if a.kind != "steam" or STEAM_SUPPORTED]
-    assert result.accounts == [spec(a) for a in importable]
+    assert result.accounts == [spec(a) for a in JSON_ACCTS + [steam2, steam3]]
     skipped = {s.entry: s.reason for s in result.skipped}
     assert "base32" in skipped.pop("Bad:line")
     assert skipped.pop(f"line {len(lines)}") == "not an otpauth:// or otpauth-migration:// URI"
-    if not STEAM_SUPPORTED:
-        assert skipped == {mx.STEAM.label: STEAM_REASON, "second": STEAM_REASON}
-    else:
-        assert skipped == {}
+    assert skipped == {}
 
 
-def test_steam_entries_reach_the_steam_gate_from_every_format(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Whatever the gate decides, every format hands it the Steam entry's label and secret.
-    seen: list[tuple[str, str, bytes]] = []
-
-    def gate(issuer: str, name: str, secret: bytes) -> AccountSpec:
-        seen.append((issuer, name, secret))
-        return AccountSpec("totp", issuer, name, secret)
-
-    monkeypatch.setattr(common, "steam_spec", gate)
+def test_steam_entries_become_steam_accounts_from_every_format(tmp_path: Path) -> None:
+    want = [AccountSpec("steam", "Steam", "gamer", mx.STEAM.secret, "sha1", 5, 30)]
     sources = {
         "a.json": json.dumps(mx.aegis_plain([mx.STEAM])),
         "b.2fas": json.dumps(mx.twofas_plain(mx.twofas_services([mx.STEAM]))),
@@ -204,18 +186,13 @@ def test_steam_entries_reach_the_steam_gate_from_every_format(
     }
     for name, text in sources.items():
         (tmp_path / name).write_text(text)
-        seen.clear()
-        load_file(tmp_path / name)
-        assert seen == [("Steam", "gamer", mx.STEAM.secret)], name
+        result = load_file(tmp_path / name)
+        assert (result.accounts, result.skipped) == (want, []), name
 
 
-def test_steam_gate_makes_a_steam_account_or_says_why() -> None:
-    if STEAM_SUPPORTED:
-        got = common.steam_spec("Steam", "gamer", b"k" * 10)
-        assert (got.kind, got.algorithm, got.digits, got.period) == ("steam", "sha1", 5, 30)
-    else:
-        with pytest.raises(Exception, match=STEAM_REASON):
-            common.steam_spec("Steam", "gamer", b"k" * 10)
+def test_steam_spec_is_sha1_five_characters_30_s() -> None:
+    got = common.steam_spec("Steam", "gamer", b"k" * 10)
+    assert got == AccountSpec("steam", "Steam", "gamer", b"k" * 10, "sha1", 5, 30, 0)
 
 
 def test_base32_as_the_apps_read_it() -> None:

@@ -27,7 +27,6 @@ from host_tools.imports import (
     parse_text,
 )
 from host_tools.otpauth import AccountSpec
-from host_tools.protocol import KINDS
 
 WIKI_SECRET = b"Hello!\xde\xad\xbe\xef"
 WIKI_B32 = "JBSWY3DPEHPK3PXP"
@@ -246,14 +245,9 @@ def test_aegis_plain_export():
     assert result.accounts == [
         AccountSpec("totp", "Example", "alice@example.com", WIKI_SECRET, "sha256", 8, 60),
         AccountSpec("hotp", "Bank", "bob", base64.b32decode("JBSWY3DP"), counter=5),
+        AccountSpec("steam", "Steam", "gamer", WIKI_SECRET, "sha1", 5, 30),
     ]
-    # Steam entries become Steam accounts once host_tools knows them (imports.steam_spec).
-    steam = [s for s in result.skipped if s.entry == "Steam:gamer"]
-    if "steam" in KINDS:
-        assert not steam
-    else:
-        assert len(steam) == 1 and "Steam" in steam[0].reason
-    broken = [s for s in result.skipped if s.entry != "Steam:gamer"]
+    broken = result.skipped
     assert len(broken) == 1 and broken[0].entry == "X:broken" and "base32" in broken[0].reason
     assert "NOT-BASE32" not in str(broken[0])
 
@@ -295,15 +289,12 @@ def test_andotp_export():
         {"secret": WIKI_B32, "label": "steam", "type": "STEAM", "digits": 5},
     ]
     result = parse_andotp(data)
-    assert result.accounts[:2] == [
+    assert result.accounts == [
         AccountSpec("totp", "Example", "alice", WIKI_SECRET),
         AccountSpec("hotp", "Legacy", "bob", WIKI_SECRET, "sha512", 7, 30, 3),
+        AccountSpec("steam", "", "steam", WIKI_SECRET, "sha1", 5, 30),
     ]
-    if "steam" in KINDS:
-        assert result.accounts[2].kind == "steam" and not result.skipped
-    else:
-        assert len(result.accounts) == 2
-        assert len(result.skipped) == 1 and result.skipped[0].entry == "steam"
+    assert not result.skipped
 
 
 def test_2fas_export():
@@ -362,7 +353,8 @@ def test_parse_text_detects_each_format(tmp_path: Path):
     assert [a.name for a in parse_text(two).accounts] == ["a", "b"]
     path = tmp_path / "aegis.json"
     path.write_text("\ufeff" + json.dumps(AEGIS), encoding="utf-8")
-    assert len(load_file(path).accounts) == 2
+    labels = [a.label for a in load_file(path).accounts]
+    assert labels == ["Example:alice@example.com", "Bank:bob", "Steam:gamer"]
 
 
 @pytest.mark.parametrize(
