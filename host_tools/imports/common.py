@@ -1,5 +1,5 @@
 """What every import format shares: the result, skipped entries, loose JSON fields, lenient
-base32, the account builder and the Steam gate."""
+base32 and the account builder (Steam entries become Steam accounts)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def build_spec(
     if kind == "steam":
         return steam_spec(issuer, name, secret)
     if kind not in ("totp", "hotp"):
-        raise InvalidInputError(f"unsupported type {kind!r} (the token does TOTP and HOTP)")
+        raise InvalidInputError(f"unsupported type {kind!r} (the token does TOTP, HOTP and Steam)")
     return AccountSpec(
         kind=kind,
         issuer=issuer,

@@ -252,6 +252,19 @@ def test_aegis_plain_export():
     assert "NOT-BASE32" not in str(broken[0])
 
 
+def test_aegis_types_the_token_does_not_do_are_skipped_by_name():
+    entries = [
+        {"type": kind, "name": kind, "issuer": "Y", "info": {"secret": WIKI_B32, "pin": "1234"}}
+        for kind in ("yandex", "motp")
+    ]
+    result = parse_aegis({"version": 1, "header": {"slots": None}, "db": {"entries": entries}})
+    assert result.accounts == []
+    assert [str(s) for s in result.skipped] == [
+        f"Y:{kind}: unsupported type '{kind}' (the token does TOTP, HOTP and Steam)"
+        for kind in ("yandex", "motp")
+    ]
+
+
 def test_aegis_encrypted_without_a_password_is_refused():
     encrypted = {
         "version": 1,
