@@ -84,6 +84,9 @@ import store
 from micropython import const
 
 _VERSION = const(1)
+_VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
+_PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
+_MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
 _FIXED = const(15)
 _REC_FMT = "<BBHQBBB"
 _MAX_LABEL = const(64)
@@ -125,6 +128,12 @@ class CorruptError(VaultError):
     code = "CORRUPT"
 
 
+class LockedError(VaultError):
+    """The vault's secrets are encrypted with the PIN and the PIN has not been entered."""
+
+    code = "PIN_REQUIRED"
+
+
 def make_key(secret, algorithm, digits, period):
     """The one place that turns a secret into an otp.Key (imported late: no work at import)."""
     import otp
@@ -132,14 +141,25 @@ def make_key(secret, algorithm, digits, period):
     return otp.Key(secret, algorithm, digits, period)
 
 
+class _Seal:
+    """A vault's encryption state, shared by its accounts: the PIN block kept in the file
+    (salt, iterations, check; None without a PIN) and, while unlocked, the vaultcrypt.Cipher
+    (the keys exist in RAM only then)."""
+
+    def __init__(self):
+        self.header = None
+        self.cipher = None
+
+
 class Account:
     # Compact: algorithm, kind, digits and period live in one small int (_meta: the record's
     # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
     # issuer | name << 8), so an account is 7 attributes (its dict stays small) and a save
     # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
-    def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
+    def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter, seal=None):
         self._label(issuer, name)
-        self._secret = secret
+        self._secret = secret  # as stored: sealed by vaultcrypt when the vault has a PIN
+        self._seal = seal
         flags = _ALGORITHMS.index(algorithm) | (_HOTP_FLAG if kind == "hotp" else 0)
         self._meta = flags | digits << 8 | period << 12
         self.counter = counter
@@ -172,7 +192,13 @@ class Account:
 
     def key(self):
         if self._key is None:
-            self._key = make_key(self._secret, self.algorithm, self.digits, self.period)
+            secret = self._secret
+            seal = self._seal
+            if seal is not None and seal.header is not None:
+                if seal.cipher is None:
+                    raise LockedError("enter the PIN on the token first")
+                secret = seal.cipher.open(secret)
+            self._key = make_key(secret, self.algorithm, self.digits, self.period)
         return self._key
 
     def __repr__(self):
@@ -272,10 +298,14 @@ class Vault:
         _int(capacity, "capacity", 1, _MAX_CAPACITY)
         self.capacity = capacity
         self._store = store.Store(
-            directory.rstrip("/") + "/" + _FILE, _MAGIC, 2 + capacity * (_FIXED + 256)
+            directory.rstrip("/") + "/" + _FILE,
+            _MAGIC,
+            2 + _PIN_BLOCK + capacity * (_FIXED + 2 * _MAX_LABEL + _MAX_SEALED),
         )
+        self._seal = _Seal()
+        self._header = None  # the PIN block of the copy being decoded
         self._accounts = []
-        self._records = _Records(self._accounts)
+        self._records = _Records(self._accounts, self._seal)
         self._loaded = False
         self.corrupt = False
         self.recovered = False
@@ -285,6 +315,7 @@ class Vault:
 
     def load(self):
         self._set([])
+        self._header = None
         # Loaded only once the file is read: after any other error (a MemoryError, an
         # OSError) the next operation loads again instead of saving over the file.
         self._loaded = False
@@ -300,6 +331,9 @@ class Vault:
             raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
         self._loaded = True
         self.recovered = self._store.recovered
+        if self._seal.header != self._header:
+            self._seal.cipher = None  # another PIN (or none) on flash: lock
+        self._seal.header = self._header if accounts is not None else None
         if accounts is not None:
             self._set(accounts)
 
@@ -375,7 +409,13 @@ class Vault:
         self._ready()
         issuer, name = _pair(issuer, name)
         secret, algorithm, counter = _fields(secret, algorithm, digits, period, kind, counter)
-        account = Account(issuer, name, secret, algorithm, digits, period, kind, counter)
+        if self._seal.header is not None:
+            if self._seal.cipher is None:
+                raise LockedError("enter the PIN on the token first")
+            secret = self._seal.cipher.seal(secret)
+        account = Account(
+            issuer, name, secret, algorithm, digits, period, kind, counter, self._seal
+        )
         accounts = self._accounts
         i = self._index(issuer, name)
         if i >= 0:
@@ -440,13 +480,99 @@ class Vault:
             raise
         return used
 
-    def wipe(self):
-        self._store.erase()
-        self._set([])
+    def wipe(self, keep_pin=True):
+        """Remove every account. With a PIN set, keep_pin keeps it: an empty vault with the
+        same PIN block is saved without a backup copy (no file keeps a removed secret).
+        keep_pin=False (factory reset, the 10th wrong PIN) removes every copy of the file,
+        PIN included."""
+        seal = self._seal
+        if keep_pin and not self._loaded:
+            try:
+                self.load()
+            except VaultError:
+                pass  # damaged: erased below, PIN block and all
+        if keep_pin and seal.header is not None and not self.corrupt:
+            old = self._accounts
+            self._set([])
+            try:
+                self._save(False)
+            except BaseException:
+                self._set(old)
+                raise
+        else:
+            self._store.erase()
+            self._set([])
+            seal.header = seal.cipher = None
+            self.revision += 1
         self._loaded = True
         self.corrupt = False
         self.recovered = False
-        self.revision += 1
+
+    # ---- the PIN (firmware/pin.py decides when; vaultcrypt does the cryptography)
+
+    @property
+    def protected(self):
+        """True if the secrets are encrypted with a PIN."""
+        if not self._loaded:
+            self.load()
+        return self._seal.header is not None
+
+    @property
+    def unlocked(self):
+        """True if codes can be computed: no PIN, or the PIN was entered."""
+        return not self.protected or self._seal.cipher is not None
+
+    def pin_params(self):
+        """(salt, iterations, check) of the PIN block; None without a PIN."""
+        if not self.protected:
+            return None
+        h = self._seal.header
+        return h[:16], struct.unpack_from("<I", h, 16)[0], h[20:36]
+
+    def unlock(self, cipher):
+        """Keep cipher (a vaultcrypt.Cipher whose check the caller compared) for the codes."""
+        self._seal.cipher = cipher
+
+    def lock(self):
+        """Forget the keys: the cipher and every key built from a decrypted secret."""
+        self._seal.cipher = None
+        if self._seal.header is not None:
+            for a in self._accounts:
+                a._key = None
+
+    def protect(self, cipher, salt=b"", iterations=0):
+        """Re-encrypt every secret under cipher (a new PIN; None: no PIN, plain secrets) and
+        save it as one atomic change, without a backup copy (no file keeps the old form).
+        A locked vault with a PIN raises LockedError. The vault is unlocked afterwards."""
+        self._ready()
+        seal = self._seal
+        old = seal.cipher
+        if seal.header is not None and old is None:
+            raise LockedError("enter the PIN on the token first")
+        accounts = self._accounts
+        stored = [a._secret for a in accounts]
+        keys = [a._key for a in accounts]
+        header = seal.header
+        new = []
+        for a in accounts:
+            secret = a._secret if header is None else old.open(a._secret)
+            new.append(secret if cipher is None else cipher.seal(secret))
+        try:
+            for i, a in enumerate(accounts):
+                a._secret = new[i]
+            if cipher is None:
+                seal.header = None
+            else:
+                seal.header = bytes(salt) + struct.pack("<I", iterations) + cipher.check
+            seal.cipher = cipher
+            self._save(False)
+        except BaseException:
+            for i, a in enumerate(accounts):
+                a._secret = stored[i]
+                a._key = keys[i]
+            seal.header = header
+            seal.cipher = old
+            raise
 
     # ---- the file format
 
@@ -459,12 +585,17 @@ class Vault:
         # the accounts themselves. The store checks the copy once it is all read.
         if payload.left < 2:
             raise ValueError("unknown vault format")
-        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SECRET)
+        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SEALED)
         mv = memoryview(buf)
         payload.readinto(mv[:2])
-        if buf[0] != _VERSION:
+        version = buf[0]
+        if version != _VERSION and version != _VERSION_PIN:
             raise ValueError("unknown vault format")
         count = buf[1]
+        self._header = None
+        if version == _VERSION_PIN:
+            payload.readinto(mv[:_PIN_BLOCK])
+            self._header = bytes(mv[:_PIN_BLOCK])
         if count > self.capacity:
             raise ValueError("more accounts than the capacity")
         accounts = []
@@ -479,13 +610,21 @@ class Vault:
             issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
             pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
+            sealed = mv[pos : pos + ls]
+            if self._header is not None:
+                # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
+                if ls < 48 or ls > _MAX_SEALED or ls % 16:
+                    raise ValueError("bad sealed secret")
+                sealed = b"\x01"  # _fields checks the parameters; the blob is kept as is
             secret, algorithm, counter = _fields(
-                mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
+                sealed, _ALGORITHMS[flags & 3], digits, period, kind, counter
             )
+            if self._header is not None:
+                secret = bytes(mv[pos : pos + ls])
             if self._index_in(accounts, issuer, name):
                 raise ValueError("duplicate account")
             accounts.append(
-                Account(issuer, name, secret, algorithm, digits, period, kind, counter)
+                Account(issuer, name, secret, algorithm, digits, period, kind, counter, self._seal)
             )
         if payload.left:
             raise ValueError("trailing bytes")
@@ -504,12 +643,13 @@ class _Records:
     record through one 15-byte buffer (a label is written from its str: MicroPython's str
     exposes its UTF-8 bytes, so no encoded copy is made)."""
 
-    def __init__(self, accounts):
+    def __init__(self, accounts, seal):
         self.accounts = accounts
+        self._seal = seal
         self._buf = bytearray(_FIXED)
 
     def __len__(self):
-        size = 2
+        size = 2 if self._seal.header is None else 2 + _PIN_BLOCK
         for a in self.accounts:
             size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(a._secret)
         return size
@@ -517,9 +657,12 @@ class _Records:
     def parts(self, out):
         buf = self._buf
         accounts = self.accounts
-        buf[0] = _VERSION
+        header = self._seal.header
+        buf[0] = _VERSION if header is None else _VERSION_PIN
         buf[1] = len(accounts)
         out(memoryview(buf)[:2])
+        if header is not None:
+            out(header)
         for a in accounts:
             meta = a._meta
             struct.pack_into(
