@@ -19,6 +19,7 @@ from host_tools.commands import (
     config,
     deploy,
     info,
+    pin,
     provision,
     screen,
     sim,
@@ -57,6 +58,7 @@ for _command in (
     verify.verify,
     screen.screen,
     config.config,
+    pin.pin,
 ):
     cli.add_command(_command)
 

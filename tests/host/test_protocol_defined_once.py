@@ -51,11 +51,13 @@ LIMITS = {
     "WIPE_MAGIC": "WIPE_MAGIC",
     "ALGORITHMS": "ALGORITHMS",
     "KINDS": "KINDS",
+    "MAX_ENTROPY": "MAX_ENTROPY",  # host entropy in PIN_SET
 }
 # Limits the host learns from HELLO or does not name: compared with the docs only (and with
 # the host where it defines them).
 DOC_ONLY = ("MAX_REQUEST", "MAX_RESPONSE", "MAX_MESSAGE", "MAX_CHECKS")
 INFO_FLAGS = ("INFO_CLOCK", "INFO_DISPLAY", "INFO_CORRUPT", "INFO_RECOVERED")
+INFO_FLAGS += ("INFO_PIN",)
 
 
 def _value(node: ast.expr) -> object:
