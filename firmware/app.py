@@ -62,10 +62,6 @@ _VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "
 _STORAGE = (
     "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
 )
-_WIPED = (
-    "Token wiped", "", "10 wrong PINs", "in a row: every", "account and the", "PIN erased.",
-    "", "Press a button"
-)
 
 
 class Token:
@@ -245,34 +241,14 @@ class App:
         return self._pad
 
     def _pin_button(self, ev):
+        # The picker handles the press; once the PIN is right (or wiped) it is done.
         pad = self._pinpad()
-        text = pad.press(ev, self._two)
+        done = pad.press(ev, self._two, self.pin(), self.screen)
         self.screen.changed()
-        if text is None:
-            return
-        import pin
-
-        p = self.pin()
-        if not pin.valid(text):
-            pad.result("4 to 8 digits")
-            return
-        if p.wait_s():
-            pad.result("Not yet")
-            return
-        pad.checking = True
-        self.screen.render()  # "Checking...": the key derivation takes a while
-        try:
-            result = p.enter(text)
-        finally:
-            pad.checking = False
-        if result == pin.RIGHT:
+        if done:
             self._pad = None
-            self._vault_rev = -1  # the codes can be shown now: draw them
-        elif result == pin.WIPED:
-            self._pad = None
-            self._notice = _WIPED
-        else:
-            pad.result("Wrong PIN" if result == pin.WRONG else "Not yet")
+            self._notice = pad.notice  # the wipe says so until the next press
+            self._vault_rev = -1  # the codes (or the empty vault) are drawn again
 
     def _apply_config(self):
         c = self.config

@@ -164,7 +164,7 @@ class Pin:
 
         salt = vaultcrypt.new_salt(entropy)
         iterations = vaultcrypt.ITERATIONS
-        self._vault.protect(vaultcrypt.Cipher.derive(digits, salt, iterations), salt, iterations)
+        _reseal(self._vault, vaultcrypt.Cipher.derive(digits, salt, iterations), salt, iterations)
 
     def clear(self, old):
         """Remove the PIN: the secrets are stored in plain again."""
@@ -173,4 +173,44 @@ class Pin:
 
             raise vault.InvalidError("no PIN is set")
         self._prove(old)
-        self._vault.protect(None)
+        _reseal(self._vault, None)
+
+
+def _reseal(v, cipher, salt=b"", iterations=0):
+    """Re-encrypt every secret of vault v under cipher (a new PIN; None: no PIN, plain
+    secrets) and save it as one atomic change without a backup copy (no file keeps the old
+    form). The vault is unlocked afterwards. Here rather than in vault.py, which every boot
+    loads: only a PIN change needs it (it uses the vault's internals: one owner per file)."""
+    import struct
+
+    import vault
+
+    v._ready()
+    seal = v._seal
+    old = seal.cipher
+    if seal.header is not None and old is None:
+        raise vault.LockedError("enter the PIN on the token first")
+    accounts = v._accounts
+    stored = [a._secret for a in accounts]
+    keys = [a._key for a in accounts]
+    header = seal.header
+    new = []
+    for a in accounts:
+        secret = a._secret if header is None else old.open(a._secret)
+        new.append(secret if cipher is None else cipher.seal(secret))
+    try:
+        for i, a in enumerate(accounts):
+            a._secret = new[i]
+        if cipher is None:
+            seal.header = None
+        else:
+            seal.header = bytes(salt) + struct.pack("<I", iterations) + cipher.check
+        seal.cipher = cipher
+        v._save(False)
+    except BaseException:
+        for i, a in enumerate(accounts):
+            a._secret = stored[i]
+            a._key = keys[i]
+        seal.header = header
+        seal.cipher = old
+        raise

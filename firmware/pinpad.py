@@ -1,10 +1,11 @@
 """The PIN picker on the panel: digits chosen with one button or two.
 
     pad = pinpad.PinPad()
-    text = pad.press(ev, two)    # a buttons event; the PIN (str) once it is complete, else None
-    pad.lines(pin, two)          # the screen: ui.message(lines)
-    pad.result(pin.WRONG)        # what the last try gave (shown until the next press)
-    pad.reset()                  # start again (screen timeout)
+    done = pad.press(ev, two, p, screen)   # a buttons event; p: pin.Pin. Once the PIN is
+                                 # complete it is checked (p.enter; the screen shows
+                                 # "Checking..." meanwhile): True when that ended the picker
+                                 # (right PIN, or the wipe: pad.notice then says so)
+    pad.lines(p, two)            # the screen: ui.message(lines)
 
 One button: a short press shows the next value, a long press accepts it. Two buttons: button 0
 shows the next value (a long press the previous one), button 1 accepts. The values of the
@@ -20,6 +21,10 @@ asked for.
 import buttons as b
 from micropython import const
 
+_WIPED = (
+    "Token wiped", "", "10 wrong PINs", "in a row: every", "account and the", "PIN erased.",
+    "", "Press a button"
+)
 _OK = const(10)
 _MIN = const(4)
 _MAX = const(8)
@@ -33,6 +38,7 @@ class PinPad:
         self._digits = ""
         self._value = 0
         self.note = ""  # the last try's result, shown until the next press
+        self.notice = None  # a whole screen to show after the picker (the wipe)
         self.checking = False
 
     def _start(self):
@@ -45,8 +51,35 @@ class PinPad:
         else:
             self._value = (self._value + d) % 10 if self._value != _OK else 0
 
-    def press(self, ev, two):
-        """Handle a button event; the PIN typed so far once it is complete, else None."""
+    def press(self, ev, two, p, screen):
+        """Handle a button event; check the PIN once complete. True if the picker is done."""
+        text = self._key(ev, two)
+        if text is None:
+            return False
+        import pin
+
+        if not pin.valid(text):
+            self.result("4 to 8 digits")
+            return False
+        if p.wait_s():
+            self.result("Not yet")
+            return False
+        self.checking = True
+        screen.render()  # "Checking...": the key derivation takes a while
+        try:
+            result = p.enter(text)
+        finally:
+            self.checking = False
+        if result == pin.RIGHT:
+            return True
+        if result == pin.WIPED:
+            self.notice = _WIPED
+            return True
+        self.result("Wrong PIN" if result == pin.WRONG else "Not yet")
+        return False
+
+    def _key(self, ev, two):
+        # The PIN typed so far once it is complete, else None.
         if ev == b.DOWN_0 or ev == b.DOWN_1:
             return None
         self.note = ""

@@ -540,40 +540,6 @@ class Vault:
             for a in self._accounts:
                 a._key = None
 
-    def protect(self, cipher, salt=b"", iterations=0):
-        """Re-encrypt every secret under cipher (a new PIN; None: no PIN, plain secrets) and
-        save it as one atomic change, without a backup copy (no file keeps the old form).
-        A locked vault with a PIN raises LockedError. The vault is unlocked afterwards."""
-        self._ready()
-        seal = self._seal
-        old = seal.cipher
-        if seal.header is not None and old is None:
-            raise LockedError("enter the PIN on the token first")
-        accounts = self._accounts
-        stored = [a._secret for a in accounts]
-        keys = [a._key for a in accounts]
-        header = seal.header
-        new = []
-        for a in accounts:
-            secret = a._secret if header is None else old.open(a._secret)
-            new.append(secret if cipher is None else cipher.seal(secret))
-        try:
-            for i, a in enumerate(accounts):
-                a._secret = new[i]
-            if cipher is None:
-                seal.header = None
-            else:
-                seal.header = bytes(salt) + struct.pack("<I", iterations) + cipher.check
-            seal.cipher = cipher
-            self._save(False)
-        except BaseException:
-            for i, a in enumerate(accounts):
-                a._secret = stored[i]
-                a._key = keys[i]
-            seal.header = header
-            seal.cipher = old
-            raise
-
     # ---- the file format
 
     def _save(self, backup=True):
