@@ -13,7 +13,12 @@
     v.next_hotp(target)      # -> counter to use now; counter+1 is on flash BEFORE it returns
                              #    (the last usable counter is 2**64-2: 2**64-1 is the end)
     v.wipe()                 # removes every account and every copy of the file
-                             # (delete, replace and wipe leave no file with the old secret)
+                             # (delete, replace and wipe leave no file with the old secret);
+                             # with a PIN set, an empty vault keeps the PIN
+    v.wipe(keep_pin=False)   # every copy of the file, PIN included (factory reset)
+    v.protected, v.unlocked  # a PIN is set; codes can be computed (no PIN, or it was entered)
+    v.pin_params()           # (salt, iterations, check) of the PIN, or None
+    v.unlock(cipher), v.lock()   # keep / forget the PIN's keys (pin.py decides when)
 
 Account (read-only by convention): issuer, name, kind ("totp"|"hotp"), algorithm
 ("sha1"|"sha256"|"sha512"), digits (6..8), period (seconds), counter (HOTP: the next counter to
@@ -37,7 +42,8 @@ still loads and such an account can be renamed or deleted.
 
 Errors: VaultError (a ValueError) subclasses with a stable `code`: FullError FULL,
 DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, InvalidError
-INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or on flash: it is
+INVALID, CorruptError CORRUPT, LockedError PIN_REQUIRED (a PIN is set and not entered: key()
+and add() need the secrets' key). A rejected operation changes nothing, in RAM or on flash: it is
 validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
 before the error propagates. After a CorruptError from load(), accounts() is empty and every
 change except wipe() raises CorruptError: a damaged vault is never overwritten silently. Any
@@ -50,17 +56,27 @@ new vault, no file holds the removed secret; wipe() removes every file. littlefs
 scrub what it frees: the removed secret stays in free flash blocks until littlefs reuses them,
 and a flash dump can read it. ESP32 flash encryption is the remedy (docs/storage.md).
 
+The device PIN (pin.py, vaultcrypt.py): with a PIN set the file is version 2 and every secret
+is stored sealed (AES-256-CBC + HMAC tag, vaultcrypt.Cipher.seal) with keys derived from the
+PIN; labels and parameters stay readable. An Account keeps its secret as stored; key() opens
+it with the vault's cipher, which exists only while unlocked (lock() drops it and every key
+built from it). Rename, delete, an HOTP press and wipe copy sealed secrets as they are, so
+they work without the PIN; add() and key() raise LockedError without it.
+
 File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
-    0  version u8 = 1
+    0  version u8 = 1 (no PIN) or 2 (PIN: the PIN block follows)
     1  count   u8
-    2  records, each:
+       version 2 only: salt 16 bytes, iterations u32, check 16 bytes (vaultcrypt)
+    2  records (version 2: at 38), each:
          0  flags    u8   bits 0-1 algorithm (0 sha1, 1 sha256, 2 sha512), bit 4 hotp
          1  digits   u8
          2  period   u16
          4  counter  u64
          12 issuer length u8, name length u8, secret length u8
-         15 issuer, name (UTF-8), secret (raw bytes)
-64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
+         15 issuer, name (UTF-8), secret (raw bytes; version 2: sealed, iv 16 + the secret
+            padded to whole 16-byte blocks + tag 16, so 48..176 bytes)
+64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes (version 2:
+64 * 319 + 38 + 24 = 20,478).
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
 SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the longest fields
