@@ -196,8 +196,8 @@ def _reseal(v, cipher, salt=b"", iterations=0):
     header = seal.header
     new = []
     for a in accounts:
-        secret = a._secret if header is None else old.open(a._secret)
-        new.append(secret if cipher is None else cipher.seal(secret))
+        secret = a._secret if header is None else old.open(a._secret[1])
+        new.append(secret if cipher is None else (seal, cipher.seal(secret)))
     try:
         for i, a in enumerate(accounts):
             a._secret = new[i]

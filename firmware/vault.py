@@ -172,10 +172,11 @@ class Account:
     # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
     # issuer | name << 8), so an account is 7 attributes (its dict stays small) and a save
     # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
-    def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter, seal=None):
+    def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
         self._label(issuer, name)
-        self._secret = secret  # as stored: sealed by vaultcrypt when the vault has a PIN
-        self._seal = seal
+        # As stored: bytes, or with a PIN (vault, seal, blob sealed by vaultcrypt): a tuple
+        # rather than an 8th attribute, which would grow every account's dict.
+        self._secret = secret
         flags = _ALGORITHMS.index(algorithm) | (_HOTP_FLAG if kind == "hotp" else 0)
         self._meta = flags | digits << 8 | period << 12
         self.counter = counter
@@ -209,8 +210,8 @@ class Account:
     def key(self):
         if self._key is None:
             secret = self._secret
-            seal = self._seal
-            if seal is not None and seal.header is not None:
+            if type(secret) is tuple:
+                seal, secret = secret
                 if seal.cipher is None:
                     raise LockedError("enter the PIN on the token first")
                 secret = seal.cipher.open(secret)
@@ -428,10 +429,8 @@ class Vault:
         if self._seal.header is not None:
             if self._seal.cipher is None:
                 raise LockedError("enter the PIN on the token first")
-            secret = self._seal.cipher.seal(secret)
-        account = Account(
-            issuer, name, secret, algorithm, digits, period, kind, counter, self._seal
-        )
+            secret = (self._seal, self._seal.cipher.seal(secret))
+        account = Account(issuer, name, secret, algorithm, digits, period, kind, counter)
         accounts = self._accounts
         i = self._index(issuer, name)
         if i >= 0:
@@ -575,9 +574,11 @@ class Vault:
             raise ValueError("unknown vault format")
         count = buf[1]
         self._header = None
+        seal = None
         if version == _VERSION_PIN:
             payload.readinto(mv[:_PIN_BLOCK])
             self._header = bytes(mv[:_PIN_BLOCK])
+            seal = self._seal
         if count > self.capacity:
             raise ValueError("more accounts than the capacity")
         accounts = []
@@ -592,21 +593,23 @@ class Vault:
             issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
             pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
-            sealed = mv[pos : pos + ls]
-            if self._header is not None:
+            secret, algorithm, counter = _fields(
+                mv[pos : pos + ls] if seal is None else b"\x01",  # a blob: checked below
+                _ALGORITHMS[flags & 3],
+                digits,
+                period,
+                kind,
+                counter,
+            )
+            if seal is not None:
                 # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
                 if ls < 48 or ls > _MAX_SEALED or ls % 16:
                     raise ValueError("bad sealed secret")
-                sealed = b"\x01"  # _fields checks the parameters; the blob is kept as is
-            secret, algorithm, counter = _fields(
-                sealed, _ALGORITHMS[flags & 3], digits, period, kind, counter
-            )
-            if self._header is not None:
-                secret = bytes(mv[pos : pos + ls])
+                secret = (seal, bytes(mv[pos : pos + ls]))
             if self._index_in(accounts, issuer, name):
                 raise ValueError("duplicate account")
             accounts.append(
-                Account(issuer, name, secret, algorithm, digits, period, kind, counter, self._seal)
+                Account(issuer, name, secret, algorithm, digits, period, kind, counter)
             )
         if payload.left:
             raise ValueError("trailing bytes")
@@ -618,6 +621,11 @@ class Vault:
             if a.issuer == issuer and a.name == name:
                 return True
         return False
+
+
+def _stored(secret):
+    # The bytes a secret is stored as: itself, or the sealed blob of a (seal, blob) pair.
+    return secret[1] if type(secret) is tuple else secret
 
 
 class _Records:
@@ -633,7 +641,7 @@ class _Records:
     def __len__(self):
         size = 2 if self._seal.header is None else 2 + _PIN_BLOCK
         for a in self.accounts:
-            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(a._secret)
+            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(_stored(a._secret))
         return size
 
     def parts(self, out):
@@ -647,6 +655,7 @@ class _Records:
             out(header)
         for a in accounts:
             meta = a._meta
+            secret = _stored(a._secret)
             struct.pack_into(
                 _REC_FMT,
                 buf,
@@ -657,9 +666,9 @@ class _Records:
                 a.counter,
                 a._sizes & 0xFF,
                 a._sizes >> 8,
-                len(a._secret),
+                len(secret),
             )
             out(buf)
             out(a.issuer)
             out(a.name)
-            out(a._secret)
+            out(secret)
