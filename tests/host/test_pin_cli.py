@@ -82,6 +82,9 @@ def test_pin_set_encrypts_and_a_power_on_hides_the_codes_until_entered(  # type:
     assert json.loads(out) == {
         "set": True, "entered": True, "failures": 0, "tries_left": 10, "wait_s": 0
     }  # fmt: skip
+    status, out, _ = run(capsys, "info", "--json")
+    assert json.loads(out)["pin"] is True
+    assert "PIN:       set" in run(capsys, "info")[1]
 
     harness.restart()  # a power-on: the PIN must be entered again
     for args in (
