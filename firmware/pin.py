@@ -22,9 +22,10 @@ purpose (PBKDF2, about 0.3 s on an ESP32), so the token is no fast oracle even b
 The MAX_TRIES-th wrong PIN in a row wipes the token: every account, the PIN and the counter
 (WIPED); it then works as a new token without a PIN.
 
-The delay runs on the board's own clock (time.time(): the ESP32's internal RTC, counting
-from boot), not the DS3231 that the USB port can set, so moving the token's clock does not
-shorten it; a reset restarts the delay in full (backoff.py).
+The delay runs on the board's own clock (time.time(): the ESP32's internal RTC, which
+nothing here sets, so it counts from power-on), not the DS3231 that the USB port can set:
+moving the token's clock does not shorten it. A reset restarts the delay in full
+(backoff.py).
 
 Errors for the protocol: PinError (a ValueError) with code PIN_REQUIRED (no PIN was given
 where one is set) or PIN_WRONG (a wrong PIN, a delay still running, or the try that wiped).

@@ -448,7 +448,6 @@ class Server:
                 return
         raise Fail(_NOT_FOUND, "no setting %s" % name)
 
-
     # ---- the device PIN (firmware/pin.py, imported by the token only when it is used)
 
     def _unlocked(self):
