@@ -8,7 +8,10 @@
     p.lock()                       # forget the keys (screen timeout): the PIN is asked again
     p.set(new, old, entropy)       # set or change (old: the current PIN, "" when none)
     p.clear(old)                   # back to plain secrets
-    pin.erase(data_dir)            # factory reset: the wrong-PIN counter's files
+    p.wipe()                       # every account, the PIN and the counter (the tenth
+                                   # wrong PIN; factory reset: token.pin.wipe())
+    pin.erase(data_dir)            # the counter's files alone, without a Pin (a reset
+                                   # gesture at boot: with vault.wipe(keep_pin=False))
 
 A PIN is 4 to 8 digits. It is never stored: the vault keeps a salt, an iteration count and a
 check derived from it (vaultcrypt.py), and its secrets are sealed with keys derived from it.
@@ -135,7 +138,8 @@ class Pin:
         return WRONG
 
     def wipe(self):
-        """Erase every account, the PIN and the counter (the MAX_TRIES-th wrong PIN)."""
+        """Erase every account, the PIN and the counter, on flash and in RAM (the MAX_TRIES-th
+        wrong PIN, and factory reset). Needs no PIN: nothing is decrypted."""
         self._vault.wipe(keep_pin=False)
         self._backoff.erase()
 
