@@ -281,6 +281,25 @@ def test_wipe_keeps_the_pin_factory_wipe_does_not():
     fsutil.rmtree(d)
 
 
+def test_factory_wipe_needs_no_pin_and_forgets_the_count():
+    # What factory reset calls (token.pin.wipe()): from a locked vault with wrong PINs
+    # counted, everything goes, on flash and in RAM.
+    d, v = _vault(3)
+    t = Clock()
+    pin.Pin(v, d, t).set("2580")
+    w = vault.Vault(d)
+    p = pin.Pin(w, d, t)
+    assert p.enter("0000") == pin.WRONG
+    p.wipe()
+    import os
+
+    assert os.listdir(d) == [] and p.failures == 0 and not p.required
+    assert w.count == 0 and not w.protected
+    p.set("1111")  # a new PIN starts with a clean count
+    assert p.failures == 0 and p.tries_left == 10
+    fsutil.rmtree(d)
+
+
 def test_a_reload_with_another_pin_block_locks():
     # Another PIN on flash (set through another Vault object) must not be opened with the
     # keys of the old one; the same block reloaded keeps the vault unlocked.
