@@ -46,7 +46,8 @@ def set_(ctx: click.Context) -> None:
     token. Set the PIN before provisioning: secrets stored before it was set were written
     unencrypted, and flash may keep old copies (docs/storage.md)."""
     s = session(ctx)
-    if s.info().pin_set:
+    info = s.info()
+    if info.pin_set:
         current = _read_pin(PIN_ENV, "Current PIN")
         new = _read_pin(NEW_PIN_ENV, "New PIN (4 to 8 digits)", confirm=True)
     else:
@@ -54,6 +55,14 @@ def set_(ctx: click.Context) -> None:
         new = _read_pin(PIN_ENV, "New PIN (4 to 8 digits)", confirm=True)
     s.pin_set(new, current)
     click.echo("PIN changed" if current else "PIN set: the secrets on the token are encrypted")
+    if not info.pin_set and info.count:
+        # littlefs does not erase freed blocks: the unencrypted copies may outlive this.
+        click.echo(
+            f"note: the {info.count} accounts already on the token were stored unencrypted "
+            "before; its flash may still hold those copies in free blocks "
+            "(docs/storage.md, 'Encryption at rest')",
+            err=True,
+        )
 
 
 @pin.command()

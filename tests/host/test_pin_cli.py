@@ -147,6 +147,18 @@ def test_pin_input_is_checked_before_it_is_sent(  # type: ignore[no-untyped-def]
     assert status == ExitStatus.INVALID_INPUT and "HOST_TOOLS_PIN" in one_line_error(err)
 
 
+def test_setting_a_pin_over_existing_accounts_warns_of_old_copies(  # type: ignore[no-untyped-def]
+    harness: Harness, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _provision(capsys, SECRETS[0], "acct")
+    monkeypatch.setenv("HOST_TOOLS_PIN", "4321")
+    status, out, err = run(capsys, "pin", "set")
+    assert status == 0 and "PIN set" in out
+    assert "1 accounts already on the token were stored unencrypted" in err
+    for form in _forms(SECRETS[0]):
+        assert form not in _on_disk(harness.data)  # no file holds them: re-encrypted
+
+
 def test_changing_the_pin_needs_the_current_one(  # type: ignore[no-untyped-def]
     harness: Harness, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
