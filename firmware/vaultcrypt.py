@@ -5,7 +5,7 @@
     blob = c.seal(secret)      # iv 16 + AES-256-CBC(secret, PKCS#7 padding) + tag 16
     c.open(blob)               # the secret; ValueError if the blob fails its tag
     vaultcrypt.new_salt(extra) # 16 bytes: os.urandom mixed with host-supplied entropy
-    vaultcrypt.pbkdf2(password, salt, iterations)   # PBKDF2-HMAC-SHA256, 32 bytes
+    vaultcrypt.pbkdf2(password, salt, iterations)   # PBKDF2-HMAC-SHA256, 32 bytes (vaultkdf)
 
 Imported only when a PIN is set, entered or changed: a token without a PIN never loads it.
 
@@ -17,10 +17,9 @@ random IV and authenticated encrypt-then-MAC: the tag is HMAC-SHA256(MAC key, iv
 truncated to 16 bytes, checked (in constant time) before anything is decrypted, so a changed
 blob is refused and never decrypted (no padding oracle).
 
-PBKDF2's inner loop runs the firmware's own viper HMAC-SHA256 core (hmac_sha256.py) with the
-PIN's HMAC midstates cached: two SHA-256 compressions per iteration, no allocation (the loop
-is viper too). The iterations are stored beside the salt, so a later firmware can raise them
-for new PINs and still open old vaults.
+PBKDF2 is in vaultkdf.py (viper), imported for a derivation and dropped after it. The
+iterations are stored beside the salt, so a later firmware can raise them for new PINs and
+still open old vaults.
 
 The limit, plainly: the salt, the iterations and the check are in the vault file. Whoever
 copies the flash can try every 4- to 8-digit PIN offline at the speed of a PC, so a short PIN
@@ -30,9 +29,7 @@ unreadable (docs/storage.md, "Encryption at rest").
 
 import hashlib
 import os
-import struct
 
-import micropython
 from micropython import const
 
 SALT = const(16)
@@ -45,68 +42,22 @@ _CBC = const(2)  # cryptolib.aes mode
 OVERHEAD = const(48)  # iv + the padding's most + tag: a sealed secret is at most this longer
 ITERATIONS = const(1500)  # new PINs: about 45 M RV32 instructions, ~0.3 s at 160 MHz
 
-_run = None  # hmac_sha256.run, bound on first use
-
-
-def _core():
-    global _run
-    import hmac_sha256
-
-    _run = hmac_sha256.run
-    return hmac_sha256
-
-
-@micropython.viper
-def _iterate(sc, st, w, t, n: int):
-    # n PBKDF2 iterations: U = HMAC(PIN, U), T ^= U. w[0:8] holds U on entry and exit, and
-    # is the work state between; st holds the PIN's inner (0..7) and outer (8..15) midstates;
-    # t accumulates T; sc is the core's scratch (the message block at 0..15).
-    p = ptr32(sc)
-    s = ptr32(st)
-    u = ptr32(w)
-    acc = ptr32(t)
-    run = _run
-    while n > 0:
-        half = 0
-        while half < 16:  # the inner pass (midstate 0), then the outer (midstate 8)
-            i = 0
-            while i < 8:
-                p[i] = u[i]  # the message: the last digest, 32 bytes
-                u[i] = s[half + i]
-                i += 1
-            p[8] = uint(1) << 31  # padding
-            while i < 15:
-                i += 1
-                p[i] = 0
-            p[15] = (64 + 32) * 8  # bit length: the key block + 32 bytes
-            run(sc, 0, w, 0)
-            half += 8
-        i = 0
-        while i < 8:
-            acc[i] = acc[i] ^ u[i]
-            i += 1
-        n -= 1
-
-
 def pbkdf2(password, salt, iterations):
-    """PBKDF2-HMAC-SHA256 (RFC 8018) of 32 bytes: one block, so T_1 is the key."""
-    from array import array
+    """PBKDF2-HMAC-SHA256, 32 bytes (vaultkdf.py). The KDF's viper code, and the SHA-256 core
+    if nothing else had loaded it, leave the heap again afterwards: a check needs them for a
+    moment, the token's codes not at all."""
+    import sys
 
-    import hmac_fast
+    had_core = "hmac_sha256" in sys.modules
+    import vaultkdf
 
-    if iterations < 1:
-        raise ValueError("iterations must be at least 1")
-    core = _core()
-    st = hmac_fast.new(core, password, 0)  # modulus 0: the core folds blocks
-    # U_1 = HMAC(P, salt || INT(1)): the general path, once.
-    u1 = _hmac(password, bytes(salt) + b"\x00\x00\x00\x01")
-    w = array("I", struct.unpack(">8I", u1) + (0,) * 9)  # w[16] = 0: fold mode
-    t = array("I", w[:8])
-    _iterate(core.scratch(), st, w, t, iterations - 1)
-    out = struct.pack(">8I", *t)
-    for i in range(8):  # the PIN's derived state and U: not left behind in RAM
-        st[i] = st[8 + i] = w[i] = t[i] = 0
-    return out
+    try:
+        return vaultkdf.pbkdf2(password, salt, iterations)
+    finally:
+        vaultkdf.release()
+        del sys.modules["vaultkdf"]
+        if not had_core:
+            sys.modules.pop("hmac_sha256", None)
 
 
 def _hmac(key, msg):

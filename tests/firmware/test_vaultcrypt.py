@@ -38,18 +38,31 @@ def test_pbkdf2_iterations_allocate_nothing():
     from array import array
 
     import hmac_fast
+    import vaultkdf
 
-    core = vaultcrypt._core()
+    core = vaultkdf._core()
     st = hmac_fast.new(core, b"1234", 0)
     w = array("I", [1] * 8 + [0] * 9)
     t = array("I", [0] * 8)
     sc = core.scratch()
     micropython.heap_lock()
     try:
-        vaultcrypt._iterate(sc, st, w, t, 50)
+        vaultkdf._iterate(sc, st, w, t, 50)
     finally:
         micropython.heap_unlock()
     assert any(t)
+
+
+def test_the_kdf_leaves_the_heap_after_a_derivation():
+    import sys
+
+    sys.modules.pop("hmac_sha256", None)
+    vaultcrypt.pbkdf2(b"1234", SALT, 3)
+    assert "vaultkdf" not in sys.modules and "hmac_sha256" not in sys.modules
+    import hmac_sha256  # noqa: F401 - loaded before (an SHA256 account's code): it stays
+
+    vaultcrypt.pbkdf2(b"1234", SALT, 3)
+    assert "hmac_sha256" in sys.modules and "vaultkdf" not in sys.modules
 
 
 def test_seal_and_open_round_trip_every_length():
