@@ -1,6 +1,7 @@
 """The device PIN on the virtual token, end to end: `host_tools pin set`, codes hidden after a
 reset until the PIN is typed with (simulated) button presses, no secret anywhere in the flash
-image in any encoding, and the count of wrong PINs kept across a reset.
+image in any encoding, the count of wrong PINs kept across a reset, and the screen timeout
+asking for the PIN again.
 
 The PIN is typed as a person would with two buttons (the sim board has two): NEXT shows the
 next value, PREVIOUS accepts it. Every press waits for the panel to show its effect, so
@@ -145,4 +146,11 @@ def test_wrong_pins_are_counted_across_a_reset(  # type: ignore[no-untyped-def]
     _type_pin(sim, PIN)
     wait_screen(sim, lambda s, f: s.has_text("No accounts"), what="the unlocked token")
     status, out, _ = host_tools(sim, capsys, "pin", "status", "--json")
-    assert json.loads(out)["failures"] == 0
+    assert json.loads(out)["failures"] == 0 and json.loads(out)["entered"] is True
+    # The screen timeout locks again: the press that wakes the panel shows the PIN pad.
+    assert host_tools(sim, capsys, "config", "set", "screen_timeout_s", "5")[0] == 0
+    time.sleep(6)
+    status, out, _ = host_tools(sim, capsys, "pin", "status", "--json")
+    assert json.loads(out)["entered"] is False
+    sim.control.press(BUTTON_NEXT, 100)
+    wait_screen(sim, lambda s, f: s.has_text("Enter PIN"), what="the PIN pad after a timeout")
