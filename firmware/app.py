@@ -97,6 +97,11 @@ class Token:
     def memory_note(self):
         return self._app.memory_note
 
+    @property
+    def pin(self):
+        self._app.power.serial_seen()
+        return self._app.pin()
+
     def changed(self):
         self._app.power.serial_seen()
         self._app.screen.wake_soon()
@@ -129,6 +134,9 @@ class App:
         self._need_sync = False
         self._failure = None  # the exception that ended a task: stops the app
         self._draw_fn = self._draw  # bound once: the screen calls it every frame
+        self._pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
+        self._pad = None  # pinpad.PinPad while the PIN is asked for
+        self._notice = None  # a message shown until the next press (the PIN wipe)
         self.token = Token(self)
 
     # ---- boot
@@ -202,6 +210,45 @@ class App:
 
     def screen_dark(self):
         self._hotp_code = -1  # an HOTP code is shown once, not again after a sleep
+        if self._pin_set():
+            self.vault.lock()  # the keys leave RAM: the PIN is asked again at the next wake
+            self._pad = None
+
+    # ---- the device PIN (pin.py, pinpad.py: imported only when a PIN is set)
+
+    def pin(self):
+        if self._pin is None:
+            import pin
+
+            self._pin = pin.Pin(self.vault, self.board.data_dir)
+        return self._pin
+
+    def _pin_set(self):
+        v = self.vault
+        try:
+            return v is not None and not v.corrupt and v.protected
+        except Exception:  # noqa: BLE001 - an unreadable vault: its own screen says so
+            return False
+
+    def _pin_asked(self):
+        return self._pin_set() and not self.vault.unlocked
+
+    def _pinpad(self):
+        if self._pad is None:
+            import pinpad
+
+            self._pad = pinpad.PinPad()
+        return self._pad
+
+    def _pin_button(self, ev):
+        # The picker handles the press; once the PIN is right (or wiped) it is done.
+        pad = self._pinpad()
+        done = pad.press(ev, self._two, self.pin(), self.screen)
+        self.screen.changed()
+        if done:
+            self._pad = None
+            self._notice = pad.notice  # the wipe says so until the next press
+            self._vault_rev = -1  # the codes (or the empty vault) are drawn again
 
     def _apply_config(self):
         c = self.config
@@ -277,6 +324,12 @@ class App:
         if self.vault_error is not None:
             ui.message(self.vault_error)
             return
+        if self._notice is not None:
+            ui.message(self._notice)
+            return
+        if self._pin_asked():
+            ui.message(self._pinpad().lines(self.pin(), self._two))
+            return
         accounts = self.accounts
         if not accounts:
             ui.message(_NO_ACCOUNTS)
@@ -319,6 +372,13 @@ class App:
                 self.buttons.swallow()  # the press that woke does nothing else
             return
         if down:
+            return
+        if self._notice is not None:
+            self._notice = None  # read: back to the token's screens
+            screen.changed()
+            return
+        if self._pin_asked():
+            self._pin_button(ev)
             return
         accounts = self.accounts
         n = len(accounts)

@@ -39,6 +39,9 @@ _SCREEN = const(0x0D)
 _WIPE = const(0x0E)
 _CONFIG_GET = const(0x0F)
 _CONFIG_SET = const(0x10)
+_PIN_SET = const(0x18)
+_PIN_CLEAR = const(0x19)
+_PIN_STATUS = const(0x1A)
 
 # Statuses (token -> host) of the commands; OK, BAD_REQUEST, INVALID, INTERNAL and the
 # message layer's own (MORE, SEQUENCE, TOO_LARGE) are in protocol.py.
@@ -52,12 +55,15 @@ _CLOCK_NOT_SET = const(0x30)
 _DENIED = const(0x31)
 _NO_DISPLAY = const(0x32)
 _OUT_OF_MEMORY = const(0x33)
+_PIN_REQUIRED = const(0x38)
+_PIN_WRONG = const(0x39)
 
 # INFO flag bits
 _INFO_CLOCK = const(0x01)
 _INFO_DISPLAY = const(0x02)
 _INFO_CORRUPT = const(0x04)
 _INFO_RECOVERED = const(0x08)
+_INFO_PIN = const(0x40)
 
 _VAULT_STATUS = {
     "FULL": _FULL,
@@ -66,6 +72,8 @@ _VAULT_STATUS = {
     "INVALID": protocol.INVALID,
     "CORRUPT": _CORRUPT,
     "AMBIGUOUS": _AMBIGUOUS,
+    "PIN_REQUIRED": _PIN_REQUIRED,
+    "PIN_WRONG": _PIN_WRONG,
 }
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
 _KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
@@ -77,6 +85,7 @@ _ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 cod
 _CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
 _WIPE_MAGIC = b"WIPE"
 _ENOSPC = const(28)
+_MAX_ENTROPY = const(32)
 
 
 class Server:
@@ -108,6 +117,9 @@ class Server:
             _WIPE: self._wipe,
             _CONFIG_GET: self._config_get,
             _CONFIG_SET: self._config_set,
+            _PIN_SET: self._pin_set,
+            _PIN_CLEAR: self._pin_clear,
+            _PIN_STATUS: self._pin_status,
         }
 
     async def run(self, reader):
@@ -207,6 +219,8 @@ class Server:
             flags |= _INFO_CORRUPT
         if getattr(vault, "recovered", False):
             flags |= _INFO_RECOVERED
+        if not corrupt and getattr(vault, "protected", False):
+            flags |= _INFO_PIN
         self.resp.put("<BBB", vault.capacity, count, flags)
         self.resp.put_text(self._firmware_version())
         # Minor 1: the heap this token has left, and where it last ran out of memory.
@@ -241,6 +255,7 @@ class Server:
     async def _codes(self, req):
         start = req.u8()
         req.end()
+        self._unlocked()
         clock = self.token.clock
         valid = clock.valid()
         now = clock.unix() if valid else 0
@@ -327,6 +342,7 @@ class Server:
     def _calc(self, req):
         account = self._account(req)
         req.end()
+        self._unlocked()
         key = account.key()
         if account.kind == "hotp":
             counter = self.token.vault.next_hotp(account)  # on flash before the code leaves
@@ -356,6 +372,7 @@ class Server:
             or time.ticks_diff(time.ticks_ms(), self._fresh_ms) > _CHECK_WINDOW_MS
         ):
             raise Fail(_DENIED, "CHECK works only on the account just added")
+        self._unlocked()
         key = account.key()
         hotp = account.kind == "hotp"
         for _ in range(n):
@@ -393,6 +410,7 @@ class Server:
 
     def _screen(self, req):
         req.end()
+        self._unlocked()
         display = self.token.display
         if display is None:
             raise Fail(_NO_DISPLAY, "this token has no display")
@@ -431,6 +449,42 @@ class Server:
                 self.resp.put_text(_config_text(config.get(name)))
                 return
         raise Fail(_NOT_FOUND, "no setting %s" % name)
+
+    # ---- the device PIN (firmware/pin.py, imported by the token only when it is used)
+
+    def _unlocked(self):
+        # Codes (CODES, CALC, CHECK) and the panel's picture (SCREEN) only once the PIN was
+        # entered on the token: while it is asked for, a host sees none of them either.
+        vault = self.token.vault
+        if getattr(vault, "protected", False) and not vault.unlocked:
+            raise Fail(_PIN_REQUIRED, "enter the PIN on the token first")
+
+    def _pin_set(self, req):
+        old = req.text()
+        new = req.text()
+        entropy = req.raw(_MAX_ENTROPY)
+        req.end()
+        self.token.pin.set(new, old, entropy)
+        self._fresh = None
+        self.token.changed()
+
+    def _pin_clear(self, req):
+        old = req.text()
+        req.end()
+        self.token.pin.clear(old)
+        self._fresh = None
+        self.token.changed()
+
+    def _pin_status(self, req):
+        req.end()
+        vault = self.token.vault
+        if not vault.protected:
+            self.resp.put("<BBBBH", 0, 0, 0, 0, 0)
+            return
+        p = self.token.pin
+        self.resp.put(
+            "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
+        )
 
 
 def _config_text(value):

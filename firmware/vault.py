@@ -13,7 +13,12 @@
     v.next_hotp(target)      # -> counter to use now; counter+1 is on flash BEFORE it returns
                              #    (the last usable counter is 2**64-2: 2**64-1 is the end)
     v.wipe()                 # removes every account and every copy of the file
-                             # (delete, replace and wipe leave no file with the old secret)
+                             # (delete, replace and wipe leave no file with the old secret);
+                             # with a PIN set, an empty vault keeps the PIN
+    v.wipe(keep_pin=False)   # every copy of the file, PIN included (factory reset)
+    v.protected, v.unlocked  # a PIN is set; codes can be computed (no PIN, or it was entered)
+    v.pin_params()           # (salt, iterations, check) of the PIN, or None
+    v.unlock(cipher), v.lock()   # keep / forget the PIN's keys (pin.py decides when)
 
 Account (read-only by convention): issuer, name, kind ("totp"|"hotp"|"steam"), algorithm
 ("sha1"|"sha256"|"sha512"), digits (6..8; 5 for steam), period (seconds), counter (HOTP: the
@@ -38,7 +43,8 @@ still loads and such an account can be renamed or deleted.
 
 Errors: VaultError (a ValueError) subclasses with a stable `code`: FullError FULL,
 DuplicateError DUPLICATE, NotFoundError NOT_FOUND, AmbiguousError AMBIGUOUS, InvalidError
-INVALID, CorruptError CORRUPT. A rejected operation changes nothing, in RAM or on flash: it is
+INVALID, CorruptError CORRUPT, LockedError PIN_REQUIRED (a PIN is set and not entered: key()
+and add() need the secrets' key). A rejected operation changes nothing, in RAM or on flash: it is
 validated first, and if the save fails (OSError from the filesystem) the change is undone in RAM
 before the error propagates. After a CorruptError from load(), accounts() is empty and every
 change except wipe() raises CorruptError: a damaged vault is never overwritten silently. Any
@@ -51,18 +57,28 @@ new vault, no file holds the removed secret; wipe() removes every file. littlefs
 scrub what it frees: the removed secret stays in free flash blocks until littlefs reuses them,
 and a flash dump can read it. ESP32 flash encryption is the remedy (docs/storage.md).
 
+The device PIN (pin.py, vaultcrypt.py): with a PIN set the file is version 2 and every secret
+is stored sealed (AES-256-CBC + HMAC tag, vaultcrypt.Cipher.seal) with keys derived from the
+PIN; labels and parameters stay readable. An Account keeps its secret as stored; key() opens
+it with the vault's cipher, which exists only while unlocked (lock() drops it and every key
+built from it). Rename, delete, an HOTP press and wipe copy sealed secrets as they are, so
+they work without the PIN; add() and key() raise LockedError without it.
+
 File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
-    0  version u8 = 1
+    0  version u8 = 1 (no PIN) or 2 (PIN: the PIN block follows)
     1  count   u8
-    2  records, each:
+       version 2 only: salt 16 bytes, iterations u32, check 16 bytes (vaultcrypt)
+    2  records (version 2: at 38), each:
          0  flags    u8   bits 0-1 algorithm (0 sha1, 1 sha256, 2 sha512), bit 4 hotp,
                           bit 5 steam (firmware before Steam support refuses such a file)
          1  digits   u8
          2  period   u16
          4  counter  u64
          12 issuer length u8, name length u8, secret length u8
-         15 issuer, name (UTF-8), secret (raw bytes)
-64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
+         15 issuer, name (UTF-8), secret (raw bytes; version 2: sealed, iv 16 + the secret
+            padded to whole 16-byte blocks + tag 16, so 48..176 bytes)
+64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes (version 2:
+64 * 319 + 38 + 24 = 20,478).
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
 SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the longest fields
@@ -86,6 +102,9 @@ import store
 from micropython import const
 
 _VERSION = const(1)
+_VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
+_PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
+_MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
 _FIXED = const(15)
 _REC_FMT = "<BBHQBBB"
 _MAX_LABEL = const(64)
@@ -130,12 +149,28 @@ class CorruptError(VaultError):
     code = "CORRUPT"
 
 
+class LockedError(VaultError):
+    """The vault's secrets are encrypted with the PIN and the PIN has not been entered."""
+
+    code = "PIN_REQUIRED"
+
+
 def make_key(secret, algorithm, digits, period):
     """The one place that turns a secret into an otp.Key (imported late: no work at import).
     Digits 5 is stored only for steam accounts (_fields): it makes a Steam key."""
     import otp
 
     return otp.Key(secret, algorithm, digits, period, digits == _STEAM_DIGITS)
+
+
+class _Seal:
+    """A vault's encryption state, shared by its accounts: the PIN block kept in the file
+    (salt, iterations, check; None without a PIN) and, while unlocked, the vaultcrypt.Cipher
+    (the keys exist in RAM only then)."""
+
+    def __init__(self):
+        self.header = None
+        self.cipher = None
 
 
 class Account:
@@ -145,6 +180,8 @@ class Account:
     # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
         self._label(issuer, name)
+        # As stored: bytes, or with a PIN (vault, seal, blob sealed by vaultcrypt): a tuple
+        # rather than an 8th attribute, which would grow every account's dict.
         self._secret = secret
         flags = _ALGORITHMS.index(algorithm) | (
             _HOTP_FLAG if kind == "hotp" else _STEAM_FLAG if kind == "steam" else 0
@@ -181,7 +218,13 @@ class Account:
 
     def key(self):
         if self._key is None:
-            self._key = make_key(self._secret, self.algorithm, self.digits, self.period)
+            secret = self._secret
+            if type(secret) is tuple:
+                seal, secret = secret
+                if seal.cipher is None:
+                    raise LockedError("enter the PIN on the token first")
+                secret = seal.cipher.open(secret)
+            self._key = make_key(secret, self.algorithm, self.digits, self.period)
         return self._key
 
     def __repr__(self):
@@ -294,10 +337,14 @@ class Vault:
         _int(capacity, "capacity", 1, _MAX_CAPACITY)
         self.capacity = capacity
         self._store = store.Store(
-            directory.rstrip("/") + "/" + _FILE, _MAGIC, 2 + capacity * (_FIXED + 256)
+            directory.rstrip("/") + "/" + _FILE,
+            _MAGIC,
+            2 + _PIN_BLOCK + capacity * (_FIXED + 2 * _MAX_LABEL + _MAX_SEALED),
         )
+        self._seal = _Seal()
+        self._header = None  # the PIN block of the copy being decoded
         self._accounts = []
-        self._records = _Records(self._accounts)
+        self._records = _Records(self._accounts, self._seal)
         self._loaded = False
         self.corrupt = False
         self.recovered = False
@@ -307,6 +354,7 @@ class Vault:
 
     def load(self):
         self._set([])
+        self._header = None
         # Loaded only once the file is read: after any other error (a MemoryError, an
         # OSError) the next operation loads again instead of saving over the file.
         self._loaded = False
@@ -322,6 +370,9 @@ class Vault:
             raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
         self._loaded = True
         self.recovered = self._store.recovered
+        if self._seal.header != self._header:
+            self._seal.cipher = None  # another PIN (or none) on flash: lock
+        self._seal.header = self._header if accounts is not None else None
         if accounts is not None:
             self._set(accounts)
 
@@ -397,6 +448,10 @@ class Vault:
         self._ready()
         issuer, name = _pair(issuer, name)
         secret, algorithm, counter = _fields(secret, algorithm, digits, period, kind, counter)
+        if self._seal.header is not None:
+            if self._seal.cipher is None:
+                raise LockedError("enter the PIN on the token first")
+            secret = (self._seal, self._seal.cipher.seal(secret))
         account = Account(issuer, name, secret, algorithm, digits, period, kind, counter)
         accounts = self._accounts
         i = self._index(issuer, name)
@@ -462,13 +517,65 @@ class Vault:
             raise
         return used
 
-    def wipe(self):
-        self._store.erase()
-        self._set([])
+    def wipe(self, keep_pin=True):
+        """Remove every account. With a PIN set, keep_pin keeps it: an empty vault with the
+        same PIN block is saved without a backup copy (no file keeps a removed secret).
+        keep_pin=False (factory reset, the 10th wrong PIN) removes every copy of the file,
+        PIN included."""
+        seal = self._seal
+        if keep_pin and not self._loaded:
+            try:
+                self.load()
+            except VaultError:
+                pass  # damaged: erased below, PIN block and all
+        if keep_pin and seal.header is not None and not self.corrupt:
+            old = self._accounts
+            self._set([])
+            try:
+                self._save(False)
+            except BaseException:
+                self._set(old)
+                raise
+        else:
+            self._store.erase()
+            self._set([])
+            seal.header = seal.cipher = None
+            self.revision += 1
         self._loaded = True
         self.corrupt = False
         self.recovered = False
-        self.revision += 1
+
+    # ---- the PIN (firmware/pin.py decides when; vaultcrypt does the cryptography)
+
+    @property
+    def protected(self):
+        """True if the secrets are encrypted with a PIN."""
+        if not self._loaded:
+            self.load()
+        return self._seal.header is not None
+
+    @property
+    def unlocked(self):
+        """True if codes can be computed: no PIN, or the PIN was entered."""
+        return not self.protected or self._seal.cipher is not None
+
+    def pin_params(self):
+        """(salt, iterations, check) of the PIN block; None without a PIN."""
+        if not self.protected:
+            return None
+        h = self._seal.header
+        return h[:16], struct.unpack_from("<I", h, 16)[0], h[20:36]
+
+    def unlock(self, cipher):
+        """Keep cipher (a vaultcrypt.Cipher whose check the caller compared) for the codes."""
+        self._seal.cipher = cipher
+
+    def lock(self):
+        """Forget the keys: the cipher and every key built from a decrypted secret."""
+        self._seal.cipher = None
+        if self._seal.header is not None:
+            for a in self._accounts:
+                a._key = None
 
     # ---- the file format
 
@@ -481,12 +588,19 @@ class Vault:
         # the accounts themselves. The store checks the copy once it is all read.
         if payload.left < 2:
             raise ValueError("unknown vault format")
-        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SECRET)
+        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SEALED)
         mv = memoryview(buf)
         payload.readinto(mv[:2])
-        if buf[0] != _VERSION:
+        version = buf[0]
+        if version != _VERSION and version != _VERSION_PIN:
             raise ValueError("unknown vault format")
         count = buf[1]
+        self._header = None
+        seal = None
+        if version == _VERSION_PIN:
+            payload.readinto(mv[:_PIN_BLOCK])
+            self._header = bytes(mv[:_PIN_BLOCK])
+            seal = self._seal
         if count > self.capacity:
             raise ValueError("more accounts than the capacity")
         accounts = []
@@ -507,8 +621,18 @@ class Vault:
             pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "steam" if flags & _STEAM_FLAG else "totp"
             secret, algorithm, counter = _fields(
-                mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
+                mv[pos : pos + ls] if seal is None else b"\x01",  # a blob: checked below
+                _ALGORITHMS[flags & 3],
+                digits,
+                period,
+                kind,
+                counter,
             )
+            if seal is not None:
+                # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
+                if ls < 48 or ls > _MAX_SEALED or ls % 16:
+                    raise ValueError("bad sealed secret")
+                secret = (seal, bytes(mv[pos : pos + ls]))
             if self._index_in(accounts, issuer, name):
                 raise ValueError("duplicate account")
             accounts.append(
@@ -526,29 +650,39 @@ class Vault:
         return False
 
 
+def _stored(secret):
+    # The bytes a secret is stored as: itself, or the sealed blob of a (seal, blob) pair.
+    return secret[1] if type(secret) is tuple else secret
+
+
 class _Records:
     """The vault file's payload as a store source: its size, and its parts written record by
     record through one 15-byte buffer (a label is written from its str: MicroPython's str
     exposes its UTF-8 bytes, so no encoded copy is made)."""
 
-    def __init__(self, accounts):
+    def __init__(self, accounts, seal):
         self.accounts = accounts
+        self._seal = seal
         self._buf = bytearray(_FIXED)
 
     def __len__(self):
-        size = 2
+        size = 2 if self._seal.header is None else 2 + _PIN_BLOCK
         for a in self.accounts:
-            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(a._secret)
+            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(_stored(a._secret))
         return size
 
     def parts(self, out):
         buf = self._buf
         accounts = self.accounts
-        buf[0] = _VERSION
+        header = self._seal.header
+        buf[0] = _VERSION if header is None else _VERSION_PIN
         buf[1] = len(accounts)
         out(memoryview(buf)[:2])
+        if header is not None:
+            out(header)
         for a in accounts:
             meta = a._meta
+            secret = _stored(a._secret)
             struct.pack_into(
                 _REC_FMT,
                 buf,
@@ -559,9 +693,9 @@ class _Records:
                 a.counter,
                 a._sizes & 0xFF,
                 a._sizes >> 8,
-                len(a._secret),
+                len(secret),
             )
             out(buf)
             out(a.issuer)
             out(a.name)
-            out(a._secret)
+            out(secret)

@@ -20,6 +20,7 @@ from host_tools.commands import (
     deploy,
     importing,
     info,
+    pin,
     provision,
     screen,
     sim,
@@ -60,6 +61,7 @@ for _command in (
     verify.verify,
     screen.screen,
     config.config,
+    pin.pin,
 ):
     cli.add_command(_command)
 

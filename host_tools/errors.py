@@ -29,6 +29,8 @@ class ExitStatus(enum.IntEnum):
     DEVICE_COMMAND = 14
     DEVICE_TESTS_FAILED = 15
     OUT_OF_MEMORY = 16
+    PIN_REQUIRED = 25  # a device PIN is set and was not entered (or not given)
+    WRONG_PIN = 26
     # import, backup and restore (host_tools.imports, host_tools.backup)
     WRONG_PASSWORD = 28
     PASSWORD_NEEDED = 29
@@ -91,6 +93,20 @@ class TokenOutOfMemoryError(HostToolsError):
     vault and not a bug in the request: the token keeps its old state."""
 
     exit_code = ExitStatus.OUT_OF_MEMORY
+
+
+class PinRequiredError(HostToolsError):
+    """A device PIN is set and has not been entered on the token (codes, the screen, adding
+    an account), or the current PIN was not given to `pin set` / `pin clear`."""
+
+    exit_code = ExitStatus.PIN_REQUIRED
+
+
+class WrongPinError(HostToolsError):
+    """The token refused the current PIN: wrong (the message says how many tries are left
+    before the token wipes itself), or a delay after wrong PINs still runs."""
+
+    exit_code = ExitStatus.WRONG_PIN
 
 
 class DeployError(HostToolsError):

@@ -26,10 +26,12 @@ from host_tools.errors import (
     HostToolsError,
     InvalidInputError,
     NotFoundError,
+    PinRequiredError,
     ProtocolError,
     TokenError,
     TokenOutOfMemoryError,
     VaultFullError,
+    WrongPinError,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ _STATUS_ERRORS: dict[int, type[HostToolsError]] = {
     p.Status.SEQUENCE: ProtocolError,
     p.Status.TOO_LARGE: ProtocolError,
     p.Status.OUT_OF_MEMORY: TokenOutOfMemoryError,
+    p.Status.PIN_REQUIRED: PinRequiredError,
+    p.Status.PIN_WRONG: WrongPinError,
 }
 
 

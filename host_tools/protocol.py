@@ -52,6 +52,9 @@ INFO_CLOCK = 0x01
 INFO_DISPLAY = 0x02
 INFO_CORRUPT = 0x04
 INFO_RECOVERED = 0x08
+INFO_PIN = 0x40  # a device PIN is set (the secrets are encrypted with it)
+
+MAX_ENTROPY = 32  # bytes of host entropy in PIN_SET (mixed into the token's salt)
 
 
 class Command(enum.IntEnum):
@@ -72,6 +75,9 @@ class Command(enum.IntEnum):
     WIPE = 0x0E
     CONFIG_GET = 0x0F
     CONFIG_SET = 0x10
+    PIN_SET = 0x18
+    PIN_CLEAR = 0x19
+    PIN_STATUS = 0x1A
 
 
 class Status(enum.IntEnum):
@@ -91,6 +97,8 @@ class Status(enum.IntEnum):
     DENIED = 0x31
     NO_DISPLAY = 0x32
     OUT_OF_MEMORY = 0x33
+    PIN_REQUIRED = 0x38
+    PIN_WRONG = 0x39
     INTERNAL = 0x3F
 
 

@@ -14,6 +14,7 @@ secrets.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -55,6 +56,7 @@ class Info:
     heap_free: int | None = field(default=None, compare=False)
     heap_largest_free: int | None = field(default=None, compare=False)
     memory_note: str | None = None
+    pin_set: bool = False  # INFO flag 0x40: the secrets are encrypted with a device PIN
 
     @property
     def free(self) -> int:
@@ -74,6 +76,15 @@ class Code:
     @property
     def text(self) -> str | None:
         return None if self.code is None else format_code(self.code, self.account.digits)
+
+
+@dataclass(frozen=True)
+class PinStatus:
+    set: bool
+    entered: bool  # codes can be shown (no PIN, or it was entered on the token)
+    failures: int  # consecutive wrong PINs
+    tries_left: int  # before the token wipes itself
+    wait_s: int  # before the token checks the next try
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,7 @@ class Session:
             heap_free,
             largest,
             note,
+            bool(flags & p.INFO_PIN),
         )
 
     def time_sample(self) -> timesync.Sample:
@@ -393,6 +405,43 @@ class Session:
         return p.FieldReader(
             self.request(p.Command.CONFIG_SET, payload, timeout=self._flash_timeout())
         ).text()
+
+    # ---- the device PIN
+
+    def _pin_timeout(self) -> float:
+        # Two slow key derivations (the current PIN, the new one) and a vault rewrite.
+        return self._flash_timeout() + PIN_DERIVE_S * 2
+
+    def pin_set(self, new: str, current: str = "") -> None:
+        """Set the device PIN (or change it: `current` is the PIN now set)."""
+        check_pin(new)
+        if current:
+            check_pin(current)
+        payload = (
+            p.Fields().text(current).text(new).raw(secrets.token_bytes(p.MAX_ENTROPY)).bytes()
+        )
+        self.request(p.Command.PIN_SET, payload, timeout=self._pin_timeout())
+
+    def pin_clear(self, current: str) -> None:
+        """Remove the device PIN: the token stores its secrets unencrypted again."""
+        check_pin(current)
+        payload = p.Fields().text(current).bytes()
+        self.request(p.Command.PIN_CLEAR, payload, timeout=self._pin_timeout())
+
+    def pin_status(self) -> PinStatus:
+        r = p.FieldReader(self.request(p.Command.PIN_STATUS))
+        status = PinStatus(bool(r.u8()), bool(r.u8()), r.u8(), r.u8(), r.u16())
+        # more may follow (a later minor version): ignored
+        return status
+
+
+PIN_DERIVE_S = 2.0  # the token's key derivation takes about 0.3 s on an ESP32: a margin
+
+
+def check_pin(text: str) -> None:
+    """A device PIN is 4 to 8 ASCII digits (the token checks it too)."""
+    if not (4 <= len(text) <= 8 and text.isascii() and text.isdigit()):
+        raise InvalidInputError("a PIN is 4 to 8 digits (0-9)")
 
 
 def _check_setting(text: str, what: str) -> None:

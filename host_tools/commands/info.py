@@ -33,6 +33,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 "heap_free": i.heap_free,
                 "heap_largest_free": i.heap_largest_free,
                 "out_of_memory": i.memory_note or None,
+                "pin": i.pin_set,
             }
         )
         return
@@ -45,6 +46,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"accounts:  {i.count} of {i.capacity} used, {i.free} free")
     if i.vault_recovered:
         click.echo("           (loaded from the previous good copy of the vault)")
+    if i.pin_set:
+        click.echo("PIN:       set (secrets encrypted; `host_tools pin status`)")
     clock = "set" if i.clock_valid else "NOT SET (run `host_tools time sync`)"
     click.echo(f"clock:     {clock}")
     if i.display:

@@ -52,11 +52,13 @@ LIMITS = {
     "ALGORITHMS": "ALGORITHMS",
     "KINDS": "KINDS",
     "STEAM_DIGITS": "STEAM_DIGITS",
+    "MAX_ENTROPY": "MAX_ENTROPY",  # host entropy in PIN_SET
 }
 # Limits the host learns from HELLO or does not name: compared with the docs only (and with
 # the host where it defines them).
 DOC_ONLY = ("MAX_REQUEST", "MAX_RESPONSE", "MAX_MESSAGE", "MAX_CHECKS")
 INFO_FLAGS = ("INFO_CLOCK", "INFO_DISPLAY", "INFO_CORRUPT", "INFO_RECOVERED")
+INFO_FLAGS += ("INFO_PIN",)
 
 
 def _value(node: ast.expr) -> object:

@@ -66,6 +66,17 @@ class Token:
         self.display = Display()
         self.display.text("HARNESS", 0, 0, 1)
         self.changes = 0
+        self._directory = directory
+        self._pin = None
+
+    @property
+    def pin(self):
+        # The device PIN's state, made when first used (as app.py's token does).
+        if self._pin is None:
+            import pin
+
+            self._pin = pin.Pin(self.vault, self._directory)
+        return self._pin
 
     def changed(self):
         self.changes += 1
