@@ -1,7 +1,23 @@
-# The token's entry point: build the board, run the app. If the app cannot start, say so on
-# the panel; if it stops (Ctrl-C, a crash), app.run() has already blanked the panel and said
-# why. Either way fall through to the REPL (USB still works for mpremote/deploy).
-# KeyboardInterrupt (Ctrl-C from mpremote) is not caught: it must reach the REPL.
+# The token's entry point: build the board, run the app.
+#
+# Locked mode (docs/security.md, "Locked mode"): MicroPython turns Ctrl-C on before it runs
+# main.py, so the first statement turns it off again, before anything reads the flash. A
+# Ctrl-C that arrived before that is a pending KeyboardInterrupt, which the VM raises at its
+# next check point (a jump): the loop in the try below is that check point, and it swallows
+# it. From then on no new one can arrive until Ctrl-C is turned on again, which happens only
+# when the flash says the token is not locked, or UNLOCK opened the REPL for this boot.
+# A locked token never lets this file end: a crash restarts the app, so there is no way into
+# the REPL. Unlocked, it behaves as before: if the app cannot start, say so on the panel; if
+# it stops (Ctrl-C, a crash), app.run() has already blanked the panel and said why; either
+# way fall through to the REPL (USB still works for mpremote/deploy).
+import micropython
+
+micropython.kbd_intr(-1)
+try:
+    for _ in range(2):  # a backward jump: the VM's pending-exception check point
+        pass
+except KeyboardInterrupt:
+    pass
 
 
 def _fallback(e):
@@ -25,17 +41,57 @@ def _fallback(e):
         sys.print_exception(e2)
 
 
-try:
-    import app
-    import board
-
-    _board = board.make()
-except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL
-    _fallback(e)
-else:
+def _locked(data_dir):
     try:
-        app.run(_board)
-    except Exception as e:  # noqa: BLE001 - already on the panel: the details to the REPL
-        import sys
+        import security
 
-        sys.print_exception(e)
+        return security.locked_at_boot(data_dir)
+    except Exception:  # noqa: BLE001 - the module or the flash is unreadable: fail closed
+        return True
+
+
+def _repl_open():
+    try:
+        import security
+
+        return security.repl_open()
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _main():
+    """Returns (to the REPL) only when the token is not locked."""
+    while True:
+        locked = True  # until the flash says otherwise
+        try:
+            import app
+            import board
+
+            _board = board.make()
+        except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL if allowed
+            _fallback(e)
+            if not _locked("/data"):  # every board keeps its data there
+                return
+        else:
+            locked = _locked(_board.data_dir)
+            if not locked:
+                _board.set_interrupt_char(True)
+            try:
+                app.run(_board)
+            except KeyboardInterrupt:
+                # Ctrl-C gets through only when unlocked or UNLOCK opened the REPL.
+                if not locked or _repl_open():
+                    raise
+            except Exception as e:  # noqa: BLE001 - already on the panel: details to the REPL
+                import sys
+
+                sys.print_exception(e)
+            if not locked:
+                return
+        # Locked: never the REPL. Start the app again after a pause.
+        import time
+
+        time.sleep_ms(500)
+
+
+_main()

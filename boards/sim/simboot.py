@@ -133,16 +133,57 @@ def _boot():
         )
     if not run_main:
         return None
-    return "/main.py" if deployed else "/_sim/firmware/main.py"
+    return "/" if deployed else "/_sim/firmware/"
+
+
+def _ctrl_c_on():
+    # What the port does before it runs boot.py and main.py (shared/runtime/pyexec.c): Ctrl-C
+    # interrupts again. The terminal's ISIG and the board's flag follow, as
+    # board.set_interrupt_char(True) sets them.
+    import micropython
+    import simlink
+
+    try:
+        import termios
+
+        attrs = termios.tcgetattr(0)
+        attrs[3] |= 0o1  # ISIG
+        termios.tcsetattr(0, termios.TCSANOW, attrs)
+    except (ImportError, OSError):
+        pass
+    simlink.hardware().kbd_enabled = True
+    micropython.kbd_intr(3)
 
 
 def _run(path):
+    # As pyexec_file: compile, turn Ctrl-C on, run. True if it ended without an exception.
     with open(path) as f:
         source = f.read()
-    exec(compile(source, path[1:] if path == "/main.py" else path, "exec"), globals())
+    code = compile(
+        source, path[1:] if path.startswith("/main") or path.startswith("/boot") else path, "exec"
+    )
+    _ctrl_c_on()
+    try:
+        exec(code, globals())
+    except BaseException as e:  # noqa: BLE001 - as the port: print it and go on
+        if isinstance(e, SystemExit):
+            raise
+        sys.print_exception(e)
+        return False
+    finally:
+        import micropython
+
+        micropython.kbd_intr(-1)  # off again between the files, as the port does
+    return True
 
 
-_main = _boot()
+# The port's own boot runs with Ctrl-C off (the ESP32's interrupt character is set only while
+# boot.py and main.py run); the supervisor holds input until this script has mounted the flash.
+import micropython  # noqa: E402
+
+micropython.kbd_intr(-1)
+_dir = _boot()
 del _boot
-if _main:
-    _run(_main)
+# ports/esp32/main.c: boot.py, then main.py only if boot.py ended normally.
+if _dir and (not _exists(_dir + "boot.py") or _run(_dir + "boot.py")):
+    _run(_dir + "main.py")

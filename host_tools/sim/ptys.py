@@ -1,13 +1,14 @@
 """The sim's two pseudo-terminals: the user's serial port and the firmware's terminal.
 
-    user (mpremote, host_tools)  /dev/pts/A <-> UserPort.master   [supervisor]
-    FirmwareTty.master <-> /dev/pts/B = the firmware's stdin/stdout/stderr, controlling tty
+user (mpremote, host_tools)  /dev/pts/A <-> UserPort.master   [supervisor]
+FirmwareTty.master <-> /dev/pts/B = the firmware's stdin/stdout/stderr, controlling tty
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+from pathlib import Path
 import pty
 import struct
 import termios
@@ -61,6 +62,7 @@ class FirmwareTty:
 
     def __init__(self) -> None:
         self.master, self.slave = pty.openpty()
+        self.pid: int | None = None  # the firmware process, set by process.Firmware
         self.boot_settings()
         os.set_blocking(self.master, False)
 
@@ -82,8 +84,22 @@ class FirmwareTty:
         termios.tcflush(self.slave, termios.TCIFLUSH)
 
     def isig(self) -> bool:
-        """Whether a Ctrl-C byte would become SIGINT (the firmware runs code, Ctrl-C on)."""
-        return bool(termios.tcgetattr(self.slave)[3] & termios.ISIG)
+        """Whether a Ctrl-C byte would become SIGINT (the firmware runs code, Ctrl-C on).
+
+        Ctrl-C is on only if the terminal has ISIG and the firmware catches SIGINT: the
+        unix port installs its handler exactly while Ctrl-C is enabled, and
+        `micropython.kbd_intr(-1)` (which firmware may call directly, not through its board)
+        restores SIGINT's default action. With ISIG on and no handler a Ctrl-C would kill
+        the process where a board takes 0x03 as data: turn ISIG off, as the board's
+        set_interrupt_char(False) does, and report Ctrl-C off."""
+        attrs = termios.tcgetattr(self.slave)
+        if not attrs[3] & termios.ISIG:
+            return False
+        if self.pid is None or _catches_sigint(self.pid):
+            return True
+        attrs[3] &= ~termios.ISIG
+        termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        return False
 
     def unread(self) -> int:
         """Bytes written to the firmware that it has not read yet."""
@@ -107,3 +123,15 @@ class FirmwareTty:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _catches_sigint(pid: int) -> bool:
+    """Whether process pid has a SIGINT handler (bit 1 of SigCgt in /proc/PID/status); True
+    if that cannot be read (the process is gone: nothing to protect)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & 2)
+    except (OSError, ValueError, IndexError):
+        pass
+    return True
