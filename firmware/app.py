@@ -47,20 +47,48 @@ _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
-    "Clock not set", "", "Connect USB and", "run on the PC:", "", "host_tools", "  time sync"
+    "Clock not set",
+    "",
+    "Connect USB and",
+    "run on the PC:",
+    "",
+    "host_tools",
+    "  time sync",
 )
 _STOPPED = (
-    "Clock stopped", "", "Check the RTC", "coin cell, then", "", "host_tools", "  time sync"
+    "Clock stopped",
+    "",
+    "Check the RTC",
+    "coin cell, then",
+    "",
+    "host_tools",
+    "  time sync",
 )
 _NO_RTC = (
-    "RTC not found", "", "No DS3231 found", "on the I2C bus:", "check wiring", "(address 0x68)"
+    "RTC not found",
+    "",
+    "No DS3231 found",
+    "on the I2C bus:",
+    "check wiring",
+    "(address 0x68)",
 )
 _NO_ACCOUNTS = (
-    "No accounts", "", "Connect USB and", "run on the PC:", "", "host_tools", "  provision URI"
+    "No accounts",
+    "",
+    "Connect USB and",
+    "run on the PC:",
+    "",
+    "host_tools",
+    "  provision URI",
 )
 _VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
 _STORAGE = (
-    "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
+    "Storage error",
+    "",
+    "Flash could not",
+    "be read. Retry",
+    "or reflash the",
+    "firmware.",
 )
 
 
@@ -101,6 +129,28 @@ class Token:
         self._app.power.serial_seen()
         self._app.screen.wake_soon()
 
+    # ---- security (firmware/security.py, docs/security.md)
+
+    @property
+    def security(self):
+        app = self._app
+        if app.security is None:
+            import security
+
+            app.security = security.State(app.board.data_dir)
+        return app.security
+
+    def set_repl(self, on):
+        """Open (Ctrl-C reaches the REPL) or close the REPL until the next reset."""
+        import security
+
+        security.open_repl(on)
+        self._app.board.set_interrupt_char(on)
+
+    def factory_reset(self):
+        """Erase every secret and the security state; the token is then empty and unlocked."""
+        self._app.factory_reset()
+
 
 class App:
     def __init__(self, board):
@@ -116,6 +166,7 @@ class App:
         self.index = 0
         self.vault_error = None
         self.memory_note = None  # what ran out of memory at boot (INFO reports it)
+        self.security = None  # security.State, made at first use
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
@@ -210,8 +261,7 @@ class App:
         self.power.sleep_ms = c.get("sleep_s") * 1000
         two = self.buttons is not None and self.buttons.count >= 2
         self._two = two and c.get("button_mode") != "one"
-        self.screen.configure(c.get("contrast"), c.get("rotate"),
-                              c.get("screen_timeout_s") * 1000)
+        self.screen.configure(c.get("contrast"), c.get("rotate"), c.get("screen_timeout_s") * 1000)
 
     def _sync_accounts(self):
         v = self.vault
@@ -290,8 +340,13 @@ class App:
             return
         if not clock.valid():
             status = clock.status
-            ui.message(_NOT_SET if status == _clock.NOT_SET else
-                       _STOPPED if status == _clock.NOT_TICKING else _NO_RTC)
+            ui.message(
+                _NOT_SET
+                if status == _clock.NOT_SET
+                else _STOPPED
+                if status == _clock.NOT_TICKING
+                else _NO_RTC
+            )
             return
         import otp
 
@@ -449,6 +504,17 @@ class App:
             raise
         finally:
             asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
+
+    def factory_reset(self):
+        """Factory reset (protocol or the power-on gesture): every account, the password, the
+        lock and whatever else security.erase_security_state() covers. Only erases."""
+        import security
+
+        self.vault.wipe()
+        security.erase_security_state(self.board.data_dir)
+        self.security = None
+        security.open_repl(False)
+        self.board.set_interrupt_char(True)  # unlocked from now on
 
     def stopped(self, e):
         """Blank the panel and say why the app stopped (the screen does it)."""

@@ -39,6 +39,14 @@ _SCREEN = const(0x0D)
 _WIPE = const(0x0E)
 _CONFIG_GET = const(0x0F)
 _CONFIG_SET = const(0x10)
+# Security (docs/security.md): the management password, the lock, factory reset.
+_AUTH_CHALLENGE = const(0x11)
+_AUTH_PROOF = const(0x12)
+_PASSWORD_SET = const(0x13)
+_PASSWORD_CLEAR = const(0x14)
+_LOCK = const(0x15)
+_UNLOCK = const(0x16)
+_FACTORY_RESET = const(0x17)
 
 # Statuses (token -> host) of the commands; OK, BAD_REQUEST, INVALID, INTERNAL and the
 # message layer's own (MORE, SEQUENCE, TOO_LARGE) are in protocol.py.
@@ -52,12 +60,29 @@ _CLOCK_NOT_SET = const(0x30)
 _DENIED = const(0x31)
 _NO_DISPLAY = const(0x32)
 _OUT_OF_MEMORY = const(0x33)
+_AUTH_REQUIRED = const(0x34)
+_AUTH_FAILED = const(0x35)
+_RETRY_LATER = const(0x36)
+_PRESENCE_REQUIRED = const(0x37)
 
 # INFO flag bits
 _INFO_CLOCK = const(0x01)
 _INFO_DISPLAY = const(0x02)
 _INFO_CORRUPT = const(0x04)
 _INFO_RECOVERED = const(0x08)
+_INFO_PASSWORD = const(0x10)
+_INFO_LOCKED = const(0x20)
+
+# With a password set, these need an authenticated session: everything that changes the vault
+# or the settings, shows labels or codes, or opens the REPL. Open: HELLO, INFO, TIME_GET,
+# TIME_SET (within the clock-jump rule), VECTORS (codes of secrets the host sends: nothing of
+# the token's), the login itself and FACTORY_RESET (it only erases).
+_PROTECTED = (
+    _LIST, _ADD, _DELETE, _RENAME, _CODES, _CALC, _CHECK, _SCREEN, _WIPE, _CONFIG_GET,
+    _CONFIG_SET, _PASSWORD_SET, _PASSWORD_CLEAR, _LOCK, _UNLOCK,
+)  # fmt: skip
+_AUTH_IDLE_MS = const(300000)  # a login lasts until HELLO, a reset or 5 idle minutes
+_FACTORY_MAGIC = b"FACTORY RESET"
 
 _VAULT_STATUS = {
     "FULL": _FULL,
@@ -90,6 +115,8 @@ class Server:
         self._fresh = None  # account added last: the only one CHECK accepts
         self._fresh_ms = 0
         self._oom = None  # the command that last ran out of memory (INFO reports it)
+        self._auth = None  # auth.Auth, made at the first login
+        self._authed_ms = None  # ticks of the last command of a logged-in session
         self._handlers = {
             _HELLO: self._hello,
             _INFO: self._info,
@@ -107,6 +134,13 @@ class Server:
             _WIPE: self._wipe,
             _CONFIG_GET: self._config_get,
             _CONFIG_SET: self._config_set,
+            _AUTH_CHALLENGE: self._auth_challenge,
+            _AUTH_PROOF: self._auth_proof,
+            _PASSWORD_SET: self._password_set,
+            _PASSWORD_CLEAR: self._password_clear,
+            _LOCK: self._lock,
+            _UNLOCK: self._unlock,
+            _FACTORY_RESET: self._factory_reset,
         }
 
     async def run(self, reader):
@@ -118,6 +152,8 @@ class Server:
         try:
             if handler is None:
                 raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
+            if code in _PROTECTED:
+                self._require_login()
             result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
@@ -176,6 +212,7 @@ class Server:
         req.u8()
         req.end()
         self._fresh = None
+        self._authed_ms = None  # a new session logs in again
         self.resp.put(
             "<BBHHH",
             PROTOCOL_MAJOR,
@@ -206,6 +243,12 @@ class Server:
             flags |= _INFO_CORRUPT
         if getattr(vault, "recovered", False):
             flags |= _INFO_RECOVERED
+        sec = self._security()
+        if sec is not None:
+            if sec.has_password():
+                flags |= _INFO_PASSWORD
+            if sec.locked():
+                flags |= _INFO_LOCKED
         self.resp.put("<BBB", vault.capacity, count, flags)
         self.resp.put_text(self._firmware_version())
         # Minor 1: the heap this token has left, and where it last ran out of memory.
@@ -429,6 +472,110 @@ class Server:
                 self.resp.put_text(_config_text(config.get(name)))
                 return
         raise Fail(_NOT_FOUND, "no setting %s" % name)
+
+    # ---- security (docs/security.md)
+
+    def _security(self):
+        return getattr(self.token, "security", None)
+
+    def _logged_in(self):
+        at = self._authed_ms
+        return at is not None and time.ticks_diff(time.ticks_ms(), at) < _AUTH_IDLE_MS
+
+    def _require_login(self):
+        sec = self._security()
+        if sec is None or not sec.has_password():
+            return
+        if not self._logged_in():
+            self._authed_ms = None
+            raise Fail(_AUTH_REQUIRED, "the token has a password: log in first")
+        self._authed_ms = time.ticks_ms()
+
+    def _clock_s(self):
+        clock = self.token.clock
+        # The token's seconds for the back-off; ticks when the clock is not set.
+        return clock.unix() if clock.valid() else time.ticks_ms() // 1000
+
+    def _auth_challenge(self, req):
+        req.end()
+        import auth
+
+        sec = self._security()
+        if sec is None:
+            raise Fail(_UNKNOWN_COMMAND, "this token has no password support")
+        if self._auth is None:
+            self._auth = auth.Auth(sec)
+        has = sec.has_password()
+        nonce = self._auth.challenge()
+        wait = sec.backoff().wait_s(self._clock_s()) if has else 0
+        self.resp.put("<BI", 1 if has else 0, sec.iterations)
+        self.resp.put_bytes(sec.salt)
+        self.resp.put_bytes(nonce)
+        self.resp.put("<I", wait)
+
+    def _auth_proof(self, req):
+        client_nonce = req.raw(32)
+        proof = req.raw(32)
+        req.end()
+        sec = self._security()
+        if sec is None or self._auth is None or not sec.has_password():
+            raise Fail(protocol.BAD_REQUEST, "ask for a challenge first")
+        back = sec.backoff()
+        now = self._clock_s()
+        wait = back.wait_s(now)
+        if wait:
+            self._auth.verify(b"", b"")  # the challenge is spent either way
+            self.token.changed()
+            raise Fail(_RETRY_LATER, "too many wrong passwords: try again in %d s" % wait)
+        # Counted before the check: a power cut during the check cannot make a guess free.
+        back.fail(now)
+        if not self._auth.verify(client_nonce, proof):
+            self.token.changed()  # the panel shows the delay
+            raise Fail(
+                _AUTH_FAILED,
+                "wrong password (%d in a row; next try in %d s)"
+                % (back.failures, back.wait_s(now)),
+            )
+        back.succeed()
+        self._authed_ms = time.ticks_ms()
+
+    def _password_set(self, req):
+        salt = req.raw(64)
+        iterations = req.u32()
+        stored_key = req.raw(32)
+        req.end()
+        self._security().set_password(salt, iterations, stored_key)
+        self._authed_ms = time.ticks_ms()  # the new password's owner is logged in
+        self.token.changed()
+
+    def _password_clear(self, req):
+        req.end()
+        self._security().clear_password()
+        self.token.changed()
+
+    def _lock(self, req):
+        req.end()
+        self._security().set_locked(True)
+        unlock = getattr(self.token, "set_repl", None)
+        if unlock is not None:
+            unlock(False)
+        self.token.changed()
+
+    def _unlock(self, req):
+        flags = req.u8()
+        req.end()
+        if flags & 1:
+            self._security().set_locked(False)
+        self.token.set_repl(True)  # until the next reset (or for good with flag 1)
+        self.token.changed()
+
+    def _factory_reset(self, req):
+        if bytes(req.buf) != _FACTORY_MAGIC:
+            raise Fail(protocol.BAD_REQUEST, "factory reset needs its confirmation bytes")
+        self.token.factory_reset()
+        self._fresh = None
+        self._authed_ms = None
+        self.token.changed()
 
 
 def _config_text(value):

@@ -44,6 +44,7 @@ MAX_REQUEST = 640  # bytes of one request message, until HELLO reports the token
 MAX_VECTORS = 32  # vectors in one VECTORS message
 MAX_CHECKS = 16  # values in one CHECK message
 WIPE_MAGIC = b"WIPE"
+FACTORY_MAGIC = b"FACTORY RESET"  # FACTORY_RESET's confirmation bytes
 
 ADD_REPLACE = 0x01  # ADD flags: replace an account of the same label
 
@@ -52,6 +53,8 @@ INFO_CLOCK = 0x01
 INFO_DISPLAY = 0x02
 INFO_CORRUPT = 0x04
 INFO_RECOVERED = 0x08
+INFO_PASSWORD = 0x10  # a management password is set
+INFO_LOCKED = 0x20  # locked mode: Ctrl-C never reaches the REPL
 
 
 class Command(enum.IntEnum):
@@ -72,6 +75,13 @@ class Command(enum.IntEnum):
     WIPE = 0x0E
     CONFIG_GET = 0x0F
     CONFIG_SET = 0x10
+    AUTH_CHALLENGE = 0x11
+    AUTH_PROOF = 0x12
+    PASSWORD_SET = 0x13
+    PASSWORD_CLEAR = 0x14
+    LOCK = 0x15
+    UNLOCK = 0x16
+    FACTORY_RESET = 0x17
 
 
 class Status(enum.IntEnum):
@@ -91,6 +101,10 @@ class Status(enum.IntEnum):
     DENIED = 0x31
     NO_DISPLAY = 0x32
     OUT_OF_MEMORY = 0x33
+    AUTH_REQUIRED = 0x34
+    AUTH_FAILED = 0x35
+    RETRY_LATER = 0x36
+    PRESENCE_REQUIRED = 0x37
     INTERNAL = 0x3F
 
 

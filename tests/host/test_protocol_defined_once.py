@@ -31,6 +31,7 @@ FIRMWARE_INTERNAL = {
     "ENTRY_MAX": "the largest CODES entry, derived from MAX_LABEL (checked below)",
     "CHECK_WINDOW_MS": "how long CHECK works (the docs' '5 minutes', checked below)",
     "ENOSPC": "errno of a full flash",
+    "AUTH_IDLE_MS": "how long a login lasts without a command (docs/security.md)",
 }
 
 # Firmware name (leading underscore dropped) -> host_tools.protocol name, where they differ.
@@ -49,13 +50,16 @@ LIMITS = {
     "MAX_SECRET": "MAX_SECRET",
     "MAX_VECTORS": "MAX_VECTORS",
     "WIPE_MAGIC": "WIPE_MAGIC",
+    "FACTORY_MAGIC": "FACTORY_MAGIC",
     "ALGORITHMS": "ALGORITHMS",
     "KINDS": "KINDS",
 }
 # Limits the host learns from HELLO or does not name: compared with the docs only (and with
 # the host where it defines them).
 DOC_ONLY = ("MAX_REQUEST", "MAX_RESPONSE", "MAX_MESSAGE", "MAX_CHECKS")
-INFO_FLAGS = ("INFO_CLOCK", "INFO_DISPLAY", "INFO_CORRUPT", "INFO_RECOVERED")
+INFO_FLAGS = (
+    "INFO_CLOCK", "INFO_DISPLAY", "INFO_CORRUPT", "INFO_RECOVERED", "INFO_PASSWORD", "INFO_LOCKED",
+)  # fmt: skip
 
 
 def _value(node: ast.expr) -> object:
