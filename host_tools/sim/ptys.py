@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-from pathlib import Path
 import pty
 import struct
 import termios
 import tty
+from pathlib import Path
 
 CTRL_C = 3
 
