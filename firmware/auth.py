@@ -59,6 +59,9 @@ class Auth:
         self._nonce = os.urandom(_NONCE)
         return self._nonce
 
+    def forget(self):
+        self._nonce = None
+
     def verify(self, client_nonce, proof):
         nonce = self._nonce
         self._nonce = None  # single use, right or wrong

@@ -47,6 +47,7 @@ class State:
         self.iterations = 0
         self.stored_key = b""
         self.damaged = False
+        self._backoff = None
 
     def _s(self):
         if self._store is None:
@@ -117,9 +118,12 @@ class State:
         self._save(_LOCKED if on else 0, self.salt, self.iterations, self.stored_key)
 
     def backoff(self):
-        import backoff
+        """The login's back-off counter (one per boot: it keeps the time of the last failure)."""
+        if self._backoff is None:
+            import backoff
 
-        return backoff.Backoff(self.data_dir + _BACKOFF_FILE)
+            self._backoff = backoff.Backoff(self.data_dir + _BACKOFF_FILE)
+        return self._backoff
 
 
 def locked_at_boot(data_dir):

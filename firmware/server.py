@@ -213,6 +213,8 @@ class Server:
         req.end()
         self._fresh = None
         self._authed_ms = None  # a new session logs in again
+        if self._auth is not None:
+            self._auth.forget()  # nor may it use another session's challenge
         self.resp.put(
             "<BBHHH",
             PROTOCOL_MAJOR,
@@ -247,8 +249,8 @@ class Server:
         if sec is not None:
             if sec.has_password():
                 flags |= _INFO_PASSWORD
-            if sec.locked():
-                flags |= _INFO_LOCKED
+            if sec.locked() and not _repl_open():
+                flags |= _INFO_LOCKED  # the REPL is closed now (UNLOCK opens it until reset)
         self.resp.put("<BBB", vault.capacity, count, flags)
         self.resp.put_text(self._firmware_version())
         # Minor 1: the heap this token has left, and where it last ran out of memory.
@@ -508,8 +510,9 @@ class Server:
         has = sec.has_password()
         nonce = self._auth.challenge()
         wait = sec.backoff().wait_s(self._clock_s()) if has else 0
-        self.resp.put("<BI", 1 if has else 0, sec.iterations)
+        self.resp.put("<BIB", 1 if has else 0, sec.iterations, len(sec.salt))
         self.resp.put_bytes(sec.salt)
+        self.resp.put("B", len(nonce))
         self.resp.put_bytes(nonce)
         self.resp.put("<I", wait)
 
@@ -601,6 +604,12 @@ def _config_value(current, text):
         except ValueError:
             raise ValueError("expected an integer") from None
     return text
+
+
+def _repl_open():
+    import security
+
+    return security.repl_open()
 
 
 def largest_free_block():

@@ -21,6 +21,7 @@ from host_tools.commands import (
     info,
     provision,
     screen,
+    security,
     sim,
     verify,
 )
@@ -57,6 +58,9 @@ for _command in (
     verify.verify,
     screen.screen,
     config.config,
+    security.password,
+    security.lock,
+    security.unlock,
 ):
     cli.add_command(_command)
 

@@ -21,12 +21,16 @@ from typing import Protocol
 
 from host_tools import protocol as p
 from host_tools.errors import (
+    AuthFailedError,
+    AuthRequiredError,
     DeviceTimeoutError,
     DuplicateError,
     HostToolsError,
     InvalidInputError,
     NotFoundError,
+    PresenceRequiredError,
     ProtocolError,
+    RetryLaterError,
     TokenError,
     TokenOutOfMemoryError,
     VaultFullError,
@@ -56,6 +60,10 @@ _STATUS_ERRORS: dict[int, type[HostToolsError]] = {
     p.Status.SEQUENCE: ProtocolError,
     p.Status.TOO_LARGE: ProtocolError,
     p.Status.OUT_OF_MEMORY: TokenOutOfMemoryError,
+    p.Status.AUTH_REQUIRED: AuthRequiredError,
+    p.Status.AUTH_FAILED: AuthFailedError,
+    p.Status.RETRY_LATER: RetryLaterError,
+    p.Status.PRESENCE_REQUIRED: PresenceRequiredError,
 }
 
 

@@ -214,6 +214,10 @@ class Fields:
         self._parts.append(struct.pack("<H", value))
         return self
 
+    def u32(self, value: int) -> Fields:
+        self._parts.append(struct.pack("<I", value))
+        return self
+
     def u64(self, value: int) -> Fields:
         self._parts.append(struct.pack("<Q", value))
         return self
