@@ -44,6 +44,7 @@ _POLL_MS = const(10)
 _POLL_OFF_MS = const(20)
 _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
+_PRESENCE_MS = const(60000)  # how long a clock change waits for a press
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
@@ -151,6 +152,20 @@ class Token:
         """Erase every secret and the security state; the token is then empty and unlocked."""
         self._app.factory_reset()
 
+    @property
+    def clockguard(self):
+        app = self._app
+        if app.clockguard is None:
+            import clockguard
+
+            app.clockguard = clockguard.Guard(app.board.data_dir)
+        return app.clockguard
+
+    def ask_presence(self, unix_ms):
+        """A clock change waits for a press: the panel asks for it (60 s)."""
+        self._app.pending_clock = (unix_ms, time.ticks_ms())
+        self.changed()
+
 
 class App:
     def __init__(self, board):
@@ -167,6 +182,8 @@ class App:
         self.vault_error = None
         self.memory_note = None  # what ran out of memory at boot (INFO reports it)
         self.security = None  # security.State, made at first use
+        self.clockguard = None  # clockguard.Guard, made at first use
+        self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
@@ -324,6 +341,8 @@ class App:
     def _draw(self, ui):
         clock = self.clock
         clock.sample()
+        if self.pending_clock is not None and self._presence_prompt(ui):
+            return
         if self.vault_error is not None:
             ui.message(self.vault_error)
             return
@@ -368,6 +387,10 @@ class App:
         screen = self.screen
         screen.touch()
         down = ev == b.DOWN_0 or ev == b.DOWN_1
+        if self.pending_clock is not None and screen.on:
+            if not down:
+                self._accept_clock()
+            return
         if not screen.on or screen.dimmed:
             if down:
                 screen.wake()
@@ -392,6 +415,62 @@ class App:
         else:
             return  # button 1 does nothing in one-button mode
         self._select((self.index + step) % n)
+
+    # ---- presence: a large clock change from USB (firmware/clockguard.py)
+
+    def _pending_ms(self):
+        ms, at = self.pending_clock
+        waited = time.ticks_diff(time.ticks_ms(), at)
+        if waited > _PRESENCE_MS:
+            self.pending_clock = None
+            return None
+        return ms + waited
+
+    def _presence_prompt(self, ui):
+        new = self._pending_ms()
+        if new is None or not self.clock.valid():
+            self.pending_clock = None
+            return False
+        delta = new // 1000 - self.clock.unix()
+        sign = "+" if delta >= 0 else "-"
+        delta = abs(delta)
+        if delta >= 86400:
+            text = "%s%d days" % (sign, delta // 86400)
+        elif delta >= 3600:
+            text = "%s%d hours" % (sign, delta // 3600)
+        else:
+            text = "%s%d min" % (sign, delta // 60)
+        ui.message(
+            (
+                "Clock change?",
+                "USB asks to",
+                "move the clock",
+                text,
+                "",
+                "Press a button",
+                "to accept it",
+            )
+        )
+        return True
+
+    def _accept_clock(self):
+        new = self._pending_ms()
+        self.pending_clock = None
+        self.screen.changed()
+        if new is None:
+            return
+        import asyncio
+
+        now = self.clock.unix()
+        self.token.clockguard.confirmed(now, new // 1000)
+        asyncio.create_task(self._set_clock(new))
+
+    async def _set_clock(self, ms):
+        try:
+            await self.clock.set_unix_ms(ms)
+        except (ValueError, OSError) as e:
+            self._log("clock", e)
+        self.screen.changed()
 
     def _new_hotp(self, account):
         try:

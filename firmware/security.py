@@ -141,6 +141,7 @@ def erase_security_state(data_dir):
 
     store.Store(data_dir + _FILE, magic=_MAGIC).erase()
     store.Store(data_dir + _BACKOFF_FILE, magic=b"TKBO").erase()
+    store.Store(data_dir + "/clockguard.bin", magic=b"TKCG").erase()
 
 
 # Whether the REPL was opened for this boot (UNLOCK): main.py lets a Ctrl-C reach the REPL only

@@ -270,7 +270,19 @@ class Server:
     async def _time_set(self, req):
         ms = req.u64()
         req.end()
-        result = self.token.clock.set_unix_ms(ms)
+        guard = getattr(self.token, "clockguard", None)
+        clock = self.token.clock
+        if guard is not None and clock.valid() and 946684800000 <= ms < 4102444800000:
+            # docs/security.md, "Clock changes": a large change waits for a press.
+            now = clock.unix()
+            if not guard.allow(now, ms // 1000, self._logged_in()):
+                self.token.ask_presence(ms)
+                raise Fail(
+                    _PRESENCE_REQUIRED,
+                    "a clock change of %d s needs a press on the token's button (its panel "
+                    "asks, 60 s) or the password" % (ms // 1000 - now),
+                )
+        result = clock.set_unix_ms(ms)
         if result is not None:  # a clock may wait for the second edge as a coroutine
             await result
         self.token.changed()
@@ -282,9 +294,21 @@ class Server:
         self.resp.put("B", len(accounts))
         self._list_entries(accounts, start)
 
+    def _no_codes_after_a_jump(self):
+        guard = getattr(self.token, "clockguard", None)
+        clock = self.token.clock
+        if guard is not None and clock.valid():
+            left = guard.held_s(clock.unix())
+            if left:
+                raise Fail(
+                    _PRESENCE_REQUIRED,
+                    "codes are held for %d s after a large clock change" % left,
+                )
+
     async def _codes(self, req):
         start = req.u8()
         req.end()
+        self._no_codes_after_a_jump()
         clock = self.token.clock
         valid = clock.valid()
         now = clock.unix() if valid else 0
@@ -380,6 +404,7 @@ class Server:
         clock = self.token.clock
         if not clock.valid():
             raise Fail(_CLOCK_NOT_SET, "the token's clock is not set")
+        self._no_codes_after_a_jump()
         now = clock.unix()
         period = account.period
         self.resp.put("<IBQ", key.totp(now), period - now % period, now // period)
@@ -436,6 +461,7 @@ class Server:
 
     def _screen(self, req):
         req.end()
+        self._no_codes_after_a_jump()  # the panel shows the codes
         display = self.token.display
         if display is None:
             raise Fail(_NO_DISPLAY, "this token has no display")
