@@ -234,6 +234,7 @@ class App:
         except OSError as e:
             self._log("vault", e)
             self._storage_rev = self.vault.revision  # until the vault changes again
+        self._factory_gesture()
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
@@ -584,6 +585,25 @@ class App:
         finally:
             asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
 
+    def _factory_gesture(self):
+        # Every button held as the token starts: the factory reset gesture (factory.py,
+        # imported only then).
+        pins = self.board.buttons
+        if not pins:
+            return
+        for pin in pins:
+            try:
+                if not pin.pressed():
+                    return
+            except OSError:
+                return
+        import factory
+
+        try:
+            factory.gesture(self)
+        except Exception as e:  # noqa: BLE001 - a failed erase must not stop the token
+            self._log("factory reset", e)
+
     def factory_reset(self):
         """Factory reset (protocol or the power-on gesture): every account, the password, the
         lock and whatever else security.erase_security_state() covers. Only erases."""
@@ -592,8 +612,8 @@ class App:
         self.vault.wipe()
         security.erase_security_state(self.board.data_dir)
         self.security = None
-        security.open_repl(False)
-        self.board.set_interrupt_char(True)  # unlocked from now on
+        security.open_repl(True)  # unlocked from now on: Ctrl-C reaches the REPL
+        self.board.set_interrupt_char(True)
 
     def stopped(self, e):
         """Blank the panel and say why the app stopped (the screen does it)."""

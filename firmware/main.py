@@ -79,7 +79,8 @@ def _main():
             try:
                 app.run(_board)
             except KeyboardInterrupt:
-                # Ctrl-C gets through only when unlocked or UNLOCK opened the REPL.
+                # Ctrl-C gets through only when unlocked, or UNLOCK (or a factory reset)
+                # opened the REPL since.
                 if not locked or _repl_open():
                     raise
             except Exception as e:  # noqa: BLE001 - already on the panel: details to the REPL
