@@ -1,6 +1,6 @@
 """The token's security state on flash: the management password's verifier and the lock.
 
-    s = security.State(data_dir)     # reads DIR/security.bin on first use
+    s = security.State(data_dir)     # reads DIR/security.bin
     s.has_password()                 # a verifier is stored
     s.salt, s.iterations, s.stored_key
     s.set_password(salt, iterations, stored_key)   # atomic; replaces any old verifier
@@ -48,6 +48,7 @@ class State:
         self.stored_key = b""
         self.damaged = False
         self._backoff = None
+        self.load()
 
     def _s(self):
         if self._store is None:
