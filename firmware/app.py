@@ -45,6 +45,7 @@ _POLL_OFF_MS = const(20)
 _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 _PRESENCE_MS = const(60000)  # how long a clock change waits for a press
+_BACKOFF_NOTE_MS = const(30000)  # how long the panel shows a wrong password's delay
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
@@ -161,6 +162,11 @@ class Token:
             app.clockguard = clockguard.Guard(app.board.data_dir)
         return app.clockguard
 
+    def login_failed(self, now_s):
+        """A wrong password (or a try during the back-off): the panel shows the delay."""
+        self._app.backoff_note = (time.ticks_ms(), now_s)
+        self.changed()
+
     def ask_presence(self, unix_ms):
         """A clock change waits for a press: the panel asks for it (60 s)."""
         self._app.pending_clock = (unix_ms, time.ticks_ms())
@@ -184,6 +190,7 @@ class App:
         self.security = None  # security.State, made at first use
         self.clockguard = None  # clockguard.Guard, made at first use
         self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
+        self.backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
@@ -344,6 +351,8 @@ class App:
         clock.sample()
         if self.pending_clock is not None and self._presence_prompt(ui):
             return
+        if self.backoff_note is not None and self._backoff_message(ui):
+            return
         if self.vault_error is not None:
             ui.message(self.vault_error)
             return
@@ -451,6 +460,19 @@ class App:
                 "Press a button",
                 "to accept it",
             )
+        )
+        return True
+
+    def _backoff_message(self, ui):
+        at, now_s = self.backoff_note
+        waited = time.ticks_diff(time.ticks_ms(), at)
+        if waited > _BACKOFF_NOTE_MS or self.security is None:
+            self.backoff_note = None
+            return False
+        back = self.security.backoff()
+        left = back.wait_s(now_s + waited // 1000)
+        ui.message(
+            ("Wrong password", "%d in a row" % back.failures, "", "Next try in", "%d s" % left)
         )
         return True
 

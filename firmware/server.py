@@ -554,12 +554,12 @@ class Server:
         wait = back.wait_s(now)
         if wait:
             self._auth.verify(b"", b"")  # the challenge is spent either way
-            self.token.changed()
+            self._show_backoff()
             raise Fail(_RETRY_LATER, "too many wrong passwords: try again in %d s" % wait)
         # Counted before the check: a power cut during the check cannot make a guess free.
         back.fail(now)
         if not self._auth.verify(client_nonce, proof):
-            self.token.changed()  # the panel shows the delay
+            self._show_backoff()
             raise Fail(
                 _AUTH_FAILED,
                 "wrong password (%d in a row; next try in %d s)"
@@ -567,6 +567,14 @@ class Server:
             )
         back.succeed()
         self._authed_ms = time.ticks_ms()
+
+    def _show_backoff(self):
+        # The panel says that wrong passwords came in and how long the next try waits.
+        shown = getattr(self.token, "login_failed", None)
+        if shown is not None:
+            shown(self._clock_s())
+        else:
+            self.token.changed()
 
     def _password_set(self, req):
         salt = req.raw(64)

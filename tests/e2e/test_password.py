@@ -9,7 +9,7 @@ import os
 import time
 
 import pytest
-from e2e_helpers import host_tools
+from e2e_helpers import host_tools, wait_screen
 
 from host_tools import auth
 from host_tools import protocol as p
@@ -88,6 +88,8 @@ def test_wrong_password_is_refused_and_slows_down_across_reset_and_power_cut(
     status, out, err = host_tools(sim, capsys, "list")
     assert status == ExitStatus.AUTH_FAILED, out + err
     assert "wrong password" in err and err.count("\n") == 1
+    # The panel says so, with the delay.
+    wait_screen(sim, lambda sc, f: sc.has_text("Wrong password"), what="the back-off notice")
     # Within the delay the token does not even take a try.
     seen = set()
     for _ in range(4):
