@@ -44,53 +44,23 @@ _POLL_MS = const(10)
 _POLL_OFF_MS = const(20)
 _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
-_PRESENCE_MS = const(60000)  # how long a clock change waits for a press
-_BACKOFF_NOTE_MS = const(30000)  # how long the panel shows a wrong password's delay
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
-    "Clock not set",
-    "",
-    "Connect USB and",
-    "run on the PC:",
-    "",
-    "host_tools",
-    "  time sync",
+    "Clock not set", "", "Connect USB and", "run on the PC:", "", "host_tools", "  time sync"
 )
 _STOPPED = (
-    "Clock stopped",
-    "",
-    "Check the RTC",
-    "coin cell, then",
-    "",
-    "host_tools",
-    "  time sync",
+    "Clock stopped", "", "Check the RTC", "coin cell, then", "", "host_tools", "  time sync"
 )
 _NO_RTC = (
-    "RTC not found",
-    "",
-    "No DS3231 found",
-    "on the I2C bus:",
-    "check wiring",
-    "(address 0x68)",
+    "RTC not found", "", "No DS3231 found", "on the I2C bus:", "check wiring", "(address 0x68)"
 )
 _NO_ACCOUNTS = (
-    "No accounts",
-    "",
-    "Connect USB and",
-    "run on the PC:",
-    "",
-    "host_tools",
-    "  provision URI",
+    "No accounts", "", "Connect USB and", "run on the PC:", "", "host_tools", "  provision URI"
 )
 _VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
 _STORAGE = (
-    "Storage error",
-    "",
-    "Flash could not",
-    "be read. Retry",
-    "or reflash the",
-    "firmware.",
+    "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
 )
 
 
@@ -286,7 +256,8 @@ class App:
         self.power.sleep_ms = c.get("sleep_s") * 1000
         two = self.buttons is not None and self.buttons.count >= 2
         self._two = two and c.get("button_mode") != "one"
-        self.screen.configure(c.get("contrast"), c.get("rotate"), c.get("screen_timeout_s") * 1000)
+        self.screen.configure(c.get("contrast"), c.get("rotate"),
+                              c.get("screen_timeout_s") * 1000)
 
     def _sync_accounts(self):
         v = self.vault
@@ -349,10 +320,11 @@ class App:
     def _draw(self, ui):
         clock = self.clock
         clock.sample()
-        if self.pending_clock is not None and self._presence_prompt(ui):
-            return
-        if self.backoff_note is not None and self._backoff_message(ui):
-            return
+        if self.pending_clock is not None or self.backoff_note is not None:
+            import appsec  # only while one of its screens is up
+
+            if appsec.draw(self, ui):
+                return
         if self.vault_error is not None:
             ui.message(self.vault_error)
             return
@@ -369,13 +341,8 @@ class App:
             return
         if not clock.valid():
             status = clock.status
-            ui.message(
-                _NOT_SET
-                if status == _clock.NOT_SET
-                else _STOPPED
-                if status == _clock.NOT_TICKING
-                else _NO_RTC
-            )
+            ui.message(_NOT_SET if status == _clock.NOT_SET else
+                       _STOPPED if status == _clock.NOT_TICKING else _NO_RTC)
             return
         import otp
 
@@ -399,7 +366,9 @@ class App:
         down = ev == b.DOWN_0 or ev == b.DOWN_1
         if self.pending_clock is not None and screen.on:
             if not down:
-                self._accept_clock()
+                import appsec
+
+                appsec.accept_clock(self)
             return
         if not screen.on or screen.dimmed:
             if down:
@@ -425,75 +394,6 @@ class App:
         else:
             return  # button 1 does nothing in one-button mode
         self._select((self.index + step) % n)
-
-    # ---- presence: a large clock change from USB (firmware/clockguard.py)
-
-    def _pending_ms(self):
-        ms, at = self.pending_clock
-        waited = time.ticks_diff(time.ticks_ms(), at)
-        if waited > _PRESENCE_MS:
-            self.pending_clock = None
-            return None
-        return ms + waited
-
-    def _presence_prompt(self, ui):
-        new = self._pending_ms()
-        if new is None or not self.clock.valid():
-            self.pending_clock = None
-            return False
-        delta = new // 1000 - self.clock.unix()
-        sign = "+" if delta >= 0 else "-"
-        delta = abs(delta)
-        if delta >= 86400:
-            text = "%s%d days" % (sign, delta // 86400)
-        elif delta >= 3600:
-            text = "%s%d hours" % (sign, delta // 3600)
-        else:
-            text = "%s%d min" % (sign, delta // 60)
-        ui.message(
-            (
-                "Clock change?",
-                "USB asks to",
-                "move the clock",
-                text,
-                "",
-                "Press a button",
-                "to accept it",
-            )
-        )
-        return True
-
-    def _backoff_message(self, ui):
-        at, now_s = self.backoff_note
-        waited = time.ticks_diff(time.ticks_ms(), at)
-        if waited > _BACKOFF_NOTE_MS or self.security is None:
-            self.backoff_note = None
-            return False
-        back = self.security.backoff()
-        left = back.wait_s(now_s + waited // 1000)
-        ui.message(
-            ("Wrong password", "%d in a row" % back.failures, "", "Next try in", "%d s" % left)
-        )
-        return True
-
-    def _accept_clock(self):
-        new = self._pending_ms()
-        self.pending_clock = None
-        self.screen.changed()
-        if new is None:
-            return
-        import asyncio
-
-        now = self.clock.unix()
-        self.token.clockguard.confirmed(now, new // 1000)
-        asyncio.create_task(self._set_clock(new))
-
-    async def _set_clock(self, ms):
-        try:
-            await self.clock.set_unix_ms(ms)
-        except (ValueError, OSError) as e:
-            self._log("clock", e)
-        self.screen.changed()
 
     def _new_hotp(self, account):
         try:
@@ -608,34 +508,23 @@ class App:
             asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
 
     def _factory_gesture(self):
-        # Every button held as the token starts: the factory reset gesture (factory.py,
-        # imported only then).
-        pins = self.board.buttons
-        if not pins:
-            return
-        for pin in pins:
+        # Every button held as the token starts: the factory reset gesture (factory.py).
+        for pin in self.board.buttons or ():
             try:
                 if not pin.pressed():
                     return
             except OSError:
                 return
-        import factory
+        if self.board.buttons:
+            import appsec
 
-        try:
-            factory.gesture(self)
-        except Exception as e:  # noqa: BLE001 - a failed erase must not stop the token
-            self._log("factory reset", e)
+            appsec.factory_gesture(self)
 
     def factory_reset(self):
-        """Factory reset (protocol or the power-on gesture): every account, the password, the
-        lock and whatever else security.erase_security_state() covers. Only erases."""
-        import security
+        """Factory reset (protocol or the power-on gesture): appsec.factory_reset."""
+        import appsec
 
-        self.vault.wipe()
-        security.erase_security_state(self.board.data_dir)
-        self.security = None
-        security.open_repl(True)  # unlocked from now on: Ctrl-C reaches the REPL
-        self.board.set_interrupt_char(True)
+        appsec.factory_reset(self)
 
     def stopped(self, e):
         """Blank the panel and say why the app stopped (the screen does it)."""

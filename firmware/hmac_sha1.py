@@ -119,60 +119,100 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
         k = uint(p[_K])
         stop = uint(p) + 80
         while uint(p) < stop:
-            e = ((((c ^ d) & b) ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)) & mask
+            e = (
+                (((c ^ d) & b) ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
+            ) & mask
             b = (b >> 2) | (b << 30)
-            d = ((((b ^ c) & a) ^ c) + d + k + uint(p[1]) + (e << 5) + (e >> 27)) & mask
+            d = (
+                (((b ^ c) & a) ^ c) + d + k + uint(p[1]) + (e << 5) + (e >> 27)
+            ) & mask
             a = (a >> 2) | (a << 30)
-            c = ((((a ^ b) & e) ^ b) + c + k + uint(p[2]) + (d << 5) + (d >> 27)) & mask
+            c = (
+                (((a ^ b) & e) ^ b) + c + k + uint(p[2]) + (d << 5) + (d >> 27)
+            ) & mask
             e = (e >> 2) | (e << 30)
-            b = ((((e ^ a) & d) ^ a) + b + k + uint(p[3]) + (c << 5) + (c >> 27)) & mask
+            b = (
+                (((e ^ a) & d) ^ a) + b + k + uint(p[3]) + (c << 5) + (c >> 27)
+            ) & mask
             d = (d >> 2) | (d << 30)
-            a = ((((d ^ e) & c) ^ e) + a + k + uint(p[4]) + (b << 5) + (b >> 27)) & mask
+            a = (
+                (((d ^ e) & c) ^ e) + a + k + uint(p[4]) + (b << 5) + (b >> 27)
+            ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
         # Rounds 20-39: parity.
         k = uint(p[_K - 19])
         stop = uint(p) + 80
         while uint(p) < stop:
-            e = ((b ^ c ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)) & mask
+            e = (
+                (b ^ c ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
+            ) & mask
             b = (b >> 2) | (b << 30)
-            d = ((a ^ b ^ c) + d + k + uint(p[1]) + (e << 5) + (e >> 27)) & mask
+            d = (
+                (a ^ b ^ c) + d + k + uint(p[1]) + (e << 5) + (e >> 27)
+            ) & mask
             a = (a >> 2) | (a << 30)
-            c = ((e ^ a ^ b) + c + k + uint(p[2]) + (d << 5) + (d >> 27)) & mask
+            c = (
+                (e ^ a ^ b) + c + k + uint(p[2]) + (d << 5) + (d >> 27)
+            ) & mask
             e = (e >> 2) | (e << 30)
-            b = ((d ^ e ^ a) + b + k + uint(p[3]) + (c << 5) + (c >> 27)) & mask
+            b = (
+                (d ^ e ^ a) + b + k + uint(p[3]) + (c << 5) + (c >> 27)
+            ) & mask
             d = (d >> 2) | (d << 30)
-            a = ((c ^ d ^ e) + a + k + uint(p[4]) + (b << 5) + (b >> 27)) & mask
+            a = (
+                (c ^ d ^ e) + a + k + uint(p[4]) + (b << 5) + (b >> 27)
+            ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
         # Rounds 40-59: majority.
         k = uint(p[_K - 38])
         stop = uint(p) + 80
         while uint(p) < stop:
-            e = ((((b | c) & d) | (b & c)) + e + k + uint(p[0]) + (a << 5) + (a >> 27)) & mask
+            e = (
+                (((b | c) & d) | (b & c)) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
+            ) & mask
             b = (b >> 2) | (b << 30)
-            d = ((((a | b) & c) | (a & b)) + d + k + uint(p[1]) + (e << 5) + (e >> 27)) & mask
+            d = (
+                (((a | b) & c) | (a & b)) + d + k + uint(p[1]) + (e << 5) + (e >> 27)
+            ) & mask
             a = (a >> 2) | (a << 30)
-            c = ((((e | a) & b) | (e & a)) + c + k + uint(p[2]) + (d << 5) + (d >> 27)) & mask
+            c = (
+                (((e | a) & b) | (e & a)) + c + k + uint(p[2]) + (d << 5) + (d >> 27)
+            ) & mask
             e = (e >> 2) | (e << 30)
-            b = ((((d | e) & a) | (d & e)) + b + k + uint(p[3]) + (c << 5) + (c >> 27)) & mask
+            b = (
+                (((d | e) & a) | (d & e)) + b + k + uint(p[3]) + (c << 5) + (c >> 27)
+            ) & mask
             d = (d >> 2) | (d << 30)
-            a = ((((c | d) & e) | (c & d)) + a + k + uint(p[4]) + (b << 5) + (b >> 27)) & mask
+            a = (
+                (((c | d) & e) | (c & d)) + a + k + uint(p[4]) + (b << 5) + (b >> 27)
+            ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
         # Rounds 60-79: parity again (one loop per stage: no branch per group).
         k = uint(p[_K - 57])
         stop = uint(p) + 80
         while uint(p) < stop:
-            e = ((b ^ c ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)) & mask
+            e = (
+                (b ^ c ^ d) + e + k + uint(p[0]) + (a << 5) + (a >> 27)
+            ) & mask
             b = (b >> 2) | (b << 30)
-            d = ((a ^ b ^ c) + d + k + uint(p[1]) + (e << 5) + (e >> 27)) & mask
+            d = (
+                (a ^ b ^ c) + d + k + uint(p[1]) + (e << 5) + (e >> 27)
+            ) & mask
             a = (a >> 2) | (a << 30)
-            c = ((e ^ a ^ b) + c + k + uint(p[2]) + (d << 5) + (d >> 27)) & mask
+            c = (
+                (e ^ a ^ b) + c + k + uint(p[2]) + (d << 5) + (d >> 27)
+            ) & mask
             e = (e >> 2) | (e << 30)
-            b = ((d ^ e ^ a) + b + k + uint(p[3]) + (c << 5) + (c >> 27)) & mask
+            b = (
+                (d ^ e ^ a) + b + k + uint(p[3]) + (c << 5) + (c >> 27)
+            ) & mask
             d = (d >> 2) | (d << 30)
-            a = ((c ^ d ^ e) + a + k + uint(p[4]) + (b << 5) + (b >> 27)) & mask
+            a = (
+                (c ^ d ^ e) + a + k + uint(p[4]) + (b << 5) + (b >> 27)
+            ) & mask
             c = (c >> 2) | (c << 30)
             p = ptr32(uint(p) + 20)
         p = ptr32(uint(p) - 320)

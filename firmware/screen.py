@@ -32,13 +32,8 @@ _EDGE_MARGIN_MS = const(2)  # wake this long after the predicted second edge
 _SHIFT_MS = const(180000)
 _DIM_AFTER_MS = const(60000)
 _STOP_REPL = (
-    "Token stopped",
-    "",
-    "Ctrl-C reached",
-    "the USB REPL.",
-    "",
-    "Press reset to",
-    "start again.",
+    "Token stopped", "", "Ctrl-C reached", "the USB REPL.", "", "Press reset to",
+    "start again."
 )
 # Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
 _SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1))
@@ -139,18 +134,8 @@ class Screen:
         name = type(e).__name__
         text = str(e)
         try:
-            self.ui.message(
-                (
-                    "Error",
-                    name[:16],
-                    text[:16],
-                    text[16:32],
-                    text[32:48],
-                    "",
-                    "USB: REPL has",
-                    "the details",
-                )
-            )
+            self.ui.message(("Error", name[:16], text[:16], text[16:32], text[32:48], "",
+                             "USB: REPL has", "the details"))
         except Exception:  # noqa: BLE001, S110 - nothing more to show
             pass
 
@@ -185,29 +170,13 @@ class Screen:
             import gc
 
             gc.collect()  # what the stopped tasks held is garbage now: room for the text
-            lines = (
-                "Token stopped",
-                "",
-                "MemoryError",
-                "",
-                "",
-                "",
-                "Press reset to",
-                "start again.",
-            )
+            lines = ("Token stopped", "", "MemoryError", "", "", "", "Press reset to",
+                     "start again.")
         else:
             name = type(e).__name__
             text = str(e)
-            lines = (
-                "Token stopped",
-                "",
-                name[:16],
-                text[:16],
-                text[16:32],
-                "",
-                "Press reset to",
-                "start again.",
-            )
+            lines = ("Token stopped", "", name[:16], text[:16], text[16:32], "",
+                     "Press reset to", "start again.")
         if self.ui is not None:
             self.ui.message(lines)
         else:

@@ -61,8 +61,6 @@ _DENIED = const(0x31)
 _NO_DISPLAY = const(0x32)
 _OUT_OF_MEMORY = const(0x33)
 _AUTH_REQUIRED = const(0x34)
-_AUTH_FAILED = const(0x35)
-_RETRY_LATER = const(0x36)
 _PRESENCE_REQUIRED = const(0x37)
 
 # INFO flag bits
@@ -82,7 +80,6 @@ _PROTECTED = (
     _CONFIG_SET, _PASSWORD_SET, _PASSWORD_CLEAR, _LOCK, _UNLOCK,
 )  # fmt: skip
 _AUTH_IDLE_MS = const(300000)  # a login lasts until HELLO, a reset or 5 idle minutes
-_FACTORY_MAGIC = b"FACTORY RESET"
 
 _VAULT_STATUS = {
     "FULL": _FULL,
@@ -117,6 +114,7 @@ class Server:
         self._oom = None  # the command that last ran out of memory (INFO reports it)
         self._auth = None  # auth.Auth, made at the first login
         self._authed_ms = None  # ticks of the last command of a logged-in session
+        self._code = 0  # the command being run (authcmds.run dispatches on it)
         self._handlers = {
             _HELLO: self._hello,
             _INFO: self._info,
@@ -134,13 +132,13 @@ class Server:
             _WIPE: self._wipe,
             _CONFIG_GET: self._config_get,
             _CONFIG_SET: self._config_set,
-            _AUTH_CHALLENGE: self._auth_challenge,
-            _AUTH_PROOF: self._auth_proof,
-            _PASSWORD_SET: self._password_set,
-            _PASSWORD_CLEAR: self._password_clear,
-            _LOCK: self._lock,
-            _UNLOCK: self._unlock,
-            _FACTORY_RESET: self._factory_reset,
+            _AUTH_CHALLENGE: self._secure,
+            _AUTH_PROOF: self._secure,
+            _PASSWORD_SET: self._secure,
+            _PASSWORD_CLEAR: self._secure,
+            _LOCK: self._secure,
+            _UNLOCK: self._secure,
+            _FACTORY_RESET: self._secure,
         }
 
     async def run(self, reader):
@@ -154,6 +152,7 @@ class Server:
                 raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
             if code in _PROTECTED:
                 self._require_login()
+            self._code = code
             result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
@@ -524,95 +523,12 @@ class Server:
         # The token's seconds for the back-off; ticks when the clock is not set.
         return clock.unix() if clock.valid() else time.ticks_ms() // 1000
 
-    def _auth_challenge(self, req):
-        req.end()
-        import auth
+    def _secure(self, req):
+        # The security commands live in authcmds.py, imported at the first one: a token
+        # nobody logs in to never loads them.
+        import authcmds
 
-        sec = self._security()
-        if sec is None:
-            raise Fail(_UNKNOWN_COMMAND, "this token has no password support")
-        if self._auth is None:
-            self._auth = auth.Auth(sec)
-        has = sec.has_password()
-        nonce = self._auth.challenge()
-        wait = sec.backoff().wait_s(self._clock_s()) if has else 0
-        self.resp.put("<BIB", 1 if has else 0, sec.iterations, len(sec.salt))
-        self.resp.put_bytes(sec.salt)
-        self.resp.put("B", len(nonce))
-        self.resp.put_bytes(nonce)
-        self.resp.put("<I", wait)
-
-    def _auth_proof(self, req):
-        client_nonce = req.raw(32)
-        proof = req.raw(32)
-        req.end()
-        sec = self._security()
-        if sec is None or self._auth is None or not sec.has_password():
-            raise Fail(protocol.BAD_REQUEST, "ask for a challenge first")
-        back = sec.backoff()
-        now = self._clock_s()
-        wait = back.wait_s(now)
-        if wait:
-            self._auth.verify(b"", b"")  # the challenge is spent either way
-            self._show_backoff()
-            raise Fail(_RETRY_LATER, "too many wrong passwords: try again in %d s" % wait)
-        # Counted before the check: a power cut during the check cannot make a guess free.
-        back.fail(now)
-        if not self._auth.verify(client_nonce, proof):
-            self._show_backoff()
-            raise Fail(
-                _AUTH_FAILED,
-                "wrong password (%d in a row; next try in %d s)"
-                % (back.failures, back.wait_s(now)),
-            )
-        back.succeed()
-        self._authed_ms = time.ticks_ms()
-
-    def _show_backoff(self):
-        # The panel says that wrong passwords came in and how long the next try waits.
-        shown = getattr(self.token, "login_failed", None)
-        if shown is not None:
-            shown(self._clock_s())
-        else:
-            self.token.changed()
-
-    def _password_set(self, req):
-        salt = req.raw(64)
-        iterations = req.u32()
-        stored_key = req.raw(32)
-        req.end()
-        self._security().set_password(salt, iterations, stored_key)
-        self._authed_ms = time.ticks_ms()  # the new password's owner is logged in
-        self.token.changed()
-
-    def _password_clear(self, req):
-        req.end()
-        self._security().clear_password()
-        self.token.changed()
-
-    def _lock(self, req):
-        req.end()
-        self._security().set_locked(True)
-        unlock = getattr(self.token, "set_repl", None)
-        if unlock is not None:
-            unlock(False)
-        self.token.changed()
-
-    def _unlock(self, req):
-        flags = req.u8()
-        req.end()
-        if flags & 1:
-            self._security().set_locked(False)
-        self.token.set_repl(True)  # until the next reset (or for good with flag 1)
-        self.token.changed()
-
-    def _factory_reset(self, req):
-        if bytes(req.buf) != _FACTORY_MAGIC:
-            raise Fail(protocol.BAD_REQUEST, "factory reset needs its confirmation bytes")
-        self.token.factory_reset()
-        self._fresh = None
-        self._authed_ms = None
-        self.token.changed()
+        return authcmds.run(self, self._code, req)
 
 
 def _config_text(value):

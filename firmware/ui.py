@@ -136,22 +136,10 @@ class UI:
         self._blank = bytearray(8)
         if self.tall:
             self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
-                0,
-                8,
-                18,
-                45,
-                3,
-                54,
-            )
+                0, 8, 18, 45, 3, 54)
         else:
             self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
-                0,
-                -1,
-                8,
-                8,
-                24,
-                -1,
-            )
+                0, -1, 8, 8, 24, -1)
 
     def shift(self, dx, dy):
         if dx != self.dx or dy != self.dy:
@@ -207,14 +195,9 @@ class UI:
         """The large digits that differ from those in `drawn` (a bytearray(8): the digit each
         cell holds, _NO_DIGIT if none), drawn and recorded there."""
         x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        _cells(
-            self._buf,
-            self._shifted(y + self.dy),
-            drawn,
-            code,
-            x | ((y + self.dy) << 8) | (digits << 16) | ((self.height >> 3) << 24),
-            self._area,
-        )
+        _cells(self._buf, self._shifted(y + self.dy), drawn, code,
+               x | ((y + self.dy) << 8) | (digits << 16) | ((self.height >> 3) << 24),
+               self._area)
 
     def _shifted(self, y):
         """The glyph columns (self._cols) for digits drawn at row y."""
@@ -270,11 +253,8 @@ class UI:
         part costs a comparison or two."""
         if v.digits != self._drawn:
             self._clear(v.digits)
-        if (
-            v.top is not self._dtop
-            or v.bottom is not self._dname
-            or (v.step != self._dstep and v.step < self._quiet)
-        ):
+        if v.top is not self._dtop or v.bottom is not self._dname or (
+                v.step != self._dstep and v.step < self._quiet):
             self._labels_changed(v)
         code = v.code
         if code != self._dcode_val:

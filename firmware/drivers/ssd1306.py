@@ -92,10 +92,8 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self._shadow = bytearray(size + 1023)
         tx = memoryview(self._shadow)[size:]
         # Region of bit j (2 ** j bytes) at 1024 - 2 ** (j + 1) in the staging: bit 9 first.
-        self._views = tuple(tx[1024 - (2 << j) : 1024 - (1 << j)] for j in range(9, -1, -1)) + (
-            b"",
-            self.buffer,
-        )
+        self._views = tuple(tx[1024 - (2 << j):1024 - (1 << j)] for j in range(9, -1, -1)) + (
+            b"", self.buffer)
         self._txvec = [b"\x40"] + [b""] * 10
         self._cmd1 = bytearray((_CTRL_CMD, 0))
         self._cmd2 = bytearray((_CTRL_CMD, 0, 0))

@@ -1,7 +1,7 @@
 """The sim's two pseudo-terminals: the user's serial port and the firmware's terminal.
 
-user (mpremote, host_tools)  /dev/pts/A <-> UserPort.master   [supervisor]
-FirmwareTty.master <-> /dev/pts/B = the firmware's stdin/stdout/stderr, controlling tty
+    user (mpremote, host_tools)  /dev/pts/A <-> UserPort.master   [supervisor]
+    FirmwareTty.master <-> /dev/pts/B = the firmware's stdin/stdout/stderr, controlling tty
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The protocol is written down in three places that must agree: the firmware (`_NAME =
-const(...)` in firmware/protocol.py, server.py and vault.py, kept there because a shared
-constants module would cost a dict of RAM on the device), the host (`host_tools.protocol`)
+const(...)` in firmware/protocol.py, server.py, authcmds.py and vault.py, kept there because
+a shared constants module would cost a dict of RAM on the device), the host (`host_tools.protocol`)
 and docs/protocol.md. This test reads all three and names every difference.
 
 The firmware is parsed, not imported (it is MicroPython). Every module-level constant of the
@@ -21,7 +21,7 @@ from host_tools import protocol as hp
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
 DOC = REPO / "docs" / "protocol.md"
-PROTOCOL_FILES = ("protocol.py", "server.py")
+PROTOCOL_FILES = ("protocol.py", "server.py", "authcmds.py")
 
 # Firmware constants that are not part of the wire contract, and why.
 FIRMWARE_INTERNAL = {
