@@ -11,6 +11,8 @@ Both figures are kept on flash, so a reset (which a host can cause through the U
 DTR/RTS lines) does not clear them.
 
     g = clockguard.Guard(data_dir)
+    g.check_set(token, unix_ms, trusted)  # TIME_SET: returns, or asks for a press and raises
+    g.check_codes(clock)            # CODES/CALC/SCREEN: raises while codes are held
     g.allow(now_s, new_s, trusted)  # True: set it now (counted); False: ask for a press
     g.confirmed(now_s, new_s)       # a press or the password accepted new_s
     g.held_s(now_s)                 # seconds codes are still held (0: none)
@@ -21,6 +23,7 @@ import struct
 
 from micropython import const
 
+_PRESENCE_REQUIRED = const(0x37)  # the protocol status of both refusals
 FREE_S = const(300)
 HOLD_S = const(600)
 _FILE = "/clockguard.bin"
@@ -70,3 +73,32 @@ class Guard:
         if left <= 0 or left > HOLD_S:
             return 0
         return left
+
+    # ---- the protocol's side (server.py calls these; protocol.Fail refuses)
+
+    def check_set(self, token, ms, trusted):
+        clock = token.clock
+        if not clock.valid() or not 946684800000 <= ms < 4102444800000:
+            return  # a first set, or a value the clock itself refuses
+        now = clock.unix()
+        if self.allow(now, ms // 1000, trusted):
+            return
+        from protocol import Fail
+
+        token.ask_presence(ms)
+        raise Fail(
+            _PRESENCE_REQUIRED,
+            "a clock change of %d s needs a press on the token's button (its panel asks, "
+            "60 s) or the password" % (ms // 1000 - now),
+        )
+
+    def check_codes(self, clock):
+        if not clock.valid():
+            return
+        left = self.held_s(clock.unix())
+        if left:
+            from protocol import Fail
+
+            raise Fail(
+                _PRESENCE_REQUIRED, "codes are held for %d s after a large clock change" % left
+            )

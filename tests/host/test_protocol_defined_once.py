@@ -21,7 +21,7 @@ from host_tools import protocol as hp
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
 DOC = REPO / "docs" / "protocol.md"
-PROTOCOL_FILES = ("protocol.py", "server.py", "authcmds.py")
+PROTOCOL_FILES = ("protocol.py", "server.py", "authcmds.py", "clockguard.py")
 
 # Firmware constants that are not part of the wire contract, and why.
 FIRMWARE_INTERNAL = {
@@ -32,6 +32,10 @@ FIRMWARE_INTERNAL = {
     "CHECK_WINDOW_MS": "how long CHECK works (the docs' '5 minutes', checked below)",
     "ENOSPC": "errno of a full flash",
     "AUTH_IDLE_MS": "how long a login lasts without a command (docs/security.md)",
+    "FREE_S": "clockguard: unconfirmed clock changes allowed (docs/security.md)",
+    "HOLD_S": "clockguard: how long codes are held after a large change (docs/security.md)",
+    "FILE": "clockguard: its file's name",
+    "MAGIC": "clockguard: its file's magic",
 }
 
 # Firmware name (leading underscore dropped) -> host_tools.protocol name, where they differ.
