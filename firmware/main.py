@@ -41,7 +41,27 @@ def _fallback(e):
         sys.print_exception(e2)
 
 
+_DATA = "/data"  # every board keeps its data there (board.data_dir, checked again below)
+
+
+def _none_of(data_dir):
+    # True if the security record has no copy at all (security.bin, .bak, .new): a token that
+    # never had a password, which is never locked. Only os.stat: Ctrl-C comes back on at once.
+    import os
+
+    for suffix in ("", ".bak", ".new"):
+        try:
+            os.stat(data_dir + "/security.bin" + suffix)
+            return False
+        except OSError as e:
+            if e.args[0] != 2:  # not ENOENT: cannot tell
+                return False
+    return True
+
+
 def _locked(data_dir):
+    if _none_of(data_dir):
+        return False
     try:
         import security
 
@@ -59,40 +79,47 @@ def _repl_open():
         return False
 
 
+def _run(state):
+    """Build the board and run the app once; state[0] is whether the token is locked."""
+    try:
+        import app
+        import board
+
+        b = board.make()
+    except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL if allowed
+        _fallback(e)
+        return
+    if b.data_dir != _DATA:
+        state[0] = _locked(b.data_dir)
+    b.set_interrupt_char(not state[0] or _repl_open())
+    try:
+        app.run(b)
+    except Exception as e:  # noqa: BLE001 - already on the panel: the details to the REPL
+        import sys
+
+        sys.print_exception(e)
+
+
 def _main():
     """Returns (to the REPL) only when the token is not locked."""
+    state = [_locked(_DATA)]
+    if not state[0]:
+        micropython.kbd_intr(3)  # as soon as the flash says so; the board's switch follows
     while True:
-        locked = True  # until the flash says otherwise
         try:
-            import app
-            import board
-
-            _board = board.make()
-        except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL if allowed
-            _fallback(e)
-            if not _locked("/data"):  # every board keeps its data there
+            _run(state)
+            if not state[0]:
                 return
-        else:
-            locked = _locked(_board.data_dir)
-            if not locked:
-                _board.set_interrupt_char(True)
-            try:
-                app.run(_board)
-            except KeyboardInterrupt:
-                # Ctrl-C gets through only when unlocked, or UNLOCK (or a factory reset)
-                # opened the REPL since.
-                if not locked or _repl_open():
-                    raise
-            except Exception as e:  # noqa: BLE001 - already on the panel: details to the REPL
-                import sys
+            # Locked: never the REPL. Start the app again after a pause.
+            import time
 
-                sys.print_exception(e)
-            if not locked:
-                return
-        # Locked: never the REPL. Start the app again after a pause.
-        import time
-
-        time.sleep_ms(500)
+            time.sleep_ms(500)
+        except KeyboardInterrupt:
+            # Ctrl-C gets through only when unlocked, or when UNLOCK (or a factory reset)
+            # opened the REPL since; anything else (one taken just before the lock was read)
+            # is swallowed.
+            if not state[0] or _repl_open():
+                raise
 
 
 _main()

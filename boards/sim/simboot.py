@@ -155,13 +155,15 @@ def _ctrl_c_on():
     micropython.kbd_intr(3)
 
 
-def _run(path):
-    # As pyexec_file: compile, turn Ctrl-C on, run. True if it ended without an exception.
+def _compile(path):
     with open(path) as f:
         source = f.read()
-    code = compile(
-        source, path[1:] if path.startswith("/main") or path.startswith("/boot") else path, "exec"
-    )
+    name = path[1:] if path.startswith("/main") or path.startswith("/boot") else path
+    return compile(source, name, "exec")
+
+
+def _run(code):
+    # As pyexec_file: turn Ctrl-C on, run, Ctrl-C off. True if it ended without an exception.
     _ctrl_c_on()
     try:
         exec(code, globals())
@@ -177,13 +179,16 @@ def _run(path):
     return True
 
 
-# The port's own boot runs with Ctrl-C off (the ESP32's interrupt character is set only while
-# boot.py and main.py run); the supervisor holds input until this script has mounted the flash.
-import micropython  # noqa: E402
-
-micropython.kbd_intr(-1)
+# The port's own boot. Ctrl-C is on here (the interpreter's default), as in an ESP32's
+# _boot.py; the supervisor holds input until this script has mounted the flash, and a Ctrl-C
+# taken afterwards stays pending until the firmware next touches the hardware. Both files are
+# compiled first, so that the window between them with Ctrl-C off is as short as on a board
+# (where the port compiles each file from flash while it is off).
 _dir = _boot()
 del _boot
-# ports/esp32/main.c: boot.py, then main.py only if boot.py ended normally.
-if _dir and (not _exists(_dir + "boot.py") or _run(_dir + "boot.py")):
-    _run(_dir + "main.py")
+if _dir:
+    _boot_code = _compile(_dir + "boot.py") if _exists(_dir + "boot.py") else None
+    _main_code = _compile(_dir + "main.py")
+    # ports/esp32/main.c: boot.py, then main.py only if boot.py ended normally.
+    if _boot_code is None or _run(_boot_code):
+        _run(_main_code)

@@ -84,22 +84,24 @@ class FirmwareTty:
         termios.tcflush(self.slave, termios.TCIFLUSH)
 
     def isig(self) -> bool:
-        """Whether a Ctrl-C byte would become SIGINT (the firmware runs code, Ctrl-C on).
+        """Whether Ctrl-C is on: a Ctrl-C byte interrupts the firmware rather than being data.
 
-        Ctrl-C is on only if the terminal has ISIG and the firmware catches SIGINT: the
-        unix port installs its handler exactly while Ctrl-C is enabled, and
-        `micropython.kbd_intr(-1)` (which firmware may call directly, not through its board)
-        restores SIGINT's default action. With ISIG on and no handler a Ctrl-C would kill
-        the process where a board takes 0x03 as data: turn ISIG off, as the board's
-        set_interrupt_char(False) does, and report Ctrl-C off."""
+        That is whether the firmware catches SIGINT: the unix port installs its handler
+        exactly while Ctrl-C is enabled (while code runs, `micropython.kbd_intr(3)`), and
+        restores SIGINT's default action when it is not (`kbd_intr(-1)`, which firmware may
+        call directly, not through its board; the REPL between commands). The terminal's ISIG
+        flag is made to agree, so that a 0x03 written to a firmware without the handler is
+        data (it would otherwise kill the process where a board takes it as data) and one
+        written to a firmware with it is a SIGINT."""
+        caught = self.pid is None or _catches_sigint(self.pid)
         attrs = termios.tcgetattr(self.slave)
-        if not attrs[3] & termios.ISIG:
-            return False
-        if self.pid is None or _catches_sigint(self.pid):
-            return True
-        attrs[3] &= ~termios.ISIG
-        termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
-        return False
+        if bool(attrs[3] & termios.ISIG) != caught:
+            if caught:
+                attrs[3] |= termios.ISIG
+            else:
+                attrs[3] &= ~termios.ISIG
+            termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        return caught
 
     def unread(self) -> int:
         """Bytes written to the firmware that it has not read yet."""

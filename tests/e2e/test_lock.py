@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
+import panel_decode as pd
 import pytest
 import serial
 from e2e_helpers import host_tools
@@ -101,6 +102,14 @@ def test_ctrl_c_through_twenty_resets_never_reaches_a_prompt(locked):
     # Resets land at different points of the boot: at once, and later in main.py and the app.
     delays = [0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 0.01, 0.03, 0.15]
     t0 = time.monotonic()
+    stopped = []
+
+    def app_stopped() -> None:
+        # Ctrl-C must not even reach the app: a KeyboardInterrupt stops it, and a stopped app
+        # says so on the panel ("Token stopped") before main.py starts it again.
+        if pd.decode(sim.control.panel()["gddram"]).has_text("Token stopped"):
+            stopped.append(time.monotonic() - t0)
+
     with _Flood(sim.port) as flood:
         time.sleep(0.2)
         for i in range(RESETS):
@@ -108,13 +117,18 @@ def test_ctrl_c_through_twenty_resets_never_reaches_a_prompt(locked):
             boots += 1
             sim.control.wait_ready(boot_count=boots, timeout=20)
             time.sleep(delays[i % len(delays)])
-        time.sleep(FLOOD_AFTER_S)
+            app_stopped()
+        end = time.monotonic() + FLOOD_AFTER_S
+        while time.monotonic() < end:
+            app_stopped()
+            time.sleep(0.05)
     took = time.monotonic() - t0
     seen = bytes(flood.seen)
-    assert flood.sent > 1000, flood.sent
+    assert flood.sent > took * 50, (flood.sent, took)  # on average one every 20 ms at least
     assert b">>>" not in seen, seen[-400:]
     assert b"raw REPL" not in seen, seen[-400:]
     assert took < 60, took
+    assert not stopped, f"the app was stopped by Ctrl-C at {stopped} s"
     # The protocol still works and the token is still locked.
     with open_session(sim.port) as s:
         info = s.info()
