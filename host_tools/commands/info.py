@@ -33,6 +33,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 "heap_free": i.heap_free,
                 "heap_largest_free": i.heap_largest_free,
                 "out_of_memory": i.memory_note or None,
+                "password": i.password_set,
+                "locked": i.locked,
             }
         )
         return
@@ -61,3 +63,6 @@ def info(ctx: click.Context, as_json: bool) -> None:
         )
     if i.memory_note:
         click.echo(f"memory:    RAN OUT OF MEMORY ({shown(i.memory_note)}) since the last boot")
+    # docs/security.md
+    click.echo(f"password:  {'set' if i.password_set else 'none'}")
+    click.echo(f"REPL:      {'closed (locked)' if i.locked else 'open on the USB port'}")

@@ -64,6 +64,7 @@ def test_protected_commands_need_the_password(protected, capsys, monkeypatch):
     # Open without it: info and the clock.
     status, out, err = host_tools(sim, capsys, "info")
     assert status == 0, out + err
+    assert "password:  set" in out and "REPL:      open on the USB port" in out, out
     status, out, err = host_tools(sim, capsys, "time")
     assert status == 0, out + err
     # Nothing changed: the account is still there, under its old name.
