@@ -137,6 +137,7 @@ class Session:
         # the CLI asks $HOST_TOOLS_PASSWORD, then a prompt). Asked at most once per session.
         self.password: Callable[[], str | None] | None = None
         self._logged_in = False
+        self._client: tuple[bytes, bytes, int] | None = None  # ClientKey, salt, iterations
         self.hello_info: Hello | None = None
         if handshake:
             self.hello_info = self.hello()
@@ -162,15 +163,18 @@ class Session:
         try:
             return self.link.request(command, payload, timeout)
         except AuthRequiredError:
-            if self.password is None or self._logged_in:
+            if self._client is not None:
+                self._login_with(self._client)  # the login lapsed (5 idle minutes): again
+            elif self.password is None or self._logged_in:
                 raise
-            password = self.password()
-            if password is None:
-                raise AuthRequiredError(
-                    "the token has a management password: give it in $HOST_TOOLS_PASSWORD "
-                    "or type it at the prompt (run in a terminal)"
-                ) from None
-            self.login(password)
+            else:
+                password = self.password()
+                if password is None:
+                    raise AuthRequiredError(
+                        "the token has a management password: give it in "
+                        "$HOST_TOOLS_PASSWORD or type it at the prompt (run in a terminal)"
+                    ) from None
+                self.login(password)
         return self.link.request(command, payload, timeout)
 
     def _flash_timeout(self) -> float:
@@ -424,6 +428,23 @@ class Session:
                 f"too many wrong passwords: the token takes the next in {wait} s"
             )
         key = auth.client_key(password, salt, iterations)
+        self._prove(key, nonce)
+        # The ClientKey, not the password, is kept for a login that lapses mid-session.
+        self._client = (key, salt, iterations)
+
+    def _login_with(self, kept: tuple[bytes, bytes, int]) -> None:
+        key, salt, iterations = kept
+        has, now_iterations, now_salt, nonce, wait = self.challenge()
+        if not has or (now_salt, now_iterations) != (salt, iterations):
+            self._client = None
+            raise AuthRequiredError("the token's password changed during this session")
+        if wait:
+            raise RetryLaterError(
+                f"too many wrong passwords: the token takes the next in {wait} s"
+            )
+        self._prove(key, nonce)
+
+    def _prove(self, key: bytes, nonce: bytes) -> None:
         client_nonce = os.urandom(auth.NONCE_BYTES)
         payload = p.Fields().raw(client_nonce).raw(auth.proof(key, nonce, client_nonce)).bytes()
         self.link.request(p.Command.AUTH_PROOF, payload, timeout=self._flash_timeout())
