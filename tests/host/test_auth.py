@@ -66,3 +66,36 @@ def test_the_same_password_typed_in_either_unicode_form_gives_the_same_key() -> 
     assert auth.client_key(composed, bytes(16), 1000) == auth.client_key(
         decomposed, bytes(16), 1000
     )
+
+
+def test_passwords_come_from_the_environment_or_a_prompt_without_echo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import click
+
+    from host_tools.commands import _token, security
+
+    asked: list[dict[str, object]] = []
+
+    def prompt(text: str, **kwargs: object) -> str:
+        asked.append({"text": text, **kwargs})
+        return "typed passphrase"
+
+    monkeypatch.setattr(click, "prompt", prompt)
+    monkeypatch.delenv("HOST_TOOLS_PASSWORD", raising=False)
+    monkeypatch.delenv("HOST_TOOLS_NEW_PASSWORD", raising=False)
+    monkeypatch.setattr(_token, "interactive", lambda: False)
+    assert _token.current_password() is None  # no terminal: nothing to ask
+    with pytest.raises(InvalidInputError, match="HOST_TOOLS_NEW_PASSWORD"):
+        security.new_password()
+    monkeypatch.setattr(_token, "interactive", lambda: True)
+    monkeypatch.setattr(security, "interactive", lambda: True)
+    assert _token.current_password() == "typed passphrase"
+    assert security.new_password() == "typed passphrase"
+    assert [a["hide_input"] for a in asked] == [True, True]
+    assert asked[1]["confirmation_prompt"] is True  # a new one is typed twice
+    monkeypatch.setenv("HOST_TOOLS_PASSWORD", "from the environment")
+    monkeypatch.setenv("HOST_TOOLS_NEW_PASSWORD", "new from the environment")
+    assert _token.current_password() == "from the environment"
+    assert security.new_password() == "new from the environment"
+    assert len(asked) == 2
