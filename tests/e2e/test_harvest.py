@@ -5,8 +5,10 @@ keep working, and after a confirmed jump no code leaves over USB for ten minutes
 
 from __future__ import annotations
 
+import threading
 import time
 
+import panel_decode as pd
 import pyotp
 import pytest
 from e2e_helpers import host_tools, wait_screen
@@ -121,3 +123,34 @@ def test_the_password_allows_a_large_change_but_codes_are_held(token, capsys, mo
     assert status == 0, out + err
     with open_session(token.port) as s:
         assert abs(_offset_s(s)) < 1
+
+
+def test_time_sync_of_a_clock_an_hour_off_waits_for_the_press(token, capsys):
+    token.control.shift_time(3600)
+    with open_session(token.port) as s:
+        deadline = time.monotonic() + 10
+        while abs(_offset_s(s) - 3600) > 2 and time.monotonic() < deadline:
+            time.sleep(0.5)  # the firmware re-reads its RTC every 5 s
+        assert abs(_offset_s(s) - 3600) <= 2
+    done = threading.Event()
+
+    def press_when_asked() -> None:
+        while not done.wait(0.1):
+            if pd.decode(token.control.panel()["gddram"]).has_text("Clock change?"):
+                token.control.press(0, 100)
+                return
+
+    presser = threading.Thread(target=press_when_asked, daemon=True)
+    presser.start()
+    try:
+        status, out, err = host_tools(token, capsys, "time", "sync")
+    finally:
+        done.set()
+        presser.join(5)
+    assert status == 0, out + err
+    assert "press on its button" in err
+    with open_session(token.port) as s:
+        assert abs(_offset_s(s)) < 1
+        # A confirmed jump of an hour: codes are held over USB for a while.
+        with pytest.raises(PresenceRequiredError, match="held"):
+            s.codes()
