@@ -88,7 +88,9 @@ def _proof(server, req):
     req.end()
     sec = _security(server)
     checker = server._auth
-    if checker is None or not sec.has_password():
+    if not sec.has_password():
+        raise Fail(protocol.BAD_REQUEST, "the token has no password")
+    if checker is None:
         raise Fail(protocol.BAD_REQUEST, "ask for a challenge first")
     back = sec.backoff()
     now = server._clock_s()

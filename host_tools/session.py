@@ -28,6 +28,7 @@ from host_tools.errors import (
     InvalidInputError,
     ProtocolError,
     RetryLaterError,
+    TokenError,
 )
 from host_tools.link import Link, Transport
 from host_tools.reference import Vector
@@ -426,6 +427,11 @@ class Session:
         if wait:
             raise RetryLaterError(
                 f"too many wrong passwords: the token takes the next in {wait} s"
+            )
+        if not salt or iterations < 1:
+            raise TokenError(
+                "the token's password record is damaged: only a factory reset "
+                "(`host_tools wipe --factory`) clears it"
             )
         key = auth.client_key(password, salt, iterations)
         self._prove(key, nonce)
