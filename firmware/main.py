@@ -20,7 +20,7 @@ except KeyboardInterrupt:
     pass
 
 
-def _fallback(e):
+def _fallback(e, locked=False):
     import sys
 
     sys.print_exception(e)
@@ -35,7 +35,7 @@ def _fallback(e):
         d.text(type(e).__name__[:16], 0, 16, 1)
         for i in range(3):
             d.text(text[i * 16 : i * 16 + 16], 0, 28 + 8 * i, 1)
-        d.text("REPL on USB", 0, 56, 1)
+        d.text("Restarting" if locked else "REPL on USB", 0, 56, 1)
         d.show()
     except Exception as e2:  # noqa: BLE001 - nothing else left to try
         sys.print_exception(e2)
@@ -45,8 +45,9 @@ _DATA = "/data"  # every board keeps its data there (board.data_dir, checked aga
 
 
 def _none_of(data_dir):
-    # True if the security record has no copy at all (security.bin, .bak, .new): a token that
-    # never had a password, which is never locked. Only os.stat: Ctrl-C comes back on at once.
+    # True if the security record (security.py's file) has no copy at all (.bin, .bak, .new):
+    # a token that never had a password, which is never locked. Only os.stat, no import:
+    # Ctrl-C comes back on at once.
     import os
 
     for suffix in ("", ".bak", ".new"):
@@ -87,7 +88,7 @@ def _run(state):
 
         b = board.make()
     except Exception as e:  # noqa: BLE001 - anything: show it, then the REPL if allowed
-        _fallback(e)
+        _fallback(e, state[0])
         return
     if b.data_dir != _DATA:
         state[0] = _locked(b.data_dir)
