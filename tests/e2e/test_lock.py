@@ -127,7 +127,7 @@ def test_ctrl_c_through_twenty_resets_never_reaches_a_prompt(locked):
     assert flood.sent > took * 50, (flood.sent, took)  # on average one every 20 ms at least
     assert b">>>" not in seen, seen[-400:]
     assert b"raw REPL" not in seen, seen[-400:]
-    assert took < 60, took
+    assert took < 120, took  # about 15 s on an idle machine; the bound keeps make test bounded
     assert not stopped, f"the app was stopped by Ctrl-C at {stopped} s"
     # The protocol still works and the token is still locked.
     with open_session(sim.port) as s:
