@@ -106,6 +106,47 @@ class Token:
         self._app.power.serial_seen()
         self._app.screen.wake_soon()
 
+    # ---- security (firmware/security.py, docs/security.md)
+
+    @property
+    def security(self):
+        app = self._app
+        if app.security is None:
+            import security
+
+            app.security = security.State(app.board.data_dir)
+        return app.security
+
+    def set_repl(self, on):
+        """Open (Ctrl-C reaches the REPL) or close the REPL until the next reset."""
+        import security
+
+        security.open_repl(on)
+        self._app.board.set_interrupt_char(on)
+
+    def factory_reset(self):
+        """Erase every secret and the security state; the token is then empty and unlocked."""
+        self._app.factory_reset()
+
+    @property
+    def clockguard(self):
+        app = self._app
+        if app.clockguard is None:
+            import clockguard
+
+            app.clockguard = clockguard.Guard(app.board.data_dir)
+        return app.clockguard
+
+    def login_failed(self, now_s):
+        """A wrong password (or a try during the back-off): the panel shows the delay."""
+        self._app.backoff_note = (time.ticks_ms(), now_s)
+        self.changed()
+
+    def ask_presence(self, unix_ms):
+        """A clock change waits for a press: the panel asks for it (60 s)."""
+        self._app.pending_clock = (unix_ms, time.ticks_ms())
+        self.changed()
+
 
 class App:
     def __init__(self, board):
@@ -121,6 +162,10 @@ class App:
         self.index = 0
         self.vault_error = None
         self.memory_note = None  # what ran out of memory at boot (INFO reports it)
+        self.security = None  # security.State, made at first use
+        self.clockguard = None  # clockguard.Guard, made at first use
+        self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
+        self.backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
@@ -174,6 +219,7 @@ class App:
         except OSError as e:
             self._log("vault", e)
             self._storage_rev = self.vault.revision  # until the vault changes again
+        self._factory_gesture()
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
@@ -321,6 +367,11 @@ class App:
     def _draw(self, ui):
         clock = self.clock
         clock.sample()
+        if self.pending_clock is not None or self.backoff_note is not None:
+            import appsec  # only while one of its screens is up
+
+            if appsec.draw(self, ui):
+                return
         if self.vault_error is not None:
             ui.message(self.vault_error)
             return
@@ -366,6 +417,12 @@ class App:
         screen = self.screen
         screen.touch()
         down = ev == b.DOWN_0 or ev == b.DOWN_1
+        if self.pending_clock is not None and screen.on:
+            if not down:
+                import appsec
+
+                appsec.accept_clock(self)
+            return
         if not screen.on or screen.dimmed:
             if down:
                 screen.wake()
@@ -509,6 +566,25 @@ class App:
             raise
         finally:
             asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
+
+    def _factory_gesture(self):
+        # Every button held as the token starts: the factory reset gesture (factory.py).
+        for pin in self.board.buttons or ():
+            try:
+                if not pin.pressed():
+                    return
+            except OSError:
+                return
+        if self.board.buttons:
+            import appsec
+
+            appsec.factory_gesture(self)
+
+    def factory_reset(self):
+        """Factory reset (protocol or the power-on gesture): appsec.factory_reset."""
+        import appsec
+
+        appsec.factory_reset(self)
 
     def stopped(self, e):
         """Blank the panel and say why the app stopped (the screen does it)."""

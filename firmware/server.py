@@ -20,7 +20,7 @@ from micropython import const
 from protocol import Fail
 
 PROTOCOL_MAJOR = const(1)
-PROTOCOL_MINOR = const(1)  # 1: INFO appends heap free, largest block, memory note
+PROTOCOL_MINOR = const(2)  # 1: INFO heap figures; 2: Steam, password, lock, PIN
 
 # Commands (host -> token); CONTINUE (0x00) is the message layer's.
 _HELLO = const(0x01)
@@ -42,6 +42,14 @@ _CONFIG_SET = const(0x10)
 _PIN_SET = const(0x18)
 _PIN_CLEAR = const(0x19)
 _PIN_STATUS = const(0x1A)
+# Security (docs/security.md): the management password, the lock, factory reset.
+_AUTH_CHALLENGE = const(0x11)
+_AUTH_PROOF = const(0x12)
+_PASSWORD_SET = const(0x13)
+_PASSWORD_CLEAR = const(0x14)
+_LOCK = const(0x15)
+_UNLOCK = const(0x16)
+_FACTORY_RESET = const(0x17)
 
 # Statuses (token -> host) of the commands; OK, BAD_REQUEST, INVALID, INTERNAL and the
 # message layer's own (MORE, SEQUENCE, TOO_LARGE) are in protocol.py.
@@ -57,6 +65,7 @@ _NO_DISPLAY = const(0x32)
 _OUT_OF_MEMORY = const(0x33)
 _PIN_REQUIRED = const(0x38)
 _PIN_WRONG = const(0x39)
+_AUTH_REQUIRED = const(0x34)
 
 # INFO flag bits
 _INFO_CLOCK = const(0x01)
@@ -64,6 +73,18 @@ _INFO_DISPLAY = const(0x02)
 _INFO_CORRUPT = const(0x04)
 _INFO_RECOVERED = const(0x08)
 _INFO_PIN = const(0x40)
+_INFO_PASSWORD = const(0x10)
+_INFO_LOCKED = const(0x20)
+
+# With a password set, these need an authenticated session: everything that changes the vault
+# or the settings, shows labels or codes, or opens the REPL. Open: HELLO, INFO, TIME_GET,
+# TIME_SET (within the clock-jump rule), VECTORS (codes of secrets the host sends: nothing of
+# the token's), the login itself and FACTORY_RESET (it only erases).
+_PROTECTED = (
+    _LIST, _ADD, _DELETE, _RENAME, _CODES, _CALC, _CHECK, _SCREEN, _WIPE, _CONFIG_GET,
+    _CONFIG_SET, _PASSWORD_SET, _PASSWORD_CLEAR, _LOCK, _UNLOCK, _PIN_SET, _PIN_CLEAR,
+)  # fmt: skip
+_AUTH_IDLE_MS = const(300000)  # a login lasts until HELLO, a reset or 5 idle minutes
 
 _VAULT_STATUS = {
     "FULL": _FULL,
@@ -100,6 +121,9 @@ class Server:
         self._fresh = None  # account added last: the only one CHECK accepts
         self._fresh_ms = 0
         self._oom = None  # the command that last ran out of memory (INFO reports it)
+        self._auth = None  # auth.Auth, made at the first login
+        self._authed_ms = None  # ticks of the last command of a logged-in session
+        self._code = 0  # the command being run (authcmds.run dispatches on it)
         self._handlers = {
             _HELLO: self._hello,
             _INFO: self._info,
@@ -120,6 +144,13 @@ class Server:
             _PIN_SET: self._pin_set,
             _PIN_CLEAR: self._pin_clear,
             _PIN_STATUS: self._pin_status,
+            _AUTH_CHALLENGE: self._secure,
+            _AUTH_PROOF: self._secure,
+            _PASSWORD_SET: self._secure,
+            _PASSWORD_CLEAR: self._secure,
+            _LOCK: self._secure,
+            _UNLOCK: self._secure,
+            _FACTORY_RESET: self._secure,
         }
 
     async def run(self, reader):
@@ -131,6 +162,9 @@ class Server:
         try:
             if handler is None:
                 raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
+            if code in _PROTECTED:
+                self._require_login()
+            self._code = code
             result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
@@ -189,6 +223,9 @@ class Server:
         req.u8()
         req.end()
         self._fresh = None
+        self._authed_ms = None  # a new session logs in again
+        if self._auth is not None:
+            self._auth.forget()  # nor may it use another session's challenge
         self.resp.put(
             "<BBHHH",
             PROTOCOL_MAJOR,
@@ -221,6 +258,12 @@ class Server:
             flags |= _INFO_RECOVERED
         if not corrupt and getattr(vault, "protected", False):
             flags |= _INFO_PIN
+        sec = self._security()
+        if sec is not None:
+            if sec.has_password():
+                flags |= _INFO_PASSWORD
+            if sec.locked() and not _repl_open():
+                flags |= _INFO_LOCKED  # the REPL is closed now (UNLOCK opens it until reset)
         self.resp.put("<BBB", vault.capacity, count, flags)
         self.resp.put_text(self._firmware_version())
         # Minor 1: the heap this token has left, and where it last ran out of memory.
@@ -240,7 +283,11 @@ class Server:
     async def _time_set(self, req):
         ms = req.u64()
         req.end()
-        result = self.token.clock.set_unix_ms(ms)
+        guard = getattr(self.token, "clockguard", None)
+        clock = self.token.clock
+        if guard is not None:  # docs/security.md, "Clock changes"
+            guard.check_set(self.token, ms, self._logged_in())
+        result = clock.set_unix_ms(ms)
         if result is not None:  # a clock may wait for the second edge as a coroutine
             await result
         self.token.changed()
@@ -252,10 +299,16 @@ class Server:
         self.resp.put("B", len(accounts))
         self._list_entries(accounts, start)
 
+    def _no_codes_after_a_jump(self):
+        guard = getattr(self.token, "clockguard", None)
+        if guard is not None:
+            guard.check_codes(self.token.clock)
+
     async def _codes(self, req):
         start = req.u8()
         req.end()
         self._unlocked()
+        self._no_codes_after_a_jump()
         clock = self.token.clock
         valid = clock.valid()
         now = clock.unix() if valid else 0
@@ -352,6 +405,7 @@ class Server:
         clock = self.token.clock
         if not clock.valid():
             raise Fail(_CLOCK_NOT_SET, "the token's clock is not set")
+        self._no_codes_after_a_jump()
         now = clock.unix()
         period = account.period
         self.resp.put("<IBQ", key.totp(now), period - now % period, now // period)
@@ -411,6 +465,7 @@ class Server:
     def _screen(self, req):
         req.end()
         self._unlocked()
+        self._no_codes_after_a_jump()  # the panel shows the codes
         display = self.token.display
         if display is None:
             raise Fail(_NO_DISPLAY, "this token has no display")
@@ -485,6 +540,35 @@ class Server:
         self.resp.put(
             "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
         )
+    # ---- security (docs/security.md)
+
+    def _security(self):
+        return getattr(self.token, "security", None)
+
+    def _logged_in(self):
+        at = self._authed_ms
+        return at is not None and time.ticks_diff(time.ticks_ms(), at) < _AUTH_IDLE_MS
+
+    def _require_login(self):
+        sec = self._security()
+        if sec is None or not sec.has_password():
+            return
+        if not self._logged_in():
+            self._authed_ms = None
+            raise Fail(_AUTH_REQUIRED, "the token has a password: log in first")
+        self._authed_ms = time.ticks_ms()
+
+    def _clock_s(self):
+        clock = self.token.clock
+        # The token's seconds for the back-off; ticks when the clock is not set.
+        return clock.unix() if clock.valid() else time.ticks_ms() // 1000
+
+    def _secure(self, req):
+        # The security commands live in authcmds.py, imported at the first one: a token
+        # nobody logs in to never loads them.
+        import authcmds
+
+        return authcmds.run(self, self._code, req)
 
 
 def _config_text(value):
@@ -510,6 +594,12 @@ def _config_value(current, text):
         except ValueError:
             raise ValueError("expected an integer") from None
     return text
+
+
+def _repl_open():
+    import security
+
+    return security.repl_open()
 
 
 def largest_free_block():

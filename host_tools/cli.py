@@ -23,6 +23,7 @@ from host_tools.commands import (
     pin,
     provision,
     screen,
+    security,
     sim,
     verify,
 )
@@ -62,6 +63,9 @@ for _command in (
     screen.screen,
     config.config,
     pin.pin,
+    security.password,
+    security.lock,
+    security.unlock,
 ):
     cli.add_command(_command)
 

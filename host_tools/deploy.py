@@ -47,7 +47,7 @@ SIM_BOARD = "sim"
 MIN_MICROPYTHON = (1, 23, 0)
 MANIFEST = ".deploy.json"
 DATA_DIR = "data"
-SOURCE_FILES = {"main.py"}  # copied as source, never compiled
+SOURCE_FILES = {"main.py", "boot.py"}  # copied as source, never compiled (boot entries)
 # sys.implementation._mpy >> 10 indexes this list (MicroPython docs, "MicroPython .mpy files").
 # 11 is RV32IMC, the ESP32-C3's: boards/esp32_c3_devkit.py.
 MPY_ARCHES = [

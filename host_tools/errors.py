@@ -38,6 +38,11 @@ class ExitStatus(enum.IntEnum):
     NOT_AN_EXPORT = 31
     NO_QR_CODE = 32
     BACKUP = 33
+    AUTH_REQUIRED = 20  # the token has a password and none was given
+    AUTH_FAILED = 21  # wrong password
+    RETRY_LATER = 22  # the token's back-off after wrong passwords
+    TOKEN_LOCKED = 23  # deploy/device-test on a locked token
+    PRESENCE_REQUIRED = 24  # a clock jump waits for a press on the token
     INTERRUPTED = 130  # Ctrl-C, or a confirmation declined
 
 
@@ -171,3 +176,32 @@ class BackupError(HostToolsError):
     """The backup file could not be read as a backup or could not be written."""
 
     exit_code = ExitStatus.BACKUP
+class AuthRequiredError(HostToolsError):
+    """The token has a management password and this command needs it; none was available."""
+
+    exit_code = ExitStatus.AUTH_REQUIRED
+
+
+class AuthFailedError(HostToolsError):
+    """The token refused the password (or the login exchange)."""
+
+    exit_code = ExitStatus.AUTH_FAILED
+
+
+class RetryLaterError(HostToolsError):
+    """Too many wrong passwords: the token accepts the next try only after a delay."""
+
+    exit_code = ExitStatus.RETRY_LATER
+
+
+class TokenLockedError(HostToolsError):
+    """The token is locked: its REPL is closed (deploy and device-test need it)."""
+
+    exit_code = ExitStatus.TOKEN_LOCKED
+
+
+class PresenceRequiredError(HostToolsError):
+    """The token wants a press on its button (a large clock change), or holds codes back
+    after one."""
+
+    exit_code = ExitStatus.PRESENCE_REQUIRED

@@ -21,13 +21,17 @@ from typing import Protocol
 
 from host_tools import protocol as p
 from host_tools.errors import (
+    AuthFailedError,
+    AuthRequiredError,
     DeviceTimeoutError,
     DuplicateError,
     HostToolsError,
     InvalidInputError,
     NotFoundError,
     PinRequiredError,
+    PresenceRequiredError,
     ProtocolError,
+    RetryLaterError,
     TokenError,
     TokenOutOfMemoryError,
     VaultFullError,
@@ -60,6 +64,10 @@ _STATUS_ERRORS: dict[int, type[HostToolsError]] = {
     p.Status.OUT_OF_MEMORY: TokenOutOfMemoryError,
     p.Status.PIN_REQUIRED: PinRequiredError,
     p.Status.PIN_WRONG: WrongPinError,
+    p.Status.AUTH_REQUIRED: AuthRequiredError,
+    p.Status.AUTH_FAILED: AuthFailedError,
+    p.Status.RETRY_LATER: RetryLaterError,
+    p.Status.PRESENCE_REQUIRED: PresenceRequiredError,
 }
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from host_tools.errors import ProtocolError
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 1  # 1: INFO appends heap free, largest free block, memory note
+PROTOCOL_MINOR = 2  # 1: INFO heap figures; 2: Steam kind, password, lock, factory reset, PIN
 
 MARK = b"!"
 MAX_PAYLOAD = 128
@@ -44,6 +44,7 @@ MAX_REQUEST = 640  # bytes of one request message, until HELLO reports the token
 MAX_VECTORS = 32  # vectors in one VECTORS message
 MAX_CHECKS = 16  # values in one CHECK message
 WIPE_MAGIC = b"WIPE"
+FACTORY_MAGIC = b"FACTORY RESET"  # FACTORY_RESET's confirmation bytes
 
 ADD_REPLACE = 0x01  # ADD flags: replace an account of the same label
 
@@ -55,6 +56,8 @@ INFO_RECOVERED = 0x08
 INFO_PIN = 0x40  # a device PIN is set (the secrets are encrypted with it)
 
 MAX_ENTROPY = 32  # bytes of host entropy in PIN_SET (mixed into the token's salt)
+INFO_PASSWORD = 0x10  # a management password is set
+INFO_LOCKED = 0x20  # locked mode: Ctrl-C never reaches the REPL
 
 
 class Command(enum.IntEnum):
@@ -78,6 +81,13 @@ class Command(enum.IntEnum):
     PIN_SET = 0x18
     PIN_CLEAR = 0x19
     PIN_STATUS = 0x1A
+    AUTH_CHALLENGE = 0x11
+    AUTH_PROOF = 0x12
+    PASSWORD_SET = 0x13
+    PASSWORD_CLEAR = 0x14
+    LOCK = 0x15
+    UNLOCK = 0x16
+    FACTORY_RESET = 0x17
 
 
 class Status(enum.IntEnum):
@@ -99,6 +109,10 @@ class Status(enum.IntEnum):
     OUT_OF_MEMORY = 0x33
     PIN_REQUIRED = 0x38
     PIN_WRONG = 0x39
+    AUTH_REQUIRED = 0x34
+    AUTH_FAILED = 0x35
+    RETRY_LATER = 0x36
+    PRESENCE_REQUIRED = 0x37
     INTERNAL = 0x3F
 
 
@@ -207,6 +221,10 @@ class Fields:
 
     def u16(self, value: int) -> Fields:
         self._parts.append(struct.pack("<H", value))
+        return self
+
+    def u32(self, value: int) -> Fields:
+        self._parts.append(struct.pack("<I", value))
         return self
 
     def u64(self, value: int) -> Fields:

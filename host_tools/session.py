@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import logging
 import secrets
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from host_tools import ports, timesync
+from host_tools import auth, ports, timesync
 from host_tools import protocol as p
 from host_tools.account import Account, AccountSpec, check_label, quoted
-from host_tools.errors import InvalidInputError, ProtocolError
+from host_tools.errors import (
+    AuthRequiredError,
+    InvalidInputError,
+    ProtocolError,
+    RetryLaterError,
+    TokenError,
+)
 from host_tools.link import Link, Transport
 from host_tools.reference import Vector, format_code
 from host_tools.transport import SerialTransport
@@ -57,6 +64,8 @@ class Info:
     heap_largest_free: int | None = field(default=None, compare=False)
     memory_note: str | None = None
     pin_set: bool = False  # INFO flag 0x40: the secrets are encrypted with a device PIN
+    password_set: bool = False  # a management password protects the token (docs/security.md)
+    locked: bool = False  # locked mode: the REPL is closed
 
     @property
     def free(self) -> int:
@@ -136,6 +145,11 @@ class Session:
         else:
             self.link = Link(channel, timeout=timeout, attempts=attempts)
         self.flash_s = 3.0  # extra wait for commands that write the token's flash
+        # Where the management password comes from when a command needs it (None: nowhere;
+        # the CLI asks $HOST_TOOLS_PASSWORD, then a prompt). Asked at most once per session.
+        self.password: Callable[[], str | None] | None = None
+        self._logged_in = False
+        self._client: tuple[bytes, bytes, int] | None = None  # ClientKey, salt, iterations
         self.hello_info: Hello | None = None
         if handshake:
             self.hello_info = self.hello()
@@ -155,7 +169,24 @@ class Session:
         self.link.close()
 
     def request(self, command: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
-        """One raw command through the link (the typed methods below use this)."""
+        """One raw command through the link (the typed methods below use this). A command the
+        token refuses with AUTH_REQUIRED is sent again after a login, if a password source
+        is set and the session has not logged in yet."""
+        try:
+            return self.link.request(command, payload, timeout)
+        except AuthRequiredError:
+            if self._client is not None:
+                self._login_with(self._client)  # the login lapsed (5 idle minutes): again
+            elif self.password is None or self._logged_in:
+                raise
+            else:
+                password = self.password()
+                if password is None:
+                    raise AuthRequiredError(
+                        "the token has a management password: give it in "
+                        "$HOST_TOOLS_PASSWORD or type it at the prompt (run in a terminal)"
+                    ) from None
+                self.login(password)
         return self.link.request(command, payload, timeout)
 
     def _flash_timeout(self) -> float:
@@ -199,6 +230,8 @@ class Session:
             largest,
             note,
             bool(flags & p.INFO_PIN),
+            bool(flags & p.INFO_PASSWORD),
+            bool(flags & p.INFO_LOCKED),
         )
 
     def time_sample(self) -> timesync.Sample:
@@ -386,6 +419,79 @@ class Session:
 
     def wipe(self) -> None:
         self.request(p.Command.WIPE, p.WIPE_MAGIC, timeout=self._flash_timeout())
+
+    # ---- security (docs/security.md)
+
+    def challenge(self) -> tuple[bool, int, bytes, bytes, int]:
+        """(has a password, iterations, salt, nonce, seconds to wait before a try)."""
+        r = p.FieldReader(self.link.request(p.Command.AUTH_CHALLENGE))
+        has, iterations = bool(r.u8()), r.u32()
+        salt, nonce, wait = r.raw(), r.raw(), r.u32()
+        return has, iterations, salt, nonce, wait
+
+    def login(self, password: str) -> None:
+        """Prove the password (it never leaves this process); the token keeps the session
+        logged in until HELLO, a reset or 5 idle minutes."""
+        has, iterations, salt, nonce, wait = self.challenge()
+        if not has:
+            self._logged_in = True
+            return
+        if wait:
+            raise RetryLaterError(
+                f"too many wrong passwords: the token takes the next in {wait} s"
+            )
+        if not salt or iterations < 1:
+            raise TokenError(
+                "the token's password record is damaged: only a factory reset "
+                "(`host_tools wipe --factory`) clears it"
+            )
+        key = auth.client_key(password, salt, iterations)
+        self._prove(key, nonce)
+        # The ClientKey, not the password, is kept for a login that lapses mid-session.
+        self._client = (key, salt, iterations)
+
+    def _login_with(self, kept: tuple[bytes, bytes, int]) -> None:
+        key, salt, iterations = kept
+        has, now_iterations, now_salt, nonce, wait = self.challenge()
+        if not has or (now_salt, now_iterations) != (salt, iterations):
+            self._client = None
+            raise AuthRequiredError("the token's password changed during this session")
+        if wait:
+            raise RetryLaterError(
+                f"too many wrong passwords: the token takes the next in {wait} s"
+            )
+        self._prove(key, nonce)
+
+    def _prove(self, key: bytes, nonce: bytes) -> None:
+        client_nonce = os.urandom(auth.NONCE_BYTES)
+        payload = p.Fields().raw(client_nonce).raw(auth.proof(key, nonce, client_nonce)).bytes()
+        self.link.request(p.Command.AUTH_PROOF, payload, timeout=self._flash_timeout())
+        self._logged_in = True
+
+    def set_password(self, verifier: auth.Verifier) -> None:
+        """Set or replace the management password (a replacement needs a login first)."""
+        payload = (
+            p.Fields().raw(verifier.salt).u32(verifier.iterations).raw(verifier.stored_key).bytes()
+        )
+        self.request(p.Command.PASSWORD_SET, payload, timeout=self._flash_timeout())
+        self._logged_in = True
+
+    def clear_password(self) -> None:
+        self.request(p.Command.PASSWORD_CLEAR, timeout=self._flash_timeout())
+
+    def lock(self) -> None:
+        self.request(p.Command.LOCK, timeout=self._flash_timeout())
+
+    def unlock(self, permanent: bool = False) -> None:
+        self.request(
+            p.Command.UNLOCK,
+            p.Fields().u8(1 if permanent else 0).bytes(),
+            timeout=self._flash_timeout(),
+        )
+
+    def factory_reset(self) -> None:
+        """Erase every account, the password, the lock (and the PIN). Needs no password."""
+        self.request(p.Command.FACTORY_RESET, p.FACTORY_MAGIC, timeout=self._flash_timeout() + 5)
 
     def config_get(self, name: str = "") -> dict[str, str]:
         """One setting (by name), or all (name "")."""

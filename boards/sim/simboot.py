@@ -133,16 +133,62 @@ def _boot():
         )
     if not run_main:
         return None
-    return "/main.py" if deployed else "/_sim/firmware/main.py"
+    return "/" if deployed else "/_sim/firmware/"
 
 
-def _run(path):
+def _ctrl_c_on():
+    # What the port does before it runs boot.py and main.py (shared/runtime/pyexec.c): Ctrl-C
+    # interrupts again. The terminal's ISIG and the board's flag follow, as
+    # board.set_interrupt_char(True) sets them.
+    import micropython
+    import simlink
+
+    try:
+        import termios
+
+        attrs = termios.tcgetattr(0)
+        attrs[3] |= 0o1  # ISIG
+        termios.tcsetattr(0, termios.TCSANOW, attrs)
+    except (ImportError, OSError):
+        pass
+    simlink.hardware().kbd_enabled = True
+    micropython.kbd_intr(3)
+
+
+def _compile(path):
     with open(path) as f:
         source = f.read()
-    exec(compile(source, path[1:] if path == "/main.py" else path, "exec"), globals())
+    name = path[1:] if path.startswith("/main") or path.startswith("/boot") else path
+    return compile(source, name, "exec")
 
 
-_main = _boot()
+def _run(code):
+    # As pyexec_file: turn Ctrl-C on, run, Ctrl-C off. True if it ended without an exception.
+    _ctrl_c_on()
+    try:
+        exec(code, globals())
+    except BaseException as e:  # noqa: BLE001 - as the port: print it and go on
+        if isinstance(e, SystemExit):
+            raise
+        sys.print_exception(e)
+        return False
+    finally:
+        import micropython
+
+        micropython.kbd_intr(-1)  # off again between the files, as the port does
+    return True
+
+
+# The port's own boot. Ctrl-C is on here (the interpreter's default), as in an ESP32's
+# _boot.py; the supervisor holds input until this script has mounted the flash, and a Ctrl-C
+# taken afterwards stays pending until the firmware next touches the hardware. Both files are
+# compiled first, so that the window between them with Ctrl-C off is as short as on a board
+# (where the port compiles each file from flash while it is off).
+_dir = _boot()
 del _boot
-if _main:
-    _run(_main)
+if _dir:
+    _boot_code = _compile(_dir + "boot.py") if _exists(_dir + "boot.py") else None
+    _main_code = _compile(_dir + "main.py")
+    # ports/esp32/main.c: boot.py, then main.py only if boot.py ended normally.
+    if _boot_code is None or _run(_boot_code):
+        _run(_main_code)

@@ -318,6 +318,27 @@ def largest_free_block():
     return lo
 
 
+_proc = []
+
+
+def sigint_caught():
+    """Whether this process catches SIGINT now: the unix port installs its handler exactly
+    while Ctrl-C is enabled (micropython.kbd_intr(3)) and restores the default otherwise.
+    Read from /proc/self/status (SigCgt bit 1); True where that cannot be read."""
+    try:
+        if not _proc:
+            import vfs
+
+            _proc.append(vfs.VfsPosix("/proc/self"))
+        with _proc[0].open("/status", "r") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line[7:].strip(), 16) & 2)
+    except (ImportError, OSError, ValueError):
+        pass
+    return True
+
+
 class Hardware:
     def __init__(self, state_dir=None, link=None, flash=None):
         self.link = link
@@ -408,8 +429,15 @@ class Hardware:
         if kind == "interrupt":
             # Ctrl-C from the serial port, delivered here rather than as SIGINT, which the
             # unix port raises asynchronously, anywhere (inside littlefs, mid-send...).
-            if self.kbd_enabled:
+            # Taken only while Ctrl-C is on: board.set_interrupt_char(), and the interpreter's
+            # own state, which micropython.kbd_intr() sets directly (the firmware's first
+            # statement): the unix port catches SIGINT exactly while Ctrl-C is on. Once
+            # taken it stays pending, as on a board, even if Ctrl-C is turned off before it
+            # is raised. Not taken, it was data; the supervisor is told either way.
+            if self.kbd_enabled and sigint_caught():
                 self.kbd_pending = True
+            elif self.link is not None:
+                self.link.send({"t": "interrupted"})
             return
         if kind == "welcome":
             if msg.get("panel"):

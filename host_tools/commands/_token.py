@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from typing import Any
 
 import click
@@ -19,7 +21,26 @@ def session(ctx: click.Context) -> Session:
     Closed when the command ends."""
     s = open_session(ctx.obj.get("port") if ctx.obj else None)
     ctx.call_on_close(s.close)
+    s.password = current_password  # asked only if the token wants it (docs/security.md)
     return s
+
+
+PASSWORD_ENV = "HOST_TOOLS_PASSWORD"
+NEW_PASSWORD_ENV = "HOST_TOOLS_NEW_PASSWORD"
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def current_password() -> str | None:
+    """The token's password: $HOST_TOOLS_PASSWORD, else a prompt (None without a terminal)."""
+    env = os.environ.get(PASSWORD_ENV)
+    if env is not None:
+        return env
+    if not interactive():
+        return None
+    return str(click.prompt("Token password", hide_input=True, err=True))
 
 
 def account_json(a: Account) -> dict[str, Any]:

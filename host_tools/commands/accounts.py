@@ -106,10 +106,25 @@ def rename(ctx: click.Context, query: str, new: str) -> None:
 
 @click.command()
 @force_option
+@click.option(
+    "--factory",
+    is_flag=True,
+    help="Factory reset: also the password, the lock and the PIN; needs no password.",
+)
 @click.pass_context
-def wipe(ctx: click.Context, force: bool) -> None:
-    """Delete every account on the token."""
+def wipe(ctx: click.Context, force: bool, factory: bool) -> None:
+    """Delete every account on the token (--factory: everything, no password needed)."""
     s = session(ctx)
+    if factory:
+        if not force:
+            click.confirm(
+                "Factory reset: erase every account, the password, the lock and the PIN?",
+                abort=True,
+                err=True,
+            )
+        s.factory_reset()
+        click.echo("factory reset: the token is empty and unlocked")
+        return
     count = s.info().count
     if not force:
         click.confirm(f"Delete all {count} accounts on the token?", abort=True, err=True)

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 import click
 
 from host_tools import timesync
-from host_tools.commands._token import echo_json, json_option, session
+from host_tools.commands._token import PASSWORD_ENV, echo_json, json_option, session
+from host_tools.errors import PresenceRequiredError
+from host_tools.session import Session
+
+PRESENCE_WAIT_S = 60
 
 
 def _utc(ms: float) -> str:
     t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
     return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d} UTC"
+
+
+def _wait_for_press(s: Session) -> None:
+    """Until the token's clock is within a minute of the host's (the press applied the
+    change), or PRESENCE_WAIT_S pass."""
+    deadline = time.monotonic() + PRESENCE_WAIT_S
+    while time.monotonic() < deadline:
+        sample = timesync.best(s.time_samples(1))
+        if sample.valid and abs(sample.offset_ms) < 60_000:
+            return
+        time.sleep(0.5)
+    raise PresenceRequiredError(
+        f"nobody pressed the token's button within {PRESENCE_WAIT_S} s: the clock is unchanged"
+    )
 
 
 @click.group("time", invoke_without_command=True)
@@ -48,8 +68,25 @@ def time_(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def sync(ctx: click.Context, as_json: bool) -> None:
-    """Set the token's clock to the host's UTC, compensating for the serial round trip."""
-    result = timesync.sync(session(ctx))
+    """Set the token's clock to the host's UTC, compensating for the serial round trip.
+
+    A change of more than a few minutes needs the password ($HOST_TOOLS_PASSWORD) or a press
+    on the token's button, which its panel asks for (docs/security.md, "Clock changes")."""
+    s = session(ctx)
+    try:
+        result = timesync.sync(s)
+    except PresenceRequiredError:
+        password = os.environ.get(PASSWORD_ENV)
+        if password is not None:
+            s.login(password)  # a logged-in session may move the clock
+        else:
+            click.echo(
+                "the token asks for a press on its button to accept this clock change "
+                f"(see its panel): press it within {PRESENCE_WAIT_S} s",
+                err=True,
+            )
+            _wait_for_press(s)
+        result = timesync.sync(s)
     if as_json:
         echo_json(
             {

@@ -6,8 +6,26 @@ import click
 
 from host_tools import deploy as deploy_lib
 from host_tools import devicetest
-from host_tools.errors import DeviceTestFailure
+from host_tools.errors import (
+    DeviceTestFailure,
+    DeviceTimeoutError,
+    ProtocolError,
+    TokenLockedError,
+)
 from host_tools.ports import resolve_port
+from host_tools.session import open_session
+
+
+def refuse_if_locked(port: str) -> None:
+    """Stop before touching the REPL of a locked token: it would only time out. A device that
+    does not answer the protocol (no firmware yet, or already at the REPL) goes ahead."""
+    try:
+        with open_session(port, timeout=0.5, attempts=2) as s:
+            locked = s.info().locked
+    except (DeviceTimeoutError, ProtocolError):
+        return
+    if locked:
+        raise TokenLockedError("the token is locked: run `host_tools unlock`")
 
 
 @click.command()
@@ -23,6 +41,7 @@ from host_tools.ports import resolve_port
 def deploy(ctx: click.Context, local_port: str | None, board: str | None, dry_run: bool) -> None:
     """Compile the firmware for the device and copy what changed (never the vault)."""
     port = resolve_port(local_port or ctx.obj.get("port"))
+    refuse_if_locked(port)
     result = deploy_lib.deploy(port, board, dry_run=dry_run, progress=click.echo)
     plan = result.plan
     if dry_run:
@@ -44,6 +63,7 @@ def deploy(ctx: click.Context, local_port: str | None, board: str | None, dry_ru
 def device_test(ctx: click.Context, local_port: str | None, modules: tuple[str, ...]) -> None:
     """Run tests/firmware/test_*.py (or the MODULEs named) on the device via mpremote."""
     port = resolve_port(local_port or ctx.obj.get("port"))
+    refuse_if_locked(port)
     totals = devicetest.run_device_tests(port, modules, echo=click.echo)
     if not totals.ok:
         raise DeviceTestFailure(f"firmware tests failed on {port}: " + totals.summary())

@@ -34,6 +34,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 "heap_largest_free": i.heap_largest_free,
                 "out_of_memory": i.memory_note or None,
                 "pin": i.pin_set,
+                "password": i.password_set,
+                "locked": i.locked,
             }
         )
         return
@@ -64,3 +66,6 @@ def info(ctx: click.Context, as_json: bool) -> None:
         )
     if i.memory_note:
         click.echo(f"memory:    RAN OUT OF MEMORY ({shown(i.memory_note)}) since the last boot")
+    # docs/security.md
+    click.echo(f"password:  {'set' if i.password_set else 'none'}")
+    click.echo(f"REPL:      {'closed (locked)' if i.locked else 'open on the USB port'}")

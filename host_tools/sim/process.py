@@ -145,6 +145,7 @@ class FirmwareProcess:
             preexec_fn=_child_setup,
             close_fds=True,
         )
+        self.tty.pid = self.proc.pid  # whether it catches SIGINT tells if Ctrl-C is on
         self.started = self.clock()
         self.generation += 1
         self._stop = None

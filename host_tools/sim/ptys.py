@@ -12,6 +12,7 @@ import pty
 import struct
 import termios
 import tty
+from pathlib import Path
 
 CTRL_C = 3
 
@@ -61,6 +62,7 @@ class FirmwareTty:
 
     def __init__(self) -> None:
         self.master, self.slave = pty.openpty()
+        self.pid: int | None = None  # the firmware process, set by process.Firmware
         self.boot_settings()
         os.set_blocking(self.master, False)
 
@@ -82,8 +84,24 @@ class FirmwareTty:
         termios.tcflush(self.slave, termios.TCIFLUSH)
 
     def isig(self) -> bool:
-        """Whether a Ctrl-C byte would become SIGINT (the firmware runs code, Ctrl-C on)."""
-        return bool(termios.tcgetattr(self.slave)[3] & termios.ISIG)
+        """Whether Ctrl-C is on: a Ctrl-C byte interrupts the firmware rather than being data.
+
+        That is whether the firmware catches SIGINT: the unix port installs its handler
+        exactly while Ctrl-C is enabled (while code runs, `micropython.kbd_intr(3)`), and
+        restores SIGINT's default action when it is not (`kbd_intr(-1)`, which firmware may
+        call directly, not through its board; the REPL between commands). The terminal's ISIG
+        flag is made to agree, so that a 0x03 written to a firmware without the handler is
+        data (it would otherwise kill the process where a board takes it as data) and one
+        written to a firmware with it is a SIGINT."""
+        caught = self.pid is None or _catches_sigint(self.pid)
+        attrs = termios.tcgetattr(self.slave)
+        if bool(attrs[3] & termios.ISIG) != caught:
+            if caught:
+                attrs[3] |= termios.ISIG
+            else:
+                attrs[3] &= ~termios.ISIG
+            termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        return caught
 
     def unread(self) -> int:
         """Bytes written to the firmware that it has not read yet."""
@@ -107,3 +125,15 @@ class FirmwareTty:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _catches_sigint(pid: int) -> bool:
+    """Whether process pid has a SIGINT handler (bit 1 of SigCgt in /proc/PID/status); True
+    if that cannot be read (the process is gone: nothing to protect)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & 2)
+    except (OSError, ValueError, IndexError):
+        pass
+    return True

@@ -13,9 +13,11 @@ import json
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import panel_decode as pd
 import pyotp
 import pytest
 from e2e_helpers import host_tools
@@ -179,12 +181,29 @@ def test_invalid_uris_are_rejected_with_nothing_written(sim, capsys, bad: str) -
     assert json.loads(out) == []
 
 
+def _press_when_asked(sim, done: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    while not done.wait(0.1):
+        if pd.decode(sim.control.panel()["gddram"]).has_text("Clock change?"):
+            sim.control.press(0, 100)
+            return
+
+
 def test_time_sync_leaves_the_sim_clock_within_50_ms(sim, capsys) -> None:  # type: ignore[no-untyped-def]
     sim.control.shift_time(-3600.25)
     status, out, _ = host_tools(sim, capsys, "time", "--json")
     before = json.loads(out)
     assert not before["valid"] or abs(before["offset_ms"] + 3_600_250) < 1500
-    status, out, err = host_tools(sim, capsys, "time", "sync", "--json")
+    # An hour's change needs a press on the token (docs/security.md, "Clock changes"): the
+    # user presses when the panel asks, while `time sync` waits for it.
+    # (A fresh sim's clock was never set: then the first set is free and nobody is asked.)
+    done = threading.Event()
+    presser = threading.Thread(target=_press_when_asked, args=(sim, done), daemon=True)
+    presser.start()
+    try:
+        status, out, err = host_tools(sim, capsys, "time", "sync", "--json")
+    finally:
+        done.set()
+        presser.join(5)
     assert status == 0, err
     reported = json.loads(out)["residual_ms"]
     # The DS3231 model's own state: its time is the host clock plus offset_ns.

@@ -41,7 +41,7 @@ def test_heap_budget_figures_in_sim_ctl_status_and_info(sim_factory, capsys) -> 
     code, out, err = host_tools(sim, capsys, "info", "--json")
     assert code == 0, err
     info = json.loads(out)
-    assert info["protocol"] == "1.1" and info["capacity"] == 64 and info["free"] == 64
+    assert info["protocol"] == "1.2" and info["capacity"] == 64 and info["free"] == 64
     assert 0 < info["heap_largest_free"] <= info["heap_free"]
     # INFO counts the reserve the plumbing keeps for its messages as free: it is the same heap.
     assert info["heap_free"] <= LIMIT + heap["reserve"]

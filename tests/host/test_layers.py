@@ -16,6 +16,7 @@ LAYER = {
     "ports": 1,
     "transport": 1,
     "timesync": 1,
+    "auth": 1,
     "link": 2,
     "account": 2,
     "otpauth": 3,

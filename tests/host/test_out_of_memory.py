@@ -42,7 +42,7 @@ def test_info_shows_slots_and_the_heap_the_real_firmware_has_left(
     status, out, err = run(capsys, "info", "--json")
     assert status == 0, err
     data = json.loads(out)
-    assert data["protocol"] == "1.1"
+    assert data["protocol"] == "1.2"
     assert (data["accounts"], data["capacity"], data["free"]) == (0, 64, 64)
     assert 0 < data["heap_largest_free"] <= data["heap_free"]
     assert data["out_of_memory"] is None

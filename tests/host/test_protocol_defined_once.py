@@ -1,6 +1,6 @@
 """The protocol is written down in three places that must agree: the firmware (`_NAME =
-const(...)` in firmware/protocol.py, server.py and vault.py, kept there because a shared
-constants module would cost a dict of RAM on the device), the host (`host_tools.protocol`)
+const(...)` in firmware/protocol.py, server.py, authcmds.py and vault.py, kept there because
+a shared constants module would cost a dict of RAM on the device), the host (`host_tools.protocol`)
 and docs/protocol.md. This test reads all three and names every difference.
 
 The firmware is parsed, not imported (it is MicroPython). Every module-level constant of the
@@ -21,7 +21,7 @@ from host_tools import protocol as hp
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
 DOC = REPO / "docs" / "protocol.md"
-PROTOCOL_FILES = ("protocol.py", "server.py")
+PROTOCOL_FILES = ("protocol.py", "server.py", "authcmds.py", "clockguard.py")
 
 # Firmware constants that are not part of the wire contract, and why.
 FIRMWARE_INTERNAL = {
@@ -31,6 +31,11 @@ FIRMWARE_INTERNAL = {
     "ENTRY_MAX": "the largest CODES entry, derived from MAX_LABEL (checked below)",
     "CHECK_WINDOW_MS": "how long CHECK works (the docs' '5 minutes', checked below)",
     "ENOSPC": "errno of a full flash",
+    "AUTH_IDLE_MS": "how long a login lasts without a command (docs/security.md)",
+    "FREE_S": "clockguard: unconfirmed clock changes allowed (docs/security.md)",
+    "HOLD_S": "clockguard: how long codes are held after a large change (docs/security.md)",
+    "FILE": "clockguard: its file's name",
+    "MAGIC": "clockguard: its file's magic",
 }
 
 # Firmware name (leading underscore dropped) -> host_tools.protocol name, where they differ.
@@ -49,6 +54,7 @@ LIMITS = {
     "MAX_SECRET": "MAX_SECRET",
     "MAX_VECTORS": "MAX_VECTORS",
     "WIPE_MAGIC": "WIPE_MAGIC",
+    "FACTORY_MAGIC": "FACTORY_MAGIC",
     "ALGORITHMS": "ALGORITHMS",
     "KINDS": "KINDS",
     "STEAM_DIGITS": "STEAM_DIGITS",
@@ -57,8 +63,10 @@ LIMITS = {
 # Limits the host learns from HELLO or does not name: compared with the docs only (and with
 # the host where it defines them).
 DOC_ONLY = ("MAX_REQUEST", "MAX_RESPONSE", "MAX_MESSAGE", "MAX_CHECKS")
-INFO_FLAGS = ("INFO_CLOCK", "INFO_DISPLAY", "INFO_CORRUPT", "INFO_RECOVERED")
-INFO_FLAGS += ("INFO_PIN",)
+INFO_FLAGS = (
+    "INFO_CLOCK", "INFO_DISPLAY", "INFO_CORRUPT", "INFO_RECOVERED", "INFO_PASSWORD", "INFO_LOCKED",
+    "INFO_PIN",
+)  # fmt: skip
 
 
 def _value(node: ast.expr) -> object:

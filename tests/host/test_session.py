@@ -75,7 +75,7 @@ class Recording(PipeTransport):
 def test_handshake_reports_versions_and_limits(s: Session) -> None:
     h = s.hello_info
     assert h is not None
-    assert (h.major, h.minor, h.max_payload) == (1, 1, p.MAX_PAYLOAD)
+    assert (h.major, h.minor, h.max_payload) == (1, 2, p.MAX_PAYLOAD)
     assert h.max_request >= 300 and h.max_response >= 1027
     assert h.firmware == "test-harness"
     info = s.info()
