@@ -14,8 +14,8 @@ secrets.
 from __future__ import annotations
 
 import logging
-import secrets
 import os
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
