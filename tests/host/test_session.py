@@ -371,5 +371,5 @@ def test_a_different_protocol_major_is_refused(
     token: MicroPythonToken, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(p, "PROTOCOL_MAJOR", 2)
-    with pytest.raises(ProtocolError, match=r"protocol mismatch: the token speaks v1\.1"):
+    with pytest.raises(ProtocolError, match=r"protocol mismatch: the token speaks v1\.2"):
         Session(token.transport)
