@@ -48,18 +48,19 @@ _SCRATCH_WORDS = const(84)
 
 IV = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
 
-_scratch = None
-
 
 @micropython.viper
-def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
-    # p: the scratch array (its first 80 words are the schedule), h: a key's state array.
+def run(p: ptr32, x: uint, hi: uint) -> int:
+    # p: a key's state array (h from here on); then the scratch array (its first 80 words are
+    # the schedule), taken from this module's global: one argument less to convert per code.
     # Codes: the HOTP code for the counter (hi << 32) + x (each below 2**32), modulo the key's
-    # h[_MOD]. otp.Key.hotp splits the counter without allocating while it is a small int.
-    # Key setup (h[_MOD] still 0): fold the block in p[0:16] into the state at h[hi:].
+    # h[_MOD]. otp's hotp() splits the counter without allocating while it is a small int.
+    # Key setup (h[_MOD] still 0): fold the block in scratch()[0:16] into the state at h[hi:].
     # Viper keeps only the first two locals in registers, and those are the first two
-    # parameters: p, which also walks the schedule and the round groups (it is stepped back
-    # after each walk), and x, the counter's low word and then the schedule's work word.
+    # parameters: p, which walks the schedule and the round groups (it is stepped back after
+    # each walk), and x, the counter's low word and then the schedule's work word.
+    h = p
+    p = ptr32(_scratch)
     mod = int(h[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
     if mod == 0:
@@ -258,14 +259,18 @@ def run(p: ptr32, x: uint, h: ptr32, hi: uint) -> int:
     return int(v) % mod
 
 
+def _make_scratch():
+    sc = array("I", bytes(4 * _SCRATCH_WORDS))
+    sc[_K] = 0x5A827999
+    sc[_K + 1] = 0x6ED9EBA1
+    sc[_K + 2] = 0x8F1BBCDC
+    sc[_K + 3] = 0xCA62C1D6
+    return sc
+
+
+_scratch = _make_scratch()  # run() reads it as a global: made with the module
+
+
 def scratch():
-    """The scratch array shared by all keys, made on first use."""
-    global _scratch
-    if _scratch is None:
-        sc = array("I", bytes(4 * _SCRATCH_WORDS))
-        sc[_K] = 0x5A827999
-        sc[_K + 1] = 0x6ED9EBA1
-        sc[_K + 2] = 0x8F1BBCDC
-        sc[_K + 3] = 0xCA62C1D6
-        _scratch = sc
+    """The scratch array shared by all keys."""
     return _scratch

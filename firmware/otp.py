@@ -47,6 +47,7 @@ _DAY = const(86400)
 _SHA1 = const(1)
 _SHA256 = const(2)
 _SHA512 = const(3)
+_SMALL = const(0x3FFFFFFF)  # the largest small int on a 32-bit port (2**30 - 1)
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32 alphabet: index = value
 
 _NO_VIPER = False  # set on a port built without the viper emitter (tests set it too)
@@ -170,11 +171,10 @@ class Key:
             import hmac_fast
 
             self._st = hmac_fast.new(core, secret, self._mod)
-            self._sc = core.scratch()
             self._run = core.run
+            self._bind()
             return
         self._st = None
-        self._sc = None
         self._run = self._slow_run
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
@@ -193,20 +193,17 @@ class Key:
         else:
             self._inner = bytes(ipad)
             self._outer = bytes(opad)
+        self._bind()
+
+    def _bind(self):
+        # The per-code entry points, as closures over what they need (see _hotp): instance
+        # attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a lookup in the
+        # class.
+        self.hotp = _hotp(self._run, self._st)
+        self.totp_at = _totp_at(self._run, self._st, self.hotp, self.period)
 
     def __repr__(self):
         return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)
-
-    def hotp(self, counter):
-        """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
-        # counter >> 64 is nonzero for a negative counter or one of 2**64 or more: cheaper than
-        # comparing with 2**64, a big int on every port (RV32: 1,200 instructions a code).
-        if not isinstance(counter, int) or counter >> 64:
-            raise ValueError("counter must be an integer in 0 .. 2**64-1")
-        hi = counter >> 32
-        if hi:  # only then: 0 << 32 is a big int on a 32-bit port
-            counter -= hi << 32
-        return self._run(self._sc, counter, self._st, hi)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds: an int, or a float
@@ -228,11 +225,6 @@ class Key:
             )
         return self.hotp(int(unix_time) // self.period)
 
-    def totp_at(self, days, second_of_day):
-        """TOTP code at days * 86400 + second_of_day without forming that big number: no heap
-        allocation on any port (see the module docstring)."""
-        return self.hotp(counter(days, second_of_day, self.period))
-
     def format(self, code):
         """The code as text, zero-padded to the key's digits."""
         if not isinstance(code, int) or not 0 <= code < self._mod:
@@ -240,7 +232,7 @@ class Key:
         s = str(code)
         return "0" * (self.digits - len(s)) + s
 
-    def _slow_run(self, _sc, lo, _st, hi):
+    def _slow_run(self, _st, lo, hi):
         # The slow path with the cores' run() arguments (see hmac_fast.py).
         return self._slow((hi << 32) + lo)
 
@@ -260,6 +252,61 @@ class Key:
             h.update(inner)
             mac = h.digest()
         return truncate(mac, self._mod)
+
+
+def _hotp(run, st):
+    # A key's hotp(), bound once at key construction. The per-code path does no global or
+    # attribute lookup: each is a dictionary probe through the VM's lookup cache, which is
+    # indexed by bytecode address, so what they cost moved with memory layout (RV32: a code
+    # varied from 14,900 to 16,400 instructions between builds). Builtins are cells here too.
+    isint = isinstance
+    integer = int
+
+    def hotp(counter):
+        """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
+        if not isint(counter, integer):
+            raise ValueError("counter must be an integer in 0 .. 2**64-1")
+        hi = counter >> 32
+        if hi:  # only then: 0 << 32 is a big int on a 32-bit port
+            if hi >> 32:  # negative (hi is -1 or less) or 2**64 or more
+                raise ValueError("counter must be an integer in 0 .. 2**64-1")
+            counter -= hi << 32
+        return run(st, counter, hi)
+
+    return hotp
+
+
+def _totp_at(run, st, hotp, period):
+    # A key's totp_at(), bound once like hotp(). A closure call puts its cells and arguments
+    # in a 5-slot array on the C stack, or on the heap when there are more: 3 cells here (and
+    # period = _DAY // q), 4 in hotp().
+    if _DAY % period:  # periods that do not divide a day (rare): counter() does the arithmetic
+
+        def any_period(days, second_of_day):
+            return hotp(counter(days, second_of_day, period))
+
+        return any_period
+    q = _DAY // period
+
+    def totp_at(days, second_of_day):
+        """TOTP code at days * 86400 + second_of_day without forming that big number: no
+        heap allocation on any port (see the module docstring). Both must be ints."""
+        if days < 0 or not 0 <= second_of_day < _DAY:
+            counter(days, second_of_day, _DAY // q)  # raises the ValueError
+        step = days * q + second_of_day // (_DAY // q)
+        if step <= _SMALL:  # the usual case: a small int below 2**32 on every port
+            return run(st, step, 0)
+        return _split(run, st, step)
+
+    return totp_at
+
+
+def _split(run, st, counter):
+    # run() for a counter of 2**30 or more (a big int on a 32-bit port).
+    hi = counter >> 32
+    if hi >> 32:
+        raise ValueError("counter must be an integer in 0 .. 2**64-1")
+    return run(st, counter - (hi << 32), hi)
 
 
 def truncate(mac, mod):
