@@ -9,7 +9,9 @@
 #   scratch()             the shared array (made with the module, which run() reads as a
 #                         global): message schedule, round constants, work words
 #   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
-# A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
+# A key's state array: inner midstate, outer midstate (WORDS words each), code modulus, and
+# two words that are 0 except in a key's TOTP state (for_totp): with them run(st, days,
+# second_of_day) computes the time step itself and checks both.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
 
@@ -34,7 +36,7 @@ def _fold(core, st, slot, words, x=0):
 def digest(core, data):
     """The hash of `data` (bytes-like), e.g. of an HMAC key longer than the block."""
     block = core.BLOCK
-    st = array("I", core.IV + (0,) * (core.WORDS + 1))  # modulus 0: fold blocks
+    st = array("I", core.IV + (0,) * (core.WORDS + 3))  # modulus 0: fold blocks
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
@@ -61,7 +63,7 @@ def new(core, key, mod):
     if len(key) > block:
         key = digest(core, key)
     words = core.WORDS
-    st = array("I", core.IV + core.IV + (0,))
+    st = array("I", core.IV + core.IV + (0, 0, 0))
     padded = bytearray(block)
     padded[: len(key)] = key
     kw = _words(block, padded, 0)
@@ -69,3 +71,12 @@ def new(core, key, mod):
     _fold(core, st, words, kw, 0x5C5C5C5C)  # key XOR opad
     st[2 * words] = mod
     return st
+
+
+def for_totp(core, st, period):
+    """A copy of a key's state array for TOTP codes by (days, second_of_day): the steps per
+    day (86400 // period, which must divide a day) and the period set in its last two words."""
+    at = array("I", st)
+    at[2 * core.WORDS + 1] = 86400 // period
+    at[2 * core.WORDS + 2] = period
+    return at

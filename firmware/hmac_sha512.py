@@ -29,6 +29,9 @@ from micropython import const
 RING = const(0)  # scratch word offset of the message block / 80-pair schedule
 WORDS = const(16)  # state words (8 pairs); a key's outer midstate starts here
 _MOD = const(32)  # in a key's state array: the code modulus (2 * WORDS)
+_Q = const(33)  # TOTP state only (else 0): the steps per day, 86400 // period
+_PERIOD = const(34)  # TOTP state only: the period in seconds
+_DAY = const(86400)
 BLOCK = const(128)
 _K = const(160)  # round constants, 80 pairs
 _TMP = const(320)  # 16 words: the working variables, added into the state after the rounds
@@ -52,6 +55,18 @@ def run(p: ptr32, x: uint, hi: uint) -> int:
     p = ptr32(_scratch)
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
+    q = uint(st[_Q])
+    if q:
+        # TOTP at day x, second hi of the day (a key's TOTP state, see hmac_fast.for_totp):
+        # the step x * q + hi // period (q = 86400 // period) as a 47-bit counter (hi, x),
+        # checked and computed here where it is cheap. x below 2**30 is split at bit 15 so
+        # that each product fits 32 bits; on a 64-bit port the high bits are just kept.
+        if (x >> 30) or hi >= uint(_DAY):
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+        stepa = (x >> 15) * q
+        stepb = (x & 0x7FFF) * q + uint(int(hi) // int(st[_PERIOD]))
+        x = ((stepa << 15) + stepb) & mask
+        hi = (stepa >> 17) + uint(x < stepb)
     if mod == 0:
         s = ptr32(uint(st) + hi * 4)
         passes = 1

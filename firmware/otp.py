@@ -7,17 +7,21 @@ Public API (other firmware and outside checks rely on it):
       .totp(unix_time) -> int    Unix seconds, 0 .. far beyond 2**32: an int, or a float
                                  below 2**24 (single-precision floats, as on an ESP32) or
                                  2**53 (double): beyond that a float cannot hold every second
-      .totp_at(days, second_of_day) -> int   the same from small ints (see below)
+      .totp_at(days, second_of_day) -> int   the same from ints, days 0 .. 2**30 - 1 (see
+                                 below)
       .format(code) -> str       zero-padded to .digits
       .algorithm, .digits, .period
   counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
   elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
-Bad arguments raise ValueError with a message that never contains the secret.
+Bad arguments raise ValueError with a message that never contains the secret (totp_at() given
+a float raises the viper core's TypeError "can't convert float to int").
 
 Speed and memory. A key keeps its HMAC inner/outer midstates (hmac_sha1.py, hmac_sha256.py,
 hmac_sha512.py: viper, set up by hmac_fast.py): a code is two compressions over a
-preallocated buffer and allocates nothing, so key.hotp(c), key.totp(t) and
+preallocated buffer and allocates nothing. hotp and totp_at are closures made with the key,
+which look nothing up per code; totp_at hands (days, second_of_day) to the viper core, which
+checks them and computes the step. So key.hotp(c), key.totp(t) and
 key.totp_at(days, sod) work under micropython.heap_lock() while the counter (or t) is a small
 int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods for counters).
 Only a port without the viper emitter takes the slow path: hashlib for SHA1/SHA256 and the
@@ -172,9 +176,12 @@ class Key:
 
             self._st = hmac_fast.new(core, secret, self._mod)
             self._run = core.run
+            # totp_at's own state: run() computes the step from (days, second_of_day) itself.
+            self._at = None if _DAY % period else hmac_fast.for_totp(core, self._st, period)
             self._bind()
             return
         self._st = None
+        self._at = None
         self._run = self._slow_run
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
@@ -200,7 +207,7 @@ class Key:
         # attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a lookup in the
         # class.
         self.hotp = _hotp(self._run, self._st)
-        self.totp_at = _totp_at(self._run, self._st, self.hotp, self.period)
+        self.totp_at = _totp_at(self._run, self._at, self.hotp, self.period)
 
     def __repr__(self):
         return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)
@@ -276,37 +283,28 @@ def _hotp(run, st):
     return hotp
 
 
-def _totp_at(run, st, hotp, period):
-    # A key's totp_at(), bound once like hotp(). A closure call puts its cells and arguments
-    # in a 5-slot array on the C stack, or on the heap when there are more: 3 cells here (and
-    # period = _DAY // q), 4 in hotp().
-    if _DAY % period:  # periods that do not divide a day (rare): counter() does the arithmetic
+def _totp_at(run, at, hotp, period):
+    # A key's totp_at(), bound once like hotp(). With the viper cores and a period that
+    # divides a day, run() on the key's TOTP state `at` takes (days, second_of_day), checks
+    # both and computes the step: comparisons and arithmetic cost a few instructions there and
+    # hundreds each in the bytecode VM.
+    if at is None:  # no viper, or a period that does not divide a day: counter() does it
 
         def any_period(days, second_of_day):
+            if days > _SMALL:  # the same domain as totp_at() below
+                raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
             return hotp(counter(days, second_of_day, period))
 
         return any_period
-    q = _DAY // period
 
     def totp_at(days, second_of_day):
         """TOTP code at days * 86400 + second_of_day without forming that big number: no
         heap allocation on any port (see the module docstring). Both must be ints."""
-        if days < 0 or not 0 <= second_of_day < _DAY:
-            counter(days, second_of_day, _DAY // q)  # raises the ValueError
-        step = days * q + second_of_day // (_DAY // q)
-        if step <= _SMALL:  # the usual case: a small int below 2**32 on every port
-            return run(st, step, 0)
-        return _split(run, st, step)
+        if days <= _SMALL:  # a small int on every port, so run() gets it whole
+            return run(at, days, second_of_day)
+        raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
 
     return totp_at
-
-
-def _split(run, st, counter):
-    # run() for a counter of 2**30 or more (a big int on a 32-bit port).
-    hi = counter >> 32
-    if hi >> 32:
-        raise ValueError("counter must be an integer in 0 .. 2**64-1")
-    return run(st, counter - (hi << 32), hi)
 
 
 def truncate(mac, mod):

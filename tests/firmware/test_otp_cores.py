@@ -119,11 +119,32 @@ def test_run_matches_textbook_hmac():
 
 
 def test_key_state_layout():
-    # Inner midstate, outer midstate, code modulus: 2 * WORDS + 1 words.
+    # Inner midstate, outer midstate, code modulus, then the TOTP words (steps per day,
+    # period), 0 in a key's state: 2 * WORDS + 3 words.
     for algorithm, core in CORES.items():
         st = hmac_fast.new(core, b"k", 1000000)
-        assert len(st) == 2 * core.WORDS + 1, algorithm
+        assert len(st) == 2 * core.WORDS + 3, algorithm
         assert st[2 * core.WORDS] == 1000000, algorithm
+        assert st[2 * core.WORDS + 1] == 0 and st[2 * core.WORDS + 2] == 0, algorithm
+        at = hmac_fast.for_totp(core, st, 30)
+        assert at[: 2 * core.WORDS + 1] == st[: 2 * core.WORDS + 1], algorithm
+        assert at[2 * core.WORDS + 1] == 2880 and at[2 * core.WORDS + 2] == 30, algorithm
+
+
+def test_run_takes_days_and_seconds_in_a_totp_state():
+    # run() on a TOTP state computes the step (days * 86400 + second) // period itself,
+    # beyond 2**32 too (a 47-bit step at 2**30 - 1 days), and refuses what is out of range.
+    for algorithm, core in CORES.items():
+        st = hmac_fast.new(core, b"key", 10**8)
+        for period in (1, 2, 15, 30, 60, 3600, 86400):
+            at = hmac_fast.for_totp(core, st, period)
+            for days in (0, 1, 20833, 32767, 32768, 2932896, 2**30 - 1):
+                for sod in (0, period - 1, 43200, 86399):
+                    step = (days * 86400 + sod) // period
+                    want = core.run(st, step & 0xFFFFFFFF, step >> 32)
+                    assert core.run(at, days, sod) == want, (algorithm, period, days, sod)
+            for days, sod in ((0, 86400), (0, -1), (-1, 0), (2**30, 0), (2**31 + 5, 0)):
+                mptest.raises(ValueError, core.run, at, days, sod)
 
 
 if __name__ == "__main__":
