@@ -3,15 +3,15 @@
 # the core's run() alone, without allocating (see otp.py).
 #
 # Every core module has the same shape:
-#   run(st, lo, hi)       the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
+#   run(st, lo, hi, 0)    the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
 #                         while that is 0 (key setup): fold the block at scratch()[RING:]
 #                         into st[hi:]
+#   run(st, days, sod, q) the TOTP code at days * 86400 + sod for the period 86400 // q
+#                         (a divisor of a day): the core checks both and computes the step
 #   scratch()             the shared array (made with the module, which run() reads as a
 #                         global): message schedule, round constants, work words
 #   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
-# A key's state array: inner midstate, outer midstate (WORDS words each), code modulus, and
-# two words that are 0 except in a key's TOTP state (for_totp): with them run(st, days,
-# second_of_day) computes the time step itself and checks both.
+# A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
 
@@ -30,13 +30,13 @@ def _fold(core, st, slot, words, x=0):
     ring = core.RING
     for i in range(len(words)):
         sc[ring + i] = words[i] ^ x
-    core.run(st, 0, slot)
+    core.run(st, 0, slot, 0)
 
 
 def digest(core, data):
     """The hash of `data` (bytes-like), e.g. of an HMAC key longer than the block."""
     block = core.BLOCK
-    st = array("I", core.IV + (0,) * (core.WORDS + 3))  # modulus 0: fold blocks
+    st = array("I", core.IV + (0,) * (core.WORDS + 1))  # modulus 0: fold blocks
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
@@ -63,7 +63,7 @@ def new(core, key, mod):
     if len(key) > block:
         key = digest(core, key)
     words = core.WORDS
-    st = array("I", core.IV + core.IV + (0, 0, 0))
+    st = array("I", core.IV + core.IV + (0,))
     padded = bytearray(block)
     padded[: len(key)] = key
     kw = _words(block, padded, 0)
@@ -71,12 +71,3 @@ def new(core, key, mod):
     _fold(core, st, words, kw, 0x5C5C5C5C)  # key XOR opad
     st[2 * words] = mod
     return st
-
-
-def for_totp(core, st, period):
-    """A copy of a key's state array for TOTP codes by (days, second_of_day): the steps per
-    day (86400 // period, which must divide a day) and the period set in its last two words."""
-    at = array("I", st)
-    at[2 * core.WORDS + 1] = 86400 // period
-    at[2 * core.WORDS + 2] = period
-    return at

@@ -51,8 +51,6 @@ RING = const(0)  # scratch word offset of the message block / 80-word schedule
 WORDS = const(5)  # state words; a key's outer midstate starts here
 BLOCK = const(64)
 _MOD = const(10)  # in a key's state array: the code modulus (2 * WORDS)
-_Q = const(11)  # TOTP state only (else 0): the steps per day, 86400 // period
-_PERIOD = const(12)  # TOTP state only: the period in seconds
 _DAY = const(86400)
 _K = const(80)  # round constants, 4 words
 _SCRATCH_WORDS = const(84)
@@ -61,11 +59,12 @@ IV = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
 
 
 @micropython.viper
-def run(p: ptr32, x: uint, hi: uint) -> int:
+def run(p: ptr32, x: uint, hi: uint, q: uint) -> int:
     # p: a key's state array (h from here on); then the scratch array (its first 80 words are
-    # the schedule), taken from this module's global: one argument less to convert per code.
+    # the schedule), taken from this module's global.
     # Codes: the HOTP code for the counter (hi << 32) + x (each below 2**32), modulo the key's
     # h[_MOD]. otp's hotp() splits the counter without allocating while it is a small int.
+    # With q: the TOTP code of day x, second hi, period 86400 // q (otp's totp_at()).
     # Key setup (h[_MOD] still 0): fold the block in scratch()[0:16] into the state at h[hi:].
     # Viper keeps only the first two locals in registers, and those are the first two
     # parameters: p, which walks the schedule and the round groups (it is stepped back after
@@ -74,16 +73,15 @@ def run(p: ptr32, x: uint, hi: uint) -> int:
     p = ptr32(_scratch)
     mod = int(h[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
-    q = uint(h[_Q])
     if q:
-        # TOTP at day x, second hi of the day (a key's TOTP state, see hmac_fast.for_totp):
-        # the step x * q + hi // period (q = 86400 // period) as a 47-bit counter (hi, x),
-        # checked and computed here where it is cheap. x below 2**30 is split at bit 15 so
-        # that each product fits 32 bits; on a 64-bit port the high bits are just kept.
+        # TOTP at day x, second hi of the day, period 86400 // q: the step x * q + hi // period
+        # as a 47-bit counter (hi, x), checked and computed here where it is cheap. x below
+        # 2**30 is split at bit 15 so that each product fits 32 bits; on a 64-bit port the high
+        # bits are just kept.
         if (x >> 30) or hi >= uint(_DAY):
             raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
         stepa = (x >> 15) * q
-        stepb = (x & 0x7FFF) * q + uint(int(hi) // int(h[_PERIOD]))
+        stepb = (x & 0x7FFF) * q + uint(int(hi) // (_DAY // int(q)))
         x = ((stepa << 15) + stepb) & mask
         hi = (stepa >> 17) + uint(x < stepb)
     if mod == 0:

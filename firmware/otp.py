@@ -175,14 +175,9 @@ class Key:
             import hmac_fast
 
             self._st = hmac_fast.new(core, secret, self._mod)
-            self._run = core.run
-            # totp_at's own state: run() computes the step from (days, second_of_day) itself.
-            self._at = None if _DAY % period else hmac_fast.for_totp(core, self._st, period)
-            self._bind()
+            self._bind(core.run)
             return
         self._st = None
-        self._at = None
-        self._run = self._slow_run
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
             secret = _digest(kind, secret)
@@ -200,14 +195,17 @@ class Key:
         else:
             self._inner = bytes(ipad)
             self._outer = bytes(opad)
-        self._bind()
+        self._bind(self._slow_run)
 
-    def _bind(self):
-        # The per-code entry points, as closures over what they need (see _hotp): instance
-        # attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a lookup in the
-        # class.
-        self.hotp = _hotp(self._run, self._st)
-        self.totp_at = _totp_at(self._run, self._at, self.hotp, self.period)
+    def _bind(self, run):
+        # The per-code entry points, as closures over what they need (see _entry_points):
+        # instance attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a
+        # lookup in the class.
+        period = self.period
+        q = 0 if self._st is None or _DAY % period else _DAY // period
+        self.hotp, self.totp_at = _entry_points(run, self._st, q)
+        if not q:  # no viper core, or a period that does not divide a day
+            self.totp_at = _any_period(self.hotp, period)
 
     def __repr__(self):
         return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)
@@ -239,7 +237,7 @@ class Key:
         s = str(code)
         return "0" * (self.digits - len(s)) + s
 
-    def _slow_run(self, _st, lo, hi):
+    def _slow_run(self, _st, lo, hi, _q):
         # The slow path with the cores' run() arguments (see hmac_fast.py).
         return self._slow((hi << 32) + lo)
 
@@ -261,48 +259,53 @@ class Key:
         return truncate(mac, self._mod)
 
 
-def _hotp(run, st):
-    # A key's hotp(), bound once at key construction. The per-code path does no global or
-    # attribute lookup: each is a dictionary probe through the VM's lookup cache, which is
-    # indexed by bytecode address, so what they cost moved with memory layout (RV32: a code
-    # varied from 14,900 to 16,400 instructions between builds). Builtins are cells here too.
+def _entry_points_maker():
+    # Makes each key's hotp() and totp_at(), bound once at key construction. The per-code path
+    # does no global or attribute lookup: each is a dictionary probe through the VM's lookup
+    # cache, which is indexed by bytecode address, so what they cost moved with memory layout
+    # (RV32: a code varied from 14,900 to 16,400 instructions between builds). The builtins
+    # are cells of this outer call, shared by every key; run, st and q are each key's own.
+    # A closure call puts its cells and arguments in a 5-slot array on the C stack, or on the
+    # heap when there are more: hotp() has 4 cells and 1 argument, totp_at() 3 and 2.
     isint = isinstance
     integer = int
 
-    def hotp(counter):
-        """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
-        if not isint(counter, integer):
-            raise ValueError("counter must be an integer in 0 .. 2**64-1")
-        hi = counter >> 32
-        if hi:  # only then: 0 << 32 is a big int on a 32-bit port
-            if hi >> 32:  # negative (hi is -1 or less) or 2**64 or more
+    def make(run, st, q):
+        def hotp(counter):
+            """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
+            if not isint(counter, integer):
                 raise ValueError("counter must be an integer in 0 .. 2**64-1")
-            counter -= hi << 32
-        return run(st, counter, hi)
+            hi = counter >> 32
+            if hi:  # only then: 0 << 32 is a big int on a 32-bit port
+                if hi >> 32:  # negative (hi is -1 or less) or 2**64 or more
+                    raise ValueError("counter must be an integer in 0 .. 2**64-1")
+                counter -= hi << 32
+            return run(st, counter, hi, 0)
 
-    return hotp
+        def totp_at(days, second_of_day):
+            """TOTP code at days * 86400 + second_of_day without forming that big number: no
+            heap allocation on any port (see the module docstring). Both must be ints."""
+            # run() with q = 86400 // period checks both and computes the step itself:
+            # comparisons and arithmetic cost a few instructions there, hundreds each here.
+            if days <= _SMALL:  # a small int on every port, so run() gets it whole
+                return run(st, days, second_of_day, q)
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+
+        return hotp, totp_at
+
+    return make
 
 
-def _totp_at(run, at, hotp, period):
-    # A key's totp_at(), bound once like hotp(). With the viper cores and a period that
-    # divides a day, run() on the key's TOTP state `at` takes (days, second_of_day), checks
-    # both and computes the step: comparisons and arithmetic cost a few instructions there and
-    # hundreds each in the bytecode VM.
-    if at is None:  # no viper, or a period that does not divide a day: counter() does it
+_entry_points = _entry_points_maker()
 
-        def any_period(days, second_of_day):
-            if days > _SMALL:  # the same domain as totp_at() below
-                raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
-            return hotp(counter(days, second_of_day, period))
 
-        return any_period
-
+def _any_period(hotp, period):
+    # totp_at() without a viper core or for a period that does not divide a day: counter()
+    # computes the step (and raises for bad arguments).
     def totp_at(days, second_of_day):
-        """TOTP code at days * 86400 + second_of_day without forming that big number: no
-        heap allocation on any port (see the module docstring). Both must be ints."""
-        if days <= _SMALL:  # a small int on every port, so run() gets it whole
-            return run(at, days, second_of_day)
-        raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+        if days > _SMALL:  # the same domain as the viper path
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+        return hotp(counter(days, second_of_day, period))
 
     return totp_at
 

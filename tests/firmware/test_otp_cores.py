@@ -114,37 +114,33 @@ def test_run_matches_textbook_hmac():
             st = hmac_fast.new(core, key, 10**8)
             for counter in (0, 1, 2**31 + 5, 2**32, 2**63 + 2**31, 2**64 - 1):
                 want = _textbook_hotp(algorithm, key, counter)
-                got = core.run(st, counter & 0xFFFFFFFF, counter >> 32)
+                got = core.run(st, counter & 0xFFFFFFFF, counter >> 32, 0)
                 assert got == want, (algorithm, n, counter)
 
 
 def test_key_state_layout():
-    # Inner midstate, outer midstate, code modulus, then the TOTP words (steps per day,
-    # period), 0 in a key's state: 2 * WORDS + 3 words.
+    # Inner midstate, outer midstate, code modulus: 2 * WORDS + 1 words.
     for algorithm, core in CORES.items():
         st = hmac_fast.new(core, b"k", 1000000)
-        assert len(st) == 2 * core.WORDS + 3, algorithm
+        assert len(st) == 2 * core.WORDS + 1, algorithm
         assert st[2 * core.WORDS] == 1000000, algorithm
-        assert st[2 * core.WORDS + 1] == 0 and st[2 * core.WORDS + 2] == 0, algorithm
-        at = hmac_fast.for_totp(core, st, 30)
-        assert at[: 2 * core.WORDS + 1] == st[: 2 * core.WORDS + 1], algorithm
-        assert at[2 * core.WORDS + 1] == 2880 and at[2 * core.WORDS + 2] == 30, algorithm
 
 
-def test_run_takes_days_and_seconds_in_a_totp_state():
-    # run() on a TOTP state computes the step (days * 86400 + second) // period itself,
-    # beyond 2**32 too (a 47-bit step at 2**30 - 1 days), and refuses what is out of range.
+def test_run_takes_days_and_seconds_for_totp():
+    # run(st, days, second, q) computes the step (days * 86400 + second) // (86400 // q)
+    # itself, beyond 2**32 too (a 47-bit step at 2**30 - 1 days), and refuses what is out of
+    # range.
     for algorithm, core in CORES.items():
         st = hmac_fast.new(core, b"key", 10**8)
         for period in (1, 2, 15, 30, 60, 3600, 86400):
-            at = hmac_fast.for_totp(core, st, period)
+            q = 86400 // period
             for days in (0, 1, 20833, 32767, 32768, 2932896, 2**30 - 1):
                 for sod in (0, period - 1, 43200, 86399):
                     step = (days * 86400 + sod) // period
-                    want = core.run(st, step & 0xFFFFFFFF, step >> 32)
-                    assert core.run(at, days, sod) == want, (algorithm, period, days, sod)
+                    want = core.run(st, step & 0xFFFFFFFF, step >> 32, 0)
+                    assert core.run(st, days, sod, q) == want, (algorithm, period, days, sod)
             for days, sod in ((0, 86400), (0, -1), (-1, 0), (2**30, 0), (2**31 + 5, 0)):
-                mptest.raises(ValueError, core.run, at, days, sod)
+                mptest.raises(ValueError, core.run, st, days, sod, q)
 
 
 if __name__ == "__main__":
