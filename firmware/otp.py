@@ -198,7 +198,7 @@ class Key:
         self._bind(self._slow_run)
 
     def _bind(self, run):
-        # The per-code entry points, as closures over what they need (see _entry_points):
+        # The per-code entry points, as closures over what they need (_entry_points_maker):
         # instance attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a
         # lookup in the class.
         period = self.period
