@@ -3,10 +3,13 @@
 # the core's run() alone, without allocating (see otp.py).
 #
 # Every core module has the same shape:
-#   run(sc, lo, st, hi)   the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
+#   run(st, lo, hi, 0)    the HOTP code for counter (hi << 32) + lo, modulo st[2 * WORDS];
 #                         while that is 0 (key setup): fold the block at scratch()[RING:]
 #                         into st[hi:]
-#   scratch()             the shared array: message schedule, round constants, work words
+#   run(st, days, sod, q) the TOTP code at days * 86400 + sod for the period 86400 // q
+#                         (a divisor of a day): the core checks both and computes the step
+#   scratch()             the shared array (made with the module, which run() reads as a
+#                         global): message schedule, round constants, work words
 #   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
 # A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
@@ -27,7 +30,7 @@ def _fold(core, st, slot, words, x=0):
     ring = core.RING
     for i in range(len(words)):
         sc[ring + i] = words[i] ^ x
-    core.run(sc, 0, st, slot)
+    core.run(st, 0, slot, 0)
 
 
 def digest(core, data):

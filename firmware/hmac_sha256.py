@@ -21,6 +21,7 @@ from micropython import const
 RING = const(0)  # scratch word offset of the message block / 64-word schedule
 WORDS = const(8)  # state words; a key's outer midstate starts here
 _MOD = const(16)  # in a key's state array: the code modulus (2 * WORDS)
+_DAY = const(86400)
 BLOCK = const(64)
 _K = const(64)  # round constants, 64 words
 _SCRATCH_WORDS = const(128)
@@ -29,17 +30,29 @@ IV = (
     0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
 )  # fmt: skip
 
-_scratch = None
-
 
 @micropython.viper
-def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
-    # p: the scratch array, st: a key's state array, counter (hi << 32) + x (see hmac_fast.py
-    # for the two modes). Viper keeps only the first two locals in registers, the first two
+def run(p: ptr32, x: uint, hi: uint, q: uint) -> int:
+    # p: a key's state array (st from here on), then the scratch array, this module's global;
+    # counter (hi << 32) + x, or with q the TOTP step of day x, second hi (see hmac_fast.py
+    # for the modes). Viper keeps only the first two locals in registers, the first two
     # parameters: p, which also walks the schedule and the round groups (stepped back after
     # each walk), and x, the counter's low word and then the work word of every step.
+    st = p
+    p = ptr32(_scratch)
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
+    if q:
+        # TOTP at day x, second hi of the day, period 86400 // q: the step x * q + hi // period
+        # as a 47-bit counter (hi, x), checked and computed here where it is cheap. x below
+        # 2**30 is split at bit 15 so that each product fits 32 bits; on a 64-bit port the high
+        # bits are just kept.
+        if (x >> 30) or hi >= uint(_DAY):
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+        stepa = (x >> 15) * q
+        stepb = (x & 0x7FFF) * q + uint(int(hi) // (_DAY // int(q)))
+        x = ((stepa << 15) + stepb) & mask
+        hi = (stepa >> 17) + uint(x < stepb)
     if mod == 0:
         s = ptr32(uint(st) + hi * 4)
         passes = 1
@@ -243,25 +256,28 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
     return int(v) % mod
 
 
+def _make_scratch():
+    # Round constants: the first 32 bits of the fractional parts of the cube roots of the
+    # first 64 primes (FIPS 180-4 4.2.2). Hex text, because a literal of 2**30 or more is a
+    # heap object on a 32-bit port, kept as long as the module: as int literals these cost
+    # 1,792 bytes more heap (RV32).
+    sc = array("I", bytes(4 * _SCRATCH_WORDS))
+    k = (
+        "428A2F9871374491B5C0FBCFE9B5DBA53956C25B59F111F1923F82A4AB1C5ED5D807AA9812835B01243185BE"
+        "550C7DC372BE5D7480DEB1FE9BDC06A7C19BF174E49B69C1EFBE47860FC19DC6240CA1CC2DE92C6F4A7484AA"
+        "5CB0A9DC76F988DA983E5152A831C66DB00327C8BF597FC7C6E00BF3D5A7914706CA63511429296727B70A85"
+        "2E1B21384D2C6DFC53380D13650A7354766A0ABB81C2C92E92722C85A2BFE8A1A81A664BC24B8B70C76C51A3"
+        "D192E819D6990624F40E3585106AA07019A4C1161E376C082748774C34B0BCB5391C0CB34ED8AA4A5B9CCA4F"
+        "682E6FF3748F82EE78A5636F84C878148CC7020890BEFFFAA4506CEBBEF9A3F7C67178F2"
+    )
+    for i in range(len(k) // 8):
+        sc[_K + i] = int(k[8 * i : 8 * i + 8], 16)
+    return sc
+
+
+_scratch = _make_scratch()  # run() reads it as a global: made with the module
+
+
 def scratch():
-    """The scratch array shared by all keys, made on first use."""
-    global _scratch
-    if _scratch is None:
-        # Round constants: the first 32 bits of the fractional parts of the cube roots of the
-        # first 64 primes (FIPS 180-4 4.2.2).
-        sc = array("I", bytes(4 * _SCRATCH_WORDS))
-        for i, k in enumerate((
-            0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4,
-            0xAB1C5ED5, 0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE,
-            0x9BDC06A7, 0xC19BF174, 0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F,
-            0x4A7484AA, 0x5CB0A9DC, 0x76F988DA, 0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7,
-            0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967, 0x27B70A85, 0x2E1B2138, 0x4D2C6DFC,
-            0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85, 0xA2BFE8A1, 0xA81A664B,
-            0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070, 0x19A4C116,
-            0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
-            0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7,
-            0xC67178F2,
-        )):  # fmt: skip
-            sc[_K + i] = k
-        _scratch = sc
+    """The scratch array shared by all keys."""
     return _scratch

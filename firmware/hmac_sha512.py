@@ -29,6 +29,7 @@ from micropython import const
 RING = const(0)  # scratch word offset of the message block / 80-pair schedule
 WORDS = const(16)  # state words (8 pairs); a key's outer midstate starts here
 _MOD = const(32)  # in a key's state array: the code modulus (2 * WORDS)
+_DAY = const(86400)
 BLOCK = const(128)
 _K = const(160)  # round constants, 80 pairs
 _TMP = const(320)  # 16 words: the working variables, added into the state after the rounds
@@ -39,18 +40,30 @@ IV = (
     0x510E527F, 0xADE682D1, 0x9B05688C, 0x2B3E6C1F, 0x1F83D9AB, 0xFB41BD6B, 0x5BE0CD19, 0x137E2179,
 )  # fmt: skip
 
-_scratch = None
-
 
 @micropython.viper
-def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
-    # p: the scratch array, st: a key's state array, counter (hi << 32) + x (see hmac_fast.py
-    # for the two modes). Viper keeps only the first two locals in registers, the first two
+def run(p: ptr32, x: uint, hi: uint, q: uint) -> int:
+    # p: a key's state array (st from here on), then the scratch array, this module's global;
+    # counter (hi << 32) + x, or with q the TOTP step of day x, second hi (see hmac_fast.py
+    # for the modes). Viper keeps only the first two locals in registers, the first two
     # parameters: p, which also walks the schedule and the rounds (round i's word at p[0:2],
     # its constant at p[160:162]; stepped back after each walk), and x, the counter's low
     # word and then the partial sum the carries are taken from.
+    st = p
+    p = ptr32(_scratch)
     mod = int(st[_MOD])
     mask = (uint(0xFFFF) << 16) | uint(0xFFFF)
+    if q:
+        # TOTP at day x, second hi of the day, period 86400 // q: the step x * q + hi // period
+        # as a 47-bit counter (hi, x), checked and computed here where it is cheap. x below
+        # 2**30 is split at bit 15 so that each product fits 32 bits; on a 64-bit port the high
+        # bits are just kept.
+        if (x >> 30) or hi >= uint(_DAY):
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+        stepa = (x >> 15) * q
+        stepb = (x & 0x7FFF) * q + uint(int(hi) // (_DAY // int(q)))
+        x = ((stepa << 15) + stepb) & mask
+        hi = (stepa >> 17) + uint(x < stepb)
     if mod == 0:
         s = ptr32(uint(st) + hi * 4)
         passes = 1
@@ -207,38 +220,37 @@ def run(p: ptr32, x: uint, st: ptr32, hi: uint) -> int:
     return int(v) % mod
 
 
+def _make_scratch():
+    # Round constants as (high, low) halves: the first 64 bits of the fractional parts of the
+    # cube roots of the first 80 primes (FIPS 180-4 4.2.3). Hex text, because a literal of
+    # 2**30 or more is a heap object on a 32-bit port, kept as long as the module: as int
+    # literals these cost 4,448 bytes more heap (RV32).
+    sc = array("I", bytes(4 * _SCRATCH_WORDS))
+    k = (
+        "428A2F98D728AE227137449123EF65CDB5C0FBCFEC4D3B2FE9B5DBA58189DBBC3956C25BF348B53859F111F1"
+        "B605D019923F82A4AF194F9BAB1C5ED5DA6D8118D807AA98A303024212835B0145706FBE243185BE4EE4B28C"
+        "550C7DC3D5FFB4E272BE5D74F27B896F80DEB1FE3B1696B19BDC06A725C71235C19BF174CF692694E49B69C1"
+        "9EF14AD2EFBE4786384F25E30FC19DC68B8CD5B5240CA1CC77AC9C652DE92C6F592B02754A7484AA6EA6E483"
+        "5CB0A9DCBD41FBD476F988DA831153B5983E5152EE66DFABA831C66D2DB43210B00327C898FB213FBF597FC7"
+        "BEEF0EE4C6E00BF33DA88FC2D5A79147930AA72506CA6351E003826F142929670A0E6E7027B70A8546D22FFC"
+        "2E1B21385C26C9264D2C6DFC5AC42AED53380D139D95B3DF650A73548BAF63DE766A0ABB3C77B2A881C2C92E"
+        "47EDAEE692722C851482353BA2BFE8A14CF10364A81A664BBC423001C24B8B70D0F89791C76C51A30654BE30"
+        "D192E819D6EF5218D69906245565A910F40E35855771202A106AA07032BBD1B819A4C116B8D2D0C81E376C08"
+        "5141AB532748774CDF8EEB9934B0BCB5E19B48A8391C0CB3C5C95A634ED8AA4AE3418ACB5B9CCA4F7763E373"
+        "682E6FF3D6B2B8A3748F82EE5DEFB2FC78A5636F43172F6084C87814A1F0AB728CC702081A6439EC90BEFFFA"
+        "23631E28A4506CEBDE82BDE9BEF9A3F7B2C67915C67178F2E372532BCA273ECEEA26619CD186B8C721C0C207"
+        "EADA7DD6CDE0EB1EF57D4F7FEE6ED17806F067AA72176FBA0A637DC5A2C898A6113F9804BEF90DAE1B710B35"
+        "131C471B28DB77F523047D8432CAAB7B40C724933C9EBE0A15C9BEBC431D67C49C100D4C4CC5D4BECB3E42B6"
+        "597F299CFC657E2A5FCB6FAB3AD6FAEC6C44198C4A475817"
+    )
+    for i in range(len(k) // 8):
+        sc[_K + i] = int(k[8 * i : 8 * i + 8], 16)
+    return sc
+
+
+_scratch = _make_scratch()  # run() reads it as a global: made with the module
+
+
 def scratch():
-    """The scratch array shared by all keys, made on first use."""
-    global _scratch
-    if _scratch is None:
-        # Round constants as (high, low) halves: the first 64 bits of the fractional parts of
-        # the cube roots of the first 80 primes (FIPS 180-4 4.2.3).
-        sc = array("I", bytes(4 * _SCRATCH_WORDS))
-        for i, k in enumerate((
-            0x428A2F98, 0xD728AE22, 0x71374491, 0x23EF65CD, 0xB5C0FBCF, 0xEC4D3B2F, 0xE9B5DBA5,
-            0x8189DBBC, 0x3956C25B, 0xF348B538, 0x59F111F1, 0xB605D019, 0x923F82A4, 0xAF194F9B,
-            0xAB1C5ED5, 0xDA6D8118, 0xD807AA98, 0xA3030242, 0x12835B01, 0x45706FBE, 0x243185BE,
-            0x4EE4B28C, 0x550C7DC3, 0xD5FFB4E2, 0x72BE5D74, 0xF27B896F, 0x80DEB1FE, 0x3B1696B1,
-            0x9BDC06A7, 0x25C71235, 0xC19BF174, 0xCF692694, 0xE49B69C1, 0x9EF14AD2, 0xEFBE4786,
-            0x384F25E3, 0x0FC19DC6, 0x8B8CD5B5, 0x240CA1CC, 0x77AC9C65, 0x2DE92C6F, 0x592B0275,
-            0x4A7484AA, 0x6EA6E483, 0x5CB0A9DC, 0xBD41FBD4, 0x76F988DA, 0x831153B5, 0x983E5152,
-            0xEE66DFAB, 0xA831C66D, 0x2DB43210, 0xB00327C8, 0x98FB213F, 0xBF597FC7, 0xBEEF0EE4,
-            0xC6E00BF3, 0x3DA88FC2, 0xD5A79147, 0x930AA725, 0x06CA6351, 0xE003826F, 0x14292967,
-            0x0A0E6E70, 0x27B70A85, 0x46D22FFC, 0x2E1B2138, 0x5C26C926, 0x4D2C6DFC, 0x5AC42AED,
-            0x53380D13, 0x9D95B3DF, 0x650A7354, 0x8BAF63DE, 0x766A0ABB, 0x3C77B2A8, 0x81C2C92E,
-            0x47EDAEE6, 0x92722C85, 0x1482353B, 0xA2BFE8A1, 0x4CF10364, 0xA81A664B, 0xBC423001,
-            0xC24B8B70, 0xD0F89791, 0xC76C51A3, 0x0654BE30, 0xD192E819, 0xD6EF5218, 0xD6990624,
-            0x5565A910, 0xF40E3585, 0x5771202A, 0x106AA070, 0x32BBD1B8, 0x19A4C116, 0xB8D2D0C8,
-            0x1E376C08, 0x5141AB53, 0x2748774C, 0xDF8EEB99, 0x34B0BCB5, 0xE19B48A8, 0x391C0CB3,
-            0xC5C95A63, 0x4ED8AA4A, 0xE3418ACB, 0x5B9CCA4F, 0x7763E373, 0x682E6FF3, 0xD6B2B8A3,
-            0x748F82EE, 0x5DEFB2FC, 0x78A5636F, 0x43172F60, 0x84C87814, 0xA1F0AB72, 0x8CC70208,
-            0x1A6439EC, 0x90BEFFFA, 0x23631E28, 0xA4506CEB, 0xDE82BDE9, 0xBEF9A3F7, 0xB2C67915,
-            0xC67178F2, 0xE372532B, 0xCA273ECE, 0xEA26619C, 0xD186B8C7, 0x21C0C207, 0xEADA7DD6,
-            0xCDE0EB1E, 0xF57D4F7F, 0xEE6ED178, 0x06F067AA, 0x72176FBA, 0x0A637DC5, 0xA2C898A6,
-            0x113F9804, 0xBEF90DAE, 0x1B710B35, 0x131C471B, 0x28DB77F5, 0x23047D84, 0x32CAAB7B,
-            0x40C72493, 0x3C9EBE0A, 0x15C9BEBC, 0x431D67C4, 0x9C100D4C, 0x4CC5D4BE, 0xCB3E42B6,
-            0x597F299C, 0xFC657E2A, 0x5FCB6FAB, 0x3AD6FAEC, 0x6C44198C, 0x4A475817,
-        )):  # fmt: skip
-            sc[_K + i] = k
-        _scratch = sc
+    """The scratch array shared by all keys."""
     return _scratch

@@ -7,14 +7,16 @@ Public API (other firmware and outside checks rely on it):
       .totp(unix_time) -> int    Unix seconds, 0 .. far beyond 2**32: an int, or a float
                                  below 2**24 (single-precision floats, as on an ESP32) or
                                  2**53 (double): beyond that a float cannot hold every second
-      .totp_at(days, second_of_day) -> int   the same from small ints (see below)
+      .totp_at(days, second_of_day) -> int   the same from ints, days 0 .. 2**30 - 1 (see
+                                 below)
       .format(code) -> str       zero-padded to .digits (a Steam key: steam_text)
       .algorithm, .digits, .period
   counter(days, second_of_day, period) -> int   the TOTP time step, small-int arithmetic only
   elapsed(days, second_of_day, period) -> int   seconds since that step began (countdown bar)
   days_from_civil(year, month, day) -> int      days since 1970-01-01 (UTC date from an RTC)
   steam_text(value) -> str                      a Steam code's five characters
-Bad arguments raise ValueError with a message that never contains the secret.
+Bad arguments raise ValueError with a message that never contains the secret (totp_at() given
+a float raises the viper core's TypeError "can't convert float to int").
 
 Steam Guard. A Steam key (steam=True, digits 5) computes the same truncated 31-bit value as
 HOTP but reduces it modulo 26**5 instead of 10**digits: that number holds all five characters
@@ -25,7 +27,9 @@ steam_text spell them out.
 
 Speed and memory. A key keeps its HMAC inner/outer midstates (hmac_sha1.py, hmac_sha256.py,
 hmac_sha512.py: viper, set up by hmac_fast.py): a code is two compressions over a
-preallocated buffer and allocates nothing, so key.hotp(c), key.totp(t) and
+preallocated buffer and allocates nothing. hotp and totp_at are closures made with the key,
+which look nothing up per code; totp_at hands (days, second_of_day) to the viper core, which
+checks them and computes the step. So key.hotp(c), key.totp(t) and
 key.totp_at(days, sod) work under micropython.heap_lock() while the counter (or t) is a small
 int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods for counters).
 Only a port without the viper emitter takes the slow path: hashlib for SHA1/SHA256 and the
@@ -55,6 +59,7 @@ _DAY = const(86400)
 _SHA1 = const(1)
 _SHA256 = const(2)
 _SHA512 = const(3)
+_SMALL = const(0x3FFFFFFF)  # the largest small int on a 32-bit port (2**30 - 1)
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32 alphabet: index = value
 _STEAM_DIGITS = const(5)
 _STEAM_MOD = const(11881376)  # 26**5: five Steam characters
@@ -185,12 +190,9 @@ class Key:
             import hmac_fast
 
             self._st = hmac_fast.new(core, secret, self._mod)
-            self._sc = core.scratch()
-            self._run = core.run
+            self._bind(core.run)
             return
         self._st = None
-        self._sc = None
-        self._run = self._slow_run
         block = 128 if kind == _SHA512 else 64
         if len(secret) > block:  # RFC 2104: hash long keys first
             secret = _digest(kind, secret)
@@ -208,20 +210,20 @@ class Key:
         else:
             self._inner = bytes(ipad)
             self._outer = bytes(opad)
+        self._bind(self._slow_run)
+
+    def _bind(self, run):
+        # The per-code entry points, as closures over what they need (_entry_points_maker):
+        # instance attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a
+        # lookup in the class.
+        period = self.period
+        q = 0 if self._st is None or _DAY % period else _DAY // period
+        self.hotp, self.totp_at = _entry_points(run, self._st, q)
+        if not q:  # no viper core, or a period that does not divide a day
+            self.totp_at = _any_period(self.hotp, period)
 
     def __repr__(self):
         return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)
-
-    def hotp(self, counter):
-        """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
-        # counter >> 64 is nonzero for a negative counter or one of 2**64 or more: cheaper than
-        # comparing with 2**64, a big int on every port (RV32: 1,200 instructions a code).
-        if not isinstance(counter, int) or counter >> 64:
-            raise ValueError("counter must be an integer in 0 .. 2**64-1")
-        hi = counter >> 32
-        if hi:  # only then: 0 << 32 is a big int on a 32-bit port
-            counter -= hi << 32
-        return self._run(self._sc, counter, self._st, hi)
 
     def totp(self, unix_time):
         """TOTP code for the period containing unix_time (Unix seconds: an int, or a float
@@ -243,11 +245,6 @@ class Key:
             )
         return self.hotp(int(unix_time) // self.period)
 
-    def totp_at(self, days, second_of_day):
-        """TOTP code at days * 86400 + second_of_day without forming that big number: no heap
-        allocation on any port (see the module docstring)."""
-        return self.hotp(counter(days, second_of_day, self.period))
-
     def format(self, code):
         """The code as text, zero-padded to the key's digits (a Steam key: its characters)."""
         if not isinstance(code, int) or not 0 <= code < self._mod:
@@ -257,7 +254,7 @@ class Key:
         s = str(code)
         return "0" * (self.digits - len(s)) + s
 
-    def _slow_run(self, _sc, lo, _st, hi):
+    def _slow_run(self, _st, lo, hi, _q):
         # The slow path with the cores' run() arguments (see hmac_fast.py).
         return self._slow((hi << 32) + lo)
 
@@ -277,6 +274,57 @@ class Key:
             h.update(inner)
             mac = h.digest()
         return truncate(mac, self._mod)
+
+
+def _entry_points_maker():
+    # Makes each key's hotp() and totp_at(), bound once at key construction. The per-code path
+    # does no global or attribute lookup: each is a dictionary probe through the VM's lookup
+    # cache, which is indexed by bytecode address, so what they cost moved with memory layout
+    # (RV32: a code varied from 14,900 to 16,400 instructions between builds). The builtins
+    # are cells of this outer call, shared by every key; run, st and q are each key's own.
+    # A closure call puts its cells and arguments in a 5-slot array on the C stack, or on the
+    # heap when there are more: hotp() has 4 cells and 1 argument, totp_at() 3 and 2.
+    isint = isinstance
+    integer = int
+
+    def make(run, st, q):
+        def hotp(counter):
+            """HOTP code for 0 <= counter < 2**64, as an int (see format())."""
+            if not isint(counter, integer):
+                raise ValueError("counter must be an integer in 0 .. 2**64-1")
+            hi = counter >> 32
+            if hi:  # only then: 0 << 32 is a big int on a 32-bit port
+                if hi >> 32:  # negative (hi is -1 or less) or 2**64 or more
+                    raise ValueError("counter must be an integer in 0 .. 2**64-1")
+                counter -= hi << 32
+            return run(st, counter, hi, 0)
+
+        def totp_at(days, second_of_day):
+            """TOTP code at days * 86400 + second_of_day without forming that big number: no
+            heap allocation on any port (see the module docstring). Both must be ints."""
+            # run() with q = 86400 // period checks both and computes the step itself:
+            # comparisons and arithmetic cost a few instructions there, hundreds each here.
+            if days <= _SMALL:  # a small int on every port, so run() gets it whole
+                return run(st, days, second_of_day, q)
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+
+        return hotp, totp_at
+
+    return make
+
+
+_entry_points = _entry_points_maker()
+
+
+def _any_period(hotp, period):
+    # totp_at() without a viper core or for a period that does not divide a day: counter()
+    # computes the step (and raises for bad arguments).
+    def totp_at(days, second_of_day):
+        if days > _SMALL:  # the same domain as the viper path
+            raise ValueError("days must be 0 .. 2**30 - 1 and second_of_day 0 .. 86399")
+        return hotp(counter(days, second_of_day, period))
+
+    return totp_at
 
 
 def truncate(mac, mod):

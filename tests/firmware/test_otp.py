@@ -282,6 +282,23 @@ def test_totp_at_matches_totp():
     assert key.totp_at(20780, 50000) == key.totp(20780 * 86400 + 50000)
 
 
+def test_totp_at_matches_totp_for_every_period_and_path():
+    # totp_at (the step computed in the viper core for periods dividing a day, by counter()
+    # otherwise and on the hashlib path) against totp at the same Unix time, up to the last
+    # day it takes, 2**30 - 1 (a step beyond 2**32 for periods up to 21600 s).
+    for make in (otp.Key, hashlib_key):
+        for algorithm in ALGORITHMS:
+            for period in (1, 7, 30, 45, 3600, 86400):
+                key = make(SEED20, algorithm, 8, period)
+                for days in (0, 20833, 32768, 2932896, 2**30 - 1):
+                    for sod in (0, 29, 86399):
+                        want = key.totp(days * 86400 + sod)
+                        got = key.totp_at(days, sod)
+                        assert got == want, (make, algorithm, period, days, sod)
+                for days, sod in ((-1, 0), (0, -1), (0, 86400), (2**30, 0), (2**40, 5)):
+                    mptest.raises(ValueError, key.totp_at, days, sod)
+
+
 def test_days_from_civil():
     # CPython datetime.date differences from 1970-01-01.
     dates = (

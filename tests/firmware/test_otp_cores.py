@@ -109,13 +109,12 @@ def test_run_matches_textbook_hmac():
     # run() on the cached midstates equals the HMAC built the long way, for key lengths
     # around each block size and counters with either 32-bit half set.
     for algorithm, core in CORES.items():
-        sc = core.scratch()
         for n in (1, 20, core.BLOCK - 1, core.BLOCK, core.BLOCK + 1, 2 * core.BLOCK + 3):
             key = bytes((i * 13 + n) & 255 for i in range(n))
             st = hmac_fast.new(core, key, 10**8)
             for counter in (0, 1, 2**31 + 5, 2**32, 2**63 + 2**31, 2**64 - 1):
                 want = _textbook_hotp(algorithm, key, counter)
-                got = core.run(sc, counter & 0xFFFFFFFF, st, counter >> 32)
+                got = core.run(st, counter & 0xFFFFFFFF, counter >> 32, 0)
                 assert got == want, (algorithm, n, counter)
 
 
@@ -125,6 +124,23 @@ def test_key_state_layout():
         st = hmac_fast.new(core, b"k", 1000000)
         assert len(st) == 2 * core.WORDS + 1, algorithm
         assert st[2 * core.WORDS] == 1000000, algorithm
+
+
+def test_run_takes_days_and_seconds_for_totp():
+    # run(st, days, second, q) computes the step (days * 86400 + second) // (86400 // q)
+    # itself, beyond 2**32 too (a 47-bit step at 2**30 - 1 days), and refuses what is out of
+    # range.
+    for algorithm, core in CORES.items():
+        st = hmac_fast.new(core, b"key", 10**8)
+        for period in (1, 2, 15, 30, 60, 3600, 86400):
+            q = 86400 // period
+            for days in (0, 1, 20833, 32767, 32768, 2932896, 2**30 - 1):
+                for sod in (0, period - 1, 43200, 86399):
+                    step = (days * 86400 + sod) // period
+                    want = core.run(st, step & 0xFFFFFFFF, step >> 32, 0)
+                    assert core.run(st, days, sod, q) == want, (algorithm, period, days, sod)
+            for days, sod in ((0, 86400), (0, -1), (-1, 0), (2**30, 0), (2**31 + 5, 0)):
+                mptest.raises(ValueError, core.run, st, days, sod, q)
 
 
 if __name__ == "__main__":
