@@ -28,7 +28,7 @@ def _core():
 def _iterate(sc, st, w, t, n: int):
     # n PBKDF2 iterations: U = HMAC(PIN, U), T ^= U. w[0:8] holds U on entry and exit, and
     # is the work state between; st holds the PIN's inner (0..7) and outer (8..15) midstates;
-    # t accumulates T; sc is the core's scratch (the message block at 0..15).
+    # t accumulates T; sc is the core's message block (its scratch from RING on).
     p = ptr32(sc)
     s = ptr32(st)
     u = ptr32(w)
@@ -47,7 +47,7 @@ def _iterate(sc, st, w, t, n: int):
                 i += 1
                 p[i] = 0
             p[15] = (64 + 32) * 8  # bit length: the key block + 32 bytes
-            run(sc, 0, w, 0)
+            run(w, 0, 0, 0)  # w[16] == 0: fold the block into w[0:8]
             half += 8
         i = 0
         while i < 8:
@@ -72,13 +72,11 @@ def pbkdf2(password, salt, iterations):
     u1 = vaultcrypt._hmac(password, bytes(salt) + b"\x00\x00\x00\x01")
     w = array("I", struct.unpack(">8I", u1) + (0,) * 9)  # w[16] = 0: fold mode
     t = array("I", w[:8])
-    _iterate(core.scratch(), st, w, t, iterations - 1)
+    _iterate(memoryview(core.scratch())[core.RING :], st, w, t, iterations - 1)
     out = struct.pack(">8I", *t)
     for i in range(8):  # the PIN's derived state and U: not left behind in RAM
         st[i] = st[8 + i] = w[i] = t[i] = 0
     return out
-
-
 
 
 def release():
