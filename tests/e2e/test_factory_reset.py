@@ -1,4 +1,5 @@
-"""Factory reset (docs/security.md): from a token with accounts, a password and the lock,
+"""Factory reset (docs/security.md): from a token with accounts, a device PIN, a password and
+the lock,
 `host_tools wipe --factory` (no password) and the power-on gesture (every button held for
 10 s) each leave an empty, unlocked token without a password; the gesture released early
 erases nothing."""
@@ -15,18 +16,24 @@ from host_tools.session import open_session
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "factory reset password"
+PIN = "4711"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture
 def protected(unpaced_sim, capsys, monkeypatch):
-    """Two accounts, a password, locked; no password in the environment afterwards."""
+    """Two accounts, a device PIN, a password, locked; no PIN or password in the environment
+    afterwards."""
     sim = unpaced_sim
     for name in ("alice", "bob"):
         status, out, err = host_tools(
             sim, capsys, "provision", "--secret", SECRET, "--name", name, "--issuer", "ACME"
         )
         assert status == 0, out + err
+    monkeypatch.setenv("HOST_TOOLS_PIN", PIN)
+    status, out, err = host_tools(sim, capsys, "pin", "set")
+    assert status == 0, out + err
+    monkeypatch.delenv("HOST_TOOLS_PIN")
     monkeypatch.setenv("HOST_TOOLS_NEW_PASSWORD", PASSWORD)
     monkeypatch.setenv("HOST_TOOLS_PASSWORD", PASSWORD)
     for args in (("password", "set"), ("lock",)):
@@ -36,14 +43,19 @@ def protected(unpaced_sim, capsys, monkeypatch):
     monkeypatch.delenv("HOST_TOOLS_NEW_PASSWORD")
     with open_session(sim.port) as s:
         info = s.info()
-    assert info.count == 2 and info.password_set and info.locked
+    assert info.count == 2 and info.pin_set and info.password_set and info.locked
     return sim
 
 
 def _empty_and_open(sim) -> None:
     with open_session(sim.port) as s:
         info = s.info()
-        assert (info.count, info.password_set, info.locked) == (0, False, False), info
+        assert (info.count, info.pin_set, info.password_set, info.locked) == (
+            0,
+            False,
+            False,
+            False,
+        ), info
         assert s.accounts() == []  # no password asked
     proc = sim.mpremote("resume", "exec", "print(6 * 7)")
     assert "42" in proc.stdout
@@ -61,7 +73,7 @@ def test_wipe_factory_needs_no_password(protected, capsys):
     sim.control.wait_ready(boot_count=boots + 1, timeout=20)
     with open_session(sim.port) as s:
         info = s.info()
-    assert (info.count, info.password_set, info.locked) == (0, False, False)
+    assert (info.count, info.pin_set, info.password_set, info.locked) == (0, False, False, False)
 
 
 def _reset_holding_buttons(sim, ms: int) -> None:
@@ -89,4 +101,4 @@ def test_the_gesture_released_early_erases_nothing(protected):
     time.sleep(1.5)
     with open_session(sim.port) as s:
         info = s.info()
-    assert info.count == 2 and info.password_set and info.locked
+    assert info.count == 2 and info.pin_set and info.password_set and info.locked
