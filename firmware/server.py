@@ -77,11 +77,11 @@ _INFO_PASSWORD = const(0x10)
 _INFO_LOCKED = const(0x20)
 
 # With a password set, these need an authenticated session: everything that changes the vault
-# or the settings, shows labels or codes, or opens the REPL. Open: HELLO, INFO, TIME_GET,
-# TIME_SET (within the clock-jump rule), VECTORS (codes of secrets the host sends: nothing of
-# the token's), the login itself and FACTORY_RESET (it only erases).
+# or the settings, shows labels or codes (VECTORS too: `verify` shows codes, if of the host's
+# own secrets), sets or clears the PIN, or opens the REPL. Open: HELLO, INFO, TIME_GET,
+# TIME_SET (within the clock-jump rule), the login itself and FACTORY_RESET (it only erases).
 _PROTECTED = (
-    _LIST, _ADD, _DELETE, _RENAME, _CODES, _CALC, _CHECK, _SCREEN, _WIPE, _CONFIG_GET,
+    _LIST, _ADD, _DELETE, _RENAME, _CODES, _CALC, _CHECK, _VECTORS, _SCREEN, _WIPE, _CONFIG_GET,
     _CONFIG_SET, _PASSWORD_SET, _PASSWORD_CLEAR, _LOCK, _UNLOCK, _PIN_SET, _PIN_CLEAR,
 )  # fmt: skip
 _AUTH_IDLE_MS = const(300000)  # a login lasts until HELLO, a reset or 5 idle minutes

@@ -44,6 +44,8 @@ PROTECTED = [
     ("list",),
     ("code", "alice"),
     ("screen",),
+    ("verify", "--count", "2"),
+    ("pin", "set"),
     ("rename", "alice", "ACME:bob"),
     ("config", "get"),
     ("config", "set", "screen_timeout_s", "30"),
@@ -58,6 +60,7 @@ PROTECTED = [
 
 def test_protected_commands_need_the_password(protected, capsys, monkeypatch):
     sim = protected
+    monkeypatch.setenv("HOST_TOOLS_PIN", "2468")  # for `pin set` and `pin clear`
     for args in PROTECTED:
         status, out, err = host_tools(sim, capsys, *args, stdin="")
         assert status == ExitStatus.AUTH_REQUIRED, (args, status, out, err)
@@ -84,6 +87,9 @@ def test_protected_commands_need_the_password(protected, capsys, monkeypatch):
 WITH_PASSWORD = [
     ("code", "alice"),
     ("screen",),
+    ("verify", "--count", "2"),
+    ("pin", "set"),
+    ("pin", "clear"),
     ("config", "get"),
     ("config", "set", "screen_timeout_s", "30"),
     ("rename", "alice", "ACME:bob"),
