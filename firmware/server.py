@@ -540,6 +540,7 @@ class Server:
         self.resp.put(
             "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
         )
+
     # ---- security (docs/security.md)
 
     def _security(self):
