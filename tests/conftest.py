@@ -55,7 +55,8 @@ LONG_FIRST = (
     "tests/e2e/test_app_screen.py::test_figures_boot_time_and_i2c_traffic",
     "tests/host/test_otp_vectors.py",
     "tests/e2e/test_deploy.py::test_deploy_fresh_then_nothing_to_copy",
-    "tests/e2e/test_lock.py::test_mpremote_gets_no_repl_until_unlock_and_again_none_after_a_reset",
+    "tests/e2e/test_lock.py::test_mpremote_gets_no_repl",
+    "tests/e2e/test_lock.py::test_unlock_opens_the_repl_until_the_next_reset",
     "tests/e2e/test_lock.py::test_ctrl_c_through_twenty_resets_never_reaches_a_prompt",
 )
 

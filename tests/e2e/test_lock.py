@@ -135,13 +135,19 @@ def test_ctrl_c_through_twenty_resets_never_reaches_a_prompt(locked):
     assert info.locked and info.password_set
 
 
-def test_mpremote_gets_no_repl_until_unlock_and_again_none_after_a_reset(locked, capsys):
+def test_mpremote_gets_no_repl(locked):
     sim = locked
     _mpremote_fails(sim, "resume", "exec", "print(1)")
     _mpremote_fails(sim, "resume", "fs", "ls")
     # The protocol still answers after mpremote's Ctrl-A/B/C/D.
     with open_session(sim.port) as s:
         assert s.info().locked
+
+
+def test_unlock_opens_the_repl_until_the_next_reset(locked, capsys):
+    # A test of its own (its own sim): each refused mpremote waits its full 10 s, and mpremote
+    # holds the port exclusively, so the refusals cannot overlap within one test.
+    sim = locked
     status, out, err = host_tools(sim, capsys, "unlock")
     assert status == 0, out + err
     proc = sim.mpremote("resume", "exec", "print(6 * 7)")
