@@ -119,6 +119,8 @@ class App:
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
+        self._key = None  # otp.Key of the account whose code is drawn (_key_of)
+        self._key_of = None
         self._vault_rev = -1
         self._storage_rev = -1  # vault revision at which reading the flash failed
         self._cfg_rev = -1
@@ -218,6 +220,7 @@ class App:
         if v.revision == self._vault_rev:
             return
         self._vault_rev = v.revision
+        self._key = self._key_of = None  # built again for what is shown now
         old = self.accounts
         current = old[self.index] if self.index < len(old) else None
         try:
@@ -298,7 +301,11 @@ class App:
         days = clock.days
         sod = clock.sod
         period = a.period
-        key = a.key()
+        key = self._key
+        if self._key_of is not a:
+            # The vault keeps few keys built (they cost RAM): the app holds the shown one's.
+            key = self._key = a.key()
+            self._key_of = a
         counter = otp.counter(days, sod, period)
         left = period - otp.elapsed(days, sod, period)  # whole seconds left, incl. this one
         v.code = key.hotp(counter)

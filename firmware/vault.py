@@ -18,8 +18,8 @@
 Account (read-only by convention): issuer, name, kind ("totp"|"hotp"), algorithm
 ("sha1"|"sha256"|"sha512"), digits (6..8), period (seconds), counter (HOTP: the next counter to
 use; TOTP: 0), label ("issuer:name", or "name" when the issuer is empty), key() -> otp.Key built
-on first use and cached. The secret is reachable only through key(): no attribute, repr or
-error message shows it.
+on first use and cached (for the last 4 accounts whose key was built: keys cost RAM). The
+secret is reachable only through key(): no attribute, repr or error message shows it.
 
 find(query): an exact label ("GitHub:alice"), else the one label equal ignoring ASCII case,
 else the one label containing the query ignoring ASCII case. None -> NotFoundError, several ->
@@ -132,6 +132,20 @@ def make_key(secret, algorithm, digits, period):
     return otp.Key(secret, algorithm, digits, period)
 
 
+# Built keys are kept for the last few accounts only: a key is about 200 bytes on a 32-bit
+# port, 13 KB for 64 accounts once a CODES answer or a walk through the accounts has built
+# them all. Whoever computes codes all the time (the app, for the account it shows) keeps its
+# own reference.
+_KEPT_KEYS = const(4)
+_keyed = []  # accounts whose _key is set, oldest first
+
+
+def _drop_key(account):
+    if account._key is not None:
+        account._key = None
+        _keyed.remove(account)
+
+
 class Account:
     # Compact: algorithm, kind, digits and period live in one small int (_meta: the record's
     # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
@@ -171,9 +185,14 @@ class Account:
         return self.issuer + ":" + self.name if self.issuer else self.name
 
     def key(self):
-        if self._key is None:
-            self._key = make_key(self._secret, self.algorithm, self.digits, self.period)
-        return self._key
+        key = self._key
+        if key is None:
+            key = make_key(self._secret, self.algorithm, self.digits, self.period)
+            if len(_keyed) >= _KEPT_KEYS:
+                _keyed.pop(0)._key = None
+            self._key = key
+            _keyed.append(self)
+        return key
 
     def __repr__(self):
         return "<Account %s %s %s/%d/%d>" % (
@@ -284,6 +303,7 @@ class Vault:
     # ---- reading
 
     def load(self):
+        self._forget_keys()
         self._set([])
         # Loaded only once the file is read: after any other error (a MemoryError, an
         # OSError) the next operation loads again instead of saving over the file.
@@ -306,6 +326,11 @@ class Vault:
     def _set(self, accounts):
         self._accounts = accounts
         self._records.accounts = accounts
+
+    def _forget_keys(self):
+        # Derived key state of accounts leaving RAM goes with them.
+        for a in self._accounts:
+            _drop_key(a)
 
     def _ready(self):
         if not self._loaded:
@@ -388,6 +413,7 @@ class Vault:
             except BaseException:
                 accounts[i] = old
                 raise
+            _drop_key(old)
             return account
         if len(accounts) >= self.capacity:
             raise FullError("vault is full (%d accounts)" % self.capacity)
@@ -409,6 +435,7 @@ class Vault:
         except BaseException:
             accounts.insert(i, account)
             raise
+        _drop_key(account)
 
     def rename(self, target, issuer, name):
         account = self.find(target)
@@ -442,6 +469,7 @@ class Vault:
 
     def wipe(self):
         self._store.erase()
+        self._forget_keys()
         self._set([])
         self._loaded = True
         self.corrupt = False
