@@ -63,10 +63,11 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
 64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
-SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the longest fields
-about 28 KB (one object of 7 attributes per account plus its strings and secret; keys are built
-only for accounts whose code is computed). Save and load stream: a save writes the records one
-by one through a 15-byte buffer (labels written from their str, no encoded copy) and verifies
+SHA512; 20-character issuers, 32-character names) take about 11 KB (one object of 4
+attributes per account and one bytes object with its labels and secret; keys are built only for
+the accounts whose code is computed, and kept for the last 4). Save and load stream: a save
+writes the records one by one through a 15-byte buffer (labels and secret written from the
+account's own bytes, no copy) and verifies
 in 128-byte chunks, allocating about 2.2-2.4 KB in all whatever the vault's size; a load decodes
 record by record through one 271-byte buffer. No step needs a block larger than that.
 
@@ -137,32 +138,51 @@ def make_key(secret, algorithm, digits, period):
 # them all. Whoever computes codes all the time (the app, for the account it shows) keeps its
 # own reference.
 _KEPT_KEYS = const(4)
-_keyed = []  # accounts whose _key is set, oldest first
+_keys = []  # [account, key] pairs, oldest first
 
 
 def _drop_key(account):
-    if account._key is not None:
-        account._key = None
-        _keyed.remove(account)
+    for pair in _keys:
+        if pair[0] is account:
+            _keys.remove(pair)
+            return
 
 
 class Account:
-    # Compact: algorithm, kind, digits and period live in one small int (_meta: the record's
-    # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
-    # issuer | name << 8), so an account is 7 attributes (its dict stays small) and a save
-    # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
+    # Compact, as there are 64 of them: four attributes (a small instance dict). _rec holds
+    # the labels' UTF-8 and the secret in one bytes object (issuer, name, secret: what a
+    # save writes, in one piece); _sizes the labels' sizes (issuer | name << 8); _meta the
+    # record's flags byte, digits << 8 and period << 12. Both ints stay below 2**30: no big
+    # int on a 32-bit port. issuer and name are decoded from _rec at each use (they allocate:
+    # the app reads them when an account is selected, not per frame). About 160 bytes an
+    # account on a 32-bit port (20-character issuer, 32-character name, 20-byte secret)
+    # instead of 240 as separate strings.
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
-        self._label(issuer, name)
-        self._secret = secret
         flags = _ALGORITHMS.index(algorithm) | (_HOTP_FLAG if kind == "hotp" else 0)
         self._meta = flags | digits << 8 | period << 12
+        self._set(issuer.encode(), name.encode(), secret)
         self.counter = counter
-        self._key = None
+
+    def _set(self, issuer, name, secret):
+        self._rec = issuer + name + secret
+        self._sizes = len(issuer) | len(name) << 8
 
     def _label(self, issuer, name):
-        self.issuer = issuer
-        self.name = name
-        self._sizes = len(issuer.encode()) | len(name.encode()) << 8
+        self._set(issuer.encode(), name.encode(), self._secret())
+
+    def _secret(self):
+        sizes = self._sizes
+        return self._rec[(sizes & 0xFF) + (sizes >> 8) :]
+
+    @property
+    def issuer(self):
+        return str(self._rec[: self._sizes & 0xFF], "utf-8")
+
+    @property
+    def name(self):
+        sizes = self._sizes
+        start = sizes & 0xFF
+        return str(self._rec[start : start + (sizes >> 8)], "utf-8")
 
     @property
     def algorithm(self):
@@ -182,16 +202,17 @@ class Account:
 
     @property
     def label(self):
-        return self.issuer + ":" + self.name if self.issuer else self.name
+        issuer = self.issuer
+        return issuer + ":" + self.name if issuer else self.name
 
     def key(self):
-        key = self._key
-        if key is None:
-            key = make_key(self._secret, self.algorithm, self.digits, self.period)
-            if len(_keyed) >= _KEPT_KEYS:
-                _keyed.pop(0)._key = None
-            self._key = key
-            _keyed.append(self)
+        for pair in _keys:
+            if pair[0] is self:
+                return pair[1]
+        key = make_key(self._secret(), self.algorithm, self.digits, self.period)
+        if len(_keys) >= _KEPT_KEYS:
+            _keys.pop(0)
+        _keys.append([self, key])
         return key
 
     def __repr__(self):
@@ -443,12 +464,12 @@ class Vault:
         i = self._index(issuer, name)
         if i >= 0 and self._accounts[i] is not account:
             raise DuplicateError("%s already exists" % (issuer + ":" + name if issuer else name))
-        old_issuer, old_name = account.issuer, account.name
+        old_rec, old_sizes = account._rec, account._sizes
         account._label(issuer, name)
         try:
             self._save()
         except BaseException:
-            account._label(old_issuer, old_name)
+            account._rec, account._sizes = old_rec, old_sizes
             raise
         return account
 
@@ -529,8 +550,8 @@ class Vault:
 
 class _Records:
     """The vault file's payload as a store source: its size, and its parts written record by
-    record through one 15-byte buffer (a label is written from its str: MicroPython's str
-    exposes its UTF-8 bytes, so no encoded copy is made)."""
+    record through one 15-byte buffer (labels and secret are written from the account's own
+    bytes: no copy is made)."""
 
     def __init__(self, accounts):
         self.accounts = accounts
@@ -539,7 +560,7 @@ class _Records:
     def __len__(self):
         size = 2
         for a in self.accounts:
-            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(a._secret)
+            size += _FIXED + len(a._rec)
         return size
 
     def parts(self, out):
@@ -560,9 +581,7 @@ class _Records:
                 a.counter,
                 a._sizes & 0xFF,
                 a._sizes >> 8,
-                len(a._secret),
+                len(a._rec) - (a._sizes & 0xFF) - (a._sizes >> 8),
             )
             out(buf)
-            out(a.issuer)
-            out(a.name)
-            out(a._secret)
+            out(a._rec)
