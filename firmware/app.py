@@ -44,6 +44,10 @@ _POLL_MS = const(10)
 _POLL_OFF_MS = const(20)
 _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
+# The protocol server is unloaded after this long without a byte from the host: longer than
+# the host's longest wait for an answer (10 s) before it repeats a request, so a repeat is
+# still answered from the server's cache instead of being run twice.
+_SERVER_IDLE_MS = const(12000)
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
@@ -96,6 +100,11 @@ class Token:
     @property
     def memory_note(self):
         return self._app.memory_note
+
+    @memory_note.setter
+    def memory_note(self, note):
+        # Kept by the app: the protocol server is unloaded when idle, its state with it.
+        self._app.memory_note = note
 
     def changed(self):
         self._app.power.serial_seen()
@@ -411,19 +420,43 @@ class App:
                     break
 
     async def _server_task(self):
+        # The protocol server (server.py over protocol.py, about 15 KB of heap on a 32-bit
+        # port) is imported when the host sends its first byte and unloaded once the host has
+        # been quiet for _SERVER_IDLE_MS: a token spends most of its life showing codes.
         import asyncio
 
-        try:
-            import server
-        except ImportError:
-            return  # a build without the protocol
         while True:
             try:
                 reader, writer = self.board.serial()
-                await server.serve(self.token, reader, writer)
+                stream = asyncio.StreamReader(reader)
+                one = bytearray(1)
+                while await stream.readinto(one):
+                    if not await self._serve(reader, writer, one[0]):
+                        return  # a build without the protocol
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
             await asyncio.sleep_ms(1000)
+
+    async def _serve(self, reader, writer, first):
+        import sys
+
+        try:
+            try:
+                import server
+            except ImportError:
+                return False
+            except MemoryError:
+                # The host gets no answer this time (it retries); INFO says why once one fits.
+                self.memory_note = "serial: protocol server"
+                gc.collect()
+                return True
+            await server.serve(self.token, reader, writer, first, _SERVER_IDLE_MS)
+        finally:
+            server = None  # noqa: F841 - dropped, with the modules, before the collection
+            sys.modules.pop("server", None)
+            sys.modules.pop("protocol", None)
+            gc.collect()
+        return True
 
     async def main(self):
         import asyncio

@@ -109,8 +109,8 @@ class Server:
             _CONFIG_SET: self._config_set,
         }
 
-    async def run(self, reader):
-        await self.messages.run(reader)
+    async def run(self, reader, first=-1, idle_ms=0):
+        await self.messages.run(reader, first, idle_ms)
 
     async def _execute(self, code, request, response):
         # Every failure becomes a status and a message: the host always gets an answer.
@@ -142,6 +142,10 @@ class Server:
             # MemoryError leaves it at its old state.
             gc.collect()
             self._oom = code
+            try:
+                self.token.memory_note = "command 0x%02x" % code  # outlives this module
+            except AttributeError:
+                pass  # a token without the note: INFO reports self._oom while loaded
             status = _OUT_OF_MEMORY
             free = gc.mem_free()
             message = "command 0x%02x did not fit in the heap (%d bytes free)" % (code, free)
@@ -475,6 +479,9 @@ def largest_free_block():
     return lo
 
 
-async def serve(token, reader, writer):
-    """Serve the protocol on (reader, writer) until the input ends (never, on a board)."""
-    await Server(token, writer).run(reader)
+async def serve(token, reader, writer, first=-1, idle_ms=0):
+    """Serve the protocol on (reader, writer) until the input ends (never, on a board), or,
+    with idle_ms, until the host has been quiet that long (the app then unloads this module
+    and protocol.py: about 15 KB of heap on a 32-bit port). `first`: a byte the caller
+    already read from `reader`."""
+    await Server(token, writer).run(reader, first, idle_ms)
