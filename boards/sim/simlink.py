@@ -82,6 +82,9 @@ def boot(state_dir, link, flash):
     return _hw
 
 
+_HEX_PIECE = 128  # bytes of a buffer hexlified at once by Link.send_hex
+
+
 class Link:
     """JSON-lines side channel to the supervisor over a localhost TCP socket."""
 
@@ -101,6 +104,26 @@ class Link:
             return
         try:
             self._sock.write(b"\n" + json.dumps(msg).encode() + b"\n")
+        except OSError:
+            self.alive = False
+
+    def send_hex(self, msg, fields):
+        """send(msg) with each (name, buffer) of `fields` added as a hex string, written in
+        small pieces: the plumbing shares the firmware's heap, and a frame message built whole
+        took about 13 KB at once (JSON text, its bytes, the line)."""
+        if not self.alive:
+            return
+        try:
+            write = self._sock.write
+            write(b"\n")
+            write(json.dumps(msg)[:-1])  # without its closing brace
+            for name, buf in fields:
+                write(', "%s": "' % name)
+                mv = memoryview(buf)
+                for i in range(0, len(mv), _HEX_PIECE):
+                    write(hexlify(mv[i : i + _HEX_PIECE]))
+                write(b'"')
+            write(b"}\n")
         except OSError:
             self.alive = False
 
@@ -417,9 +440,7 @@ class Hardware:
         }
         for name in PANEL_REGS:
             msg[name] = getattr(panel, name)
-        msg["gddram"] = hexlify(panel.gddram).decode()
-        msg["glass"] = hexlify(panel.glass()).decode()
-        self.link.send(msg)
+        self.link.send_hex(msg, (("gddram", panel.gddram), ("glass", panel.glass())))
 
     def restore_panel(self, state, gddram_hex):
         panel = self.panel
