@@ -76,6 +76,8 @@ _ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 cod
 _CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
 _WIPE_MAGIC = b"WIPE"
 _ENOSPC = const(28)
+_ACCOUNT_OVERHEAD = const(112)  # an account's object and its bytes' headers (32-bit port)
+HEAP_MARGIN = 8192  # free heap ADD leaves beside the new account (a variable: tests set it)
 
 
 class Server:
@@ -293,6 +295,7 @@ class Server:
         if kind >= len(_KINDS) or not 1 <= algorithm <= len(_ALGORITHMS):
             raise Fail(protocol.INVALID, "unknown kind or algorithm")
         vault = self.token.vault
+        self._heap_room(vault, len(issuer) + len(name) + len(secret))
         account = vault.add(
             issuer,
             name,
@@ -308,6 +311,21 @@ class Server:
         self._fresh_ms = time.ticks_ms()
         self.token.changed()
         self.resp.put("<BB", vault.count, vault.capacity)
+
+    def _heap_room(self, vault, size):
+        # Capacity is honest: when the heap, not the slot count, is what limits, ADD says so
+        # before anything is written. An account costs its bytes plus about 100 (its object);
+        # HEAP_MARGIN stays free beside it for what the token does with it afterwards (a
+        # save, a key, a CODES answer, the panel).
+        gc.collect()
+        free = gc.mem_free()
+        need = size + _ACCOUNT_OVERHEAD + HEAP_MARGIN
+        if free < need:
+            raise Fail(
+                _OUT_OF_MEMORY,
+                "no heap for another account (%d bytes free, %d needed; %d of %d slots used)"
+                % (free, need, vault.count, vault.capacity),
+            )
 
     def _delete(self, req):
         account = self._account(req)
