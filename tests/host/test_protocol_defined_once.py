@@ -31,6 +31,8 @@ FIRMWARE_INTERNAL = {
     "ENTRY_MAX": "the largest CODES entry, derived from MAX_LABEL (checked below)",
     "CHECK_WINDOW_MS": "how long CHECK works (the docs' '5 minutes', checked below)",
     "ENOSPC": "errno of a full flash",
+    "ACCOUNT_OVERHEAD": "heap bytes of an account's object, for ADD's room check",
+    "HEAP_MARGIN": "free heap ADD leaves beside a new account (a token-side tunable)",
 }
 
 # Firmware name (leading underscore dropped) -> host_tools.protocol name, where they differ.
