@@ -22,8 +22,9 @@
 #   lit             True when the glass emits light (display on and a supply: charge pump
 #                   enabled or external VCC)
 #   pixel(x, y)     1 if the pixel at glass position (x, y) is lit (0, 0 = top left)
-#   glass()         the visible picture, bytes of width*height//8 in MONO_VLSB page-major
-#                   order (framebuf-compatible); all zeros when the glass is dark
+#   glass()         the visible picture, width*height//8 bytes in MONO_VLSB page-major
+#                   order (framebuf-compatible); all zeros when the glass is dark. One
+#                   bytearray, returned again by the next call: copy it to keep it
 #   version         incremented on every change that can alter the glass: a GDDRAM byte that
 #                   changed value, or a visible setting (not window or addressing commands)
 #   bytes_received  every byte of every write transaction (control bytes included; the
@@ -94,6 +95,7 @@ class Ssd1306Model(Device):
         self.height = height
         self.external_vcc = external_vcc
         self.gddram = bytearray(_RAM)
+        self._glass = None  # glass()'s buffer
         if garbage:
             seed = 0x2545F491
             for i in range(_RAM):
@@ -323,22 +325,34 @@ class Ssd1306Model(Device):
         return on ^ 1 if self.inverted else on
 
     def glass(self):
-        out = bytearray(self.width * self.height // 8)
+        # Into one buffer made at first use, returned itself (valid until the next call): the
+        # model shares the firmware's heap, in the sim and in the firmware tests, and a copy
+        # per call (2-3 KB at once) was what ran out first on an ESP32-sized heap.
+        out = self._glass
+        if out is None:
+            out = self._glass = bytearray(self.width * self.height // 8)
         if not self.lit:
-            return bytes(out)
+            for i in range(len(out)):
+                out[i] = 0
+            return out
         if self.entire_on:
-            return bytes(b"\xff" * len(out))
+            for i in range(len(out)):
+                out[i] = 0xFF
+            return out
         rows = self._rows()
         ram = self.gddram
         inv = self.inverted
+        n = len(out)
         if rows == self._identity:
             # The usual setup: the glass shows GDDRAM rows as they are.
-            n = len(out)
             if inv:
                 for i in range(n):
                     out[i] = ram[i] ^ 0xFF
-                return bytes(out)
-            return bytes(ram[:n])
+            else:
+                out[:] = memoryview(ram)[:n]
+            return out
+        for i in range(n):
+            out[i] = 0
         for y in range(self.height):
             row = rows[y]
             dst = (y >> 3) * _COLS
@@ -350,4 +364,4 @@ class Ssd1306Model(Device):
             for x in range(_COLS):
                 if ((ram[src + x] >> shift) & 1) ^ inv:
                     out[dst + x] |= bit
-        return bytes(out)
+        return out
