@@ -56,24 +56,6 @@ def test_on_the_sim_board_the_real_drivers_show_the_code():
         micropython.heap_unlock()
 
 
-def test_on_the_sim_board_a_pulled_battery_is_noticed_by_check():
-    import asyncio
-
-    b = _sim_board()
-    hw = b.hw
-    hw.rtc.set_unix(1234567890.5)
-    b.rtc().clear_oscillator_stop()
-    vault.Vault(b.data_dir).add("RFC", "sim", SEED20, digits=8)
-    a = appmod.App(b)
-    a.start()
-    assert panelread.code(hw.panel.glass()) is not None
-    hw.rtc.pull_battery()
-    assert not asyncio.run(a.clock.check())
-    a.screen.render()
-    assert panelread.code(hw.panel.glass()) is None
-    assert panelread.has_text(hw.panel.glass(), "Clock not set", ink=0)
-
-
 def teardown_function():
     fsutil.cleanup()  # the scratch directories of the test that just ran
 
