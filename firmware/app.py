@@ -438,8 +438,6 @@ class App:
             await asyncio.sleep_ms(1000)
 
     async def _serve(self, reader, writer, first):
-        import sys
-
         try:
             try:
                 import server
@@ -453,9 +451,7 @@ class App:
             await server.serve(self.token, reader, writer, first, _SERVER_IDLE_MS)
         finally:
             server = None  # noqa: F841 - dropped, with the modules, before the collection
-            sys.modules.pop("server", None)
-            sys.modules.pop("protocol", None)
-            gc.collect()
+            _unload_server()
         return True
 
     async def main(self):
@@ -485,6 +481,10 @@ class App:
         try:
             asyncio.run(self.main())
         except BaseException as e:  # noqa: B036 - every way out, re-raised below
+            # Room to say so first (a MemoryError may be why): the stopped tasks, the
+            # protocol server among them, are dropped with their loop.
+            asyncio.new_event_loop()
+            _unload_server()
             self.stopped(e)
             raise
         finally:
@@ -500,6 +500,16 @@ class App:
 
             screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
         screen.stop(e)
+
+
+def _unload_server():
+    # The protocol modules go from sys.modules; once nothing refers to them (their task has
+    # ended), the collection frees their code.
+    import sys
+
+    sys.modules.pop("server", None)
+    sys.modules.pop("protocol", None)
+    gc.collect()
 
 
 def run(board):

@@ -6,12 +6,11 @@ buttons, an HOTP press, a setting, a rename, a delete and a wipe; no MemoryError
 the heap figures of `sim-ctl status` within the targets: steady (64 accounts, protocol server
 unloaded) <= 64 KiB, peak <= 96 KiB.
 
-Not met yet: on micropython32 the 64 accounts are provisioned, their codes match and the
-buttons step through all of them, but RENAME then runs out of memory (about 20 KB free, too
-fragmented) and the steady heap is about 87 KB, so the test is a strict xfail: it fails the
-run once it passes, so the marker goes with the fix. Provisioning uses the session layer
-directly (one session, no CHECK per account) to stay within seconds; the codes are then
-checked all at once with `code --json`.
+Not met yet: the heap targets. Everything else is asserted (a MemoryError or a wrong code
+fails the test); when the figures miss the targets the test ends as xfail with them (steady
+about 88 KB, peak about 105 KB at this writing), and passes once they are met.
+Provisioning uses the session layer directly (one session, no CHECK per account) to stay
+within seconds; the codes are then checked all at once with `code --json`.
 """
 
 from __future__ import annotations
@@ -63,10 +62,6 @@ def heap(sim) -> dict:  # type: ignore[no-untyped-def]
     return figures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: with 64 accounts on micropython32 at 112 KiB, RENAME runs out of memory",
-)
 def test_64_accounts_on_an_esp32_heap(sim_factory, capsys) -> None:  # type: ignore[no-untyped-def]
     if not os.access(MP32, os.X_OK):
         pytest.skip(f"needs the 32-bit MicroPython ($MICROPYTHON32 or {MP32})")
@@ -98,21 +93,18 @@ def test_64_accounts_on_an_esp32_heap(sim_factory, capsys) -> None:  # type: ign
         ).at(now)  # fmt: skip
         assert entry["code"] == want, entry["label"]
 
-    # Every account on the panel, stepped through with the NEXT button (from the one shown:
-    # the last one added).
+    # Every account on the panel, stepped through with the NEXT button, from the one shown
+    # after a first press (which may only wake a dimmed screen).
+    sim.control.press(0, 100)
+    time.sleep(1.0)
     _, screen = wait_screen(sim, lambda sc, _f: sc.position is not None, what="a position")
     shown = int(screen.position.split("/")[0])
 
     def step() -> int:
-        at = f"{shown % 64 + 1}/64"
-        for _ in range(2):  # a press on a dimmed screen only wakes it
-            sim.control.press(0, 60)
-            try:
-                wait_screen(sim, lambda sc, _f: sc.position == at, timeout=3.0, what=at)
-                return shown % 64 + 1
-            except pytest.fail.Exception:
-                pass
-        pytest.fail(f"{at} not reached by two presses")
+        at = shown % 64 + 1
+        sim.control.press(0, 100)
+        wait_screen(sim, lambda sc, _f: sc.position == f"{at}/64", what=f"{at}/64")
+        return at
 
     for _ in range(64):
         shown = step()
@@ -134,8 +126,13 @@ def test_64_accounts_on_an_esp32_heap(sim_factory, capsys) -> None:  # type: ign
     peak = heap(sim)["peak"]
     time.sleep(13)  # the protocol server is unloaded after 12 s of quiet
     steady = heap(sim)
-    assert steady["used"] <= STEADY_MAX, steady
-    assert max(peak, steady["peak"]) <= PEAK_MAX, (peak, steady)
+    peak = max(peak, steady["peak"])
     status, _, err = host_tools(sim, capsys, "wipe", "--force", stdin="")
     assert status == 0, err
     wait_screen(sim, lambda sc, _f: sc.has_text("No accounts"), what="No accounts")
+    if steady["used"] > STEADY_MAX or peak > PEAK_MAX:
+        # Everything above works; the heap figures are the part of issue 11 still open.
+        pytest.xfail(
+            f"issue 11: steady heap {steady['used']:,} B (target {STEADY_MAX:,}), "
+            f"peak {peak:,} B (target {PEAK_MAX:,})"
+        )
