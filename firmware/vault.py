@@ -63,12 +63,12 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
 64 accounts with the longest fields take 64 * 271 + 2 + 24 = 17,370 bytes.
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
-SHA512; 20-character issuers, 32-character names) take about 11 KB (one object of 4
-attributes per account and one bytes object with its labels and secret; keys are built only for
-the accounts whose code is computed, and kept for the last 4). Save and load stream: a save
-writes the records one by one through a 15-byte buffer (labels and secret written from the
-account's own bytes, no copy) and verifies
-in 128-byte chunks, allocating about 2.2-2.4 KB in all whatever the vault's size; a load decodes
+SHA512; 20-character issuers, 32-character names) take about 11 KB, 64 with the longest fields
+about 22 KB (one object of 4 attributes per account and one bytes object with its labels and
+secret; keys are built only for the accounts whose code is computed, and kept for the last 4).
+Save and load stream: a save writes the records one by one through a 15-byte buffer (labels
+and secret written from the account's own bytes, no copy) and verifies in 128-byte chunks,
+allocating about 2.3 KB in all whatever the vault's size; a load decodes
 record by record through one 271-byte buffer. No step needs a block larger than that.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
