@@ -55,6 +55,7 @@ LONG_FIRST = (
     "tests/e2e/test_app_screen.py::test_figures_boot_time_and_i2c_traffic",
     "tests/host/test_otp_vectors.py",
     "tests/e2e/test_deploy.py::test_deploy_fresh_then_nothing_to_copy",
+    "tests/e2e/test_ram_64_accounts.py",
 )
 
 
