@@ -5,8 +5,8 @@ import app as appmod
 import fsutil
 import mptest
 import panelread
+import simboard
 import vault
-from test_app_sim import _sim_board
 
 SEED20 = b"12345678901234567890"
 
@@ -14,7 +14,7 @@ SEED20 = b"12345678901234567890"
 def test_on_the_sim_board_a_pulled_battery_is_noticed_by_check():
     import asyncio
 
-    b = _sim_board()
+    b = simboard.make()
     hw = b.hw
     hw.rtc.set_unix(1234567890.5)
     b.rtc().clear_oscillator_stop()
