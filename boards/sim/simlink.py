@@ -43,7 +43,8 @@ from simi2c import Device, SimI2C
 
 PANEL_ADDR = 0x3C
 RTC_ADDR = 0x68
-_RX_MAX = 4096
+# Bytes per recv(): the side channel shares the firmware's heap (a 4 KB read failed there).
+_RX_MAX = 256
 _READ = 0
 _WRITE = 1
 _IOCTL = 2
