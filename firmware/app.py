@@ -180,6 +180,7 @@ class App:
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
+        gc.collect()  # what loading the modules left behind (about 13 KB on a 32-bit port)
 
     def _make_display(self):
         # A MemoryError is not a missing panel: collect and try once more, and if the heap
