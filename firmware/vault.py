@@ -170,6 +170,12 @@ class Account:
     def _label(self, issuer, name):
         self._set(issuer.encode(), name.encode(), self._secret())
 
+    def _labelled(self, sizes, label):
+        # True if this account's labels are `label` (issuer and name UTF-8, run together) of
+        # these sizes: compared in place, no str decoded per account (a load checks every
+        # pair of accounts for duplicates).
+        return self._sizes == sizes and self._rec.startswith(label)
+
     def _secret(self):
         sizes = self._sizes
         return self._rec[(sizes & 0xFF) + (sizes >> 8) :]
@@ -399,8 +405,12 @@ class Vault:
         raise NotFoundError("no account matches %r" % query)
 
     def _index(self, issuer, name):
+        issuer = issuer.encode()
+        name = name.encode()
+        sizes = len(issuer) | len(name) << 8
+        label = issuer + name
         for i, a in enumerate(self._accounts):
-            if a.issuer == issuer and a.name == name:
+            if a._labelled(sizes, label):
                 return i
         return -1
 
@@ -525,27 +535,25 @@ class Vault:
                 raise ValueError("bad record")
             payload.readinto(mv[_FIXED : _FIXED + n])
             pos = _FIXED + li
-            issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
+            _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)  # checked; the bytes are kept
             pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "totp"
             secret, algorithm, counter = _fields(
                 mv[pos : pos + ls], _ALGORITHMS[flags & 3], digits, period, kind, counter
             )
-            if self._index_in(accounts, issuer, name):
-                raise ValueError("duplicate account")
-            accounts.append(
-                Account(issuer, name, secret, algorithm, digits, period, kind, counter)
-            )
+            # Labels as read (valid: just decoded), compared and kept without encoding again.
+            sizes = li | ln << 8
+            label = bytes(mv[_FIXED : _FIXED + li + ln])
+            for a in accounts:
+                if a._sizes == sizes and a._rec.startswith(label):
+                    raise ValueError("duplicate account")
+            account = Account("", "-", secret, algorithm, digits, period, kind, counter)
+            account._rec = label + secret
+            account._sizes = sizes
+            accounts.append(account)
         if payload.left:
             raise ValueError("trailing bytes")
         return accounts
-
-    @staticmethod
-    def _index_in(accounts, issuer, name):
-        for a in accounts:
-            if a.issuer == issuer and a.name == name:
-                return True
-        return False
 
 
 class _Records:
