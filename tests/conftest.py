@@ -57,6 +57,7 @@ LONG_FIRST = (
     "tests/e2e/test_deploy.py::test_deploy_fresh_then_nothing_to_copy",
     "tests/e2e/test_lock.py::test_mpremote_gets_no_repl_until_unlock_and_again_none_after_a_reset",
     "tests/e2e/test_lock.py::test_ctrl_c_through_twenty_resets_never_reaches_a_prompt",
+    "tests/e2e/test_ram_64_accounts.py",
 )
 
 

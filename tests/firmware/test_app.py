@@ -92,6 +92,7 @@ def test_codes_match_rfc6238_for_6_7_8_digits_and_each_algorithm():
                 b, a = make([rfc_account(alg, digits)], unix=t)
                 got = panelread.code(shown(b))
                 assert got == want[alg][-digits:], (t, alg, digits, got)
+                del b, a  # before the next app is made (an ESP32-sized heap holds one)
 
 
 def test_labels_and_position_are_drawn():
@@ -128,9 +129,11 @@ def test_countdown_bar_shrinks_and_preview_appears_in_the_last_seconds():
     # t = 1111111109 is 29 s into its period (1 s left): preview of the next code shown.
     b, a = make([rfc_account("sha1", 8)], unix=1111111109)
     f = shown(b)
+    del b, a  # one app at a time: an ESP32-sized heap holds one with this harness
     # The preview is the code one second later (the next period), in small type.
     b2, a2 = make([rfc_account("sha1", 8)], unix=1111111110)
     code_next = panelread.code(shown(b2))
+    del b2, a2
     assert panelread.has_text(f, code_next[:4]) and panelread.has_text(f, code_next[4:])
     # Early in a period: no preview, and a wider bar than late in the period.
     b3, a3 = make([rfc_account("sha1", 8)], unix=1111111111)  # 1 s into the period
