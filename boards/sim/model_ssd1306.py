@@ -96,7 +96,7 @@ class Ssd1306Model(Device):
         self.height = height
         self.external_vcc = external_vcc
         self.gddram = bytearray(_RAM)
-        self._glass = None  # glass()'s buffer
+        self._glass = bytearray(width * height // 8)  # glass()'s buffer, made with the model
         if garbage:
             seed = 0x2545F491
             for i in range(_RAM):
@@ -333,12 +333,10 @@ class Ssd1306Model(Device):
         return on ^ 1 if self.inverted else on
 
     def glass(self):
-        # Into one buffer made at first use, returned itself (valid until the next call): the
+        # Into one buffer made with the model, returned itself (valid until the next call): the
         # model shares the firmware's heap, in the sim and in the firmware tests, and a copy
         # per call (2-3 KB at once) was what ran out first on an ESP32-sized heap.
         out = self._glass
-        if out is None:
-            out = self._glass = bytearray(self.width * self.height // 8)
         if not self.lit:
             for i in range(len(out)):
                 out[i] = 0
