@@ -76,6 +76,11 @@ class Token:
 
         self._app = app
         self.FIRMWARE_VERSION = version.FIRMWARE_VERSION
+        # The protocol server's session (a login, its challenge, the CHECK window of the
+        # account added last), kept here while the server is unloaded between commands: a
+        # host that pauses longer than _SERVER_IDLE_MS (a user typing a code) keeps its login,
+        # each part still within its own time limit (server.Server.kept).
+        self.session = None
 
     @property
     def vault(self):

@@ -126,6 +126,9 @@ class Server:
         self._auth = None  # auth.Auth, made at the first login
         self._authed_ms = None  # ticks of the last command of a logged-in session
         self._code = 0  # the command being run (authcmds.run dispatches on it)
+        kept = getattr(token, "session", None)  # from a server unloaded while idle (serve())
+        if kept is not None:
+            self._fresh, self._fresh_ms, self._auth, self._authed_ms = kept
         self._handlers = {
             _HELLO: self._hello,
             _INFO: self._info,
@@ -566,6 +569,14 @@ class Server:
             "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
         )
 
+    def kept(self):
+        """The session state the app keeps while this module is unloaded (None: nothing).
+        Each part keeps its own time limit: a login ends after _AUTH_IDLE_MS without a
+        command and CHECK after _CHECK_WINDOW_MS, unloaded or not; HELLO ends both."""
+        if self._fresh is None and self._auth is None and self._authed_ms is None:
+            return None
+        return (self._fresh, self._fresh_ms, self._auth, self._authed_ms)
+
     # ---- security (docs/security.md)
 
     def _security(self):
@@ -652,4 +663,11 @@ async def serve(token, reader, writer, first=-1, idle_ms=0):
     with idle_ms, until the host has been quiet that long (the app then unloads this module
     and protocol.py: about 15 KB of heap on a 32-bit port). `first`: a byte the caller
     already read from `reader`."""
-    await Server(token, writer).run(reader, first, idle_ms)
+    server = Server(token, writer)
+    try:
+        await server.run(reader, first, idle_ms)
+    finally:
+        if idle_ms:
+            token.session = server.kept()
+
+
