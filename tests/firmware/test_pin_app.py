@@ -50,7 +50,9 @@ class Board:
 
 
 def shown(b):
-    return bytes(b.panel.shown)
+    # A bytearray: panelread reads it as it is (a bytes frame is copied again per check, 1 KB
+    # more in an ESP32-sized heap).
+    return bytearray(b.panel.shown)
 
 
 class Clock:
