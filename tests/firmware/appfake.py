@@ -65,7 +65,9 @@ def make(accounts=(), **kw):
 
 
 def shown(b):
-    return bytes(b.panel.shown)
+    # A bytearray: panelread reads it as it is (a bytes frame is copied again per check, 1 KB
+    # more in an ESP32-sized heap).
+    return bytearray(b.panel.shown)
 
 
 def rfc_account(alg="sha1", digits=8, period=30, name="acct"):
