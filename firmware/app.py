@@ -44,6 +44,10 @@ _POLL_MS = const(10)
 _POLL_OFF_MS = const(20)
 _CHECK_MS = const(5000)
 _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
+# The protocol server is unloaded after this long without a byte from the host: longer than
+# the host's longest wait for an answer (10 s) before it repeats a request, so a repeat is
+# still answered from the server's cache instead of being run twice.
+_SERVER_IDLE_MS = const(12000)
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
@@ -72,6 +76,11 @@ class Token:
 
         self._app = app
         self.FIRMWARE_VERSION = version.FIRMWARE_VERSION
+        # The protocol server's session (a login, its challenge, the CHECK window of the
+        # account added last), kept here while the server is unloaded between commands: a
+        # host that pauses longer than _SERVER_IDLE_MS (a user typing a code) keeps its login,
+        # each part still within its own time limit (server.Server.kept).
+        self.session = None
 
     @property
     def vault(self):
@@ -96,6 +105,11 @@ class Token:
     @property
     def memory_note(self):
         return self._app.memory_note
+
+    @memory_note.setter
+    def memory_note(self, note):
+        # Kept by the app: the protocol server is unloaded when idle, its state with it.
+        self._app.memory_note = note
 
     @property
     def pin(self):
@@ -169,6 +183,8 @@ class App:
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
+        self._key = None  # otp.Key of the account whose code is drawn (_key_of)
+        self._key_of = None
         self._vault_rev = -1
         self._storage_rev = -1  # vault revision at which reading the flash failed
         self._cfg_rev = -1
@@ -223,6 +239,7 @@ class App:
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
+        gc.collect()  # what loading the modules left behind (about 13 KB on a 32-bit port)
 
     def _make_display(self):
         # A MemoryError is not a missing panel: collect and try once more, and if the heap
@@ -258,6 +275,7 @@ class App:
         self._hotp_code = -1  # an HOTP code is shown once, not again after a sleep
         if self._pin_set():
             self.vault.lock()  # the keys leave RAM: the PIN is asked again at the next wake
+            self._key = self._key_of = None  # the shown account's key too
             self._pad = None
 
     # ---- the device PIN (pin.py, pinpad.py: imported only when a PIN is set)
@@ -311,6 +329,7 @@ class App:
         if v.revision == self._vault_rev:
             return
         self._vault_rev = v.revision
+        self._key = self._key_of = None  # built again for what is shown now
         old = self.accounts
         current = old[self.index] if self.index < len(old) else None
         try:
@@ -402,7 +421,11 @@ class App:
         days = clock.days
         sod = clock.sod
         period = a.period
-        key = a.key()
+        key = self._key
+        if self._key_of is not a:
+            # The vault keeps few keys built (they cost RAM): the app holds the shown one's.
+            key = self._key = a.key()
+            self._key_of = a
         counter = otp.counter(days, sod, period)
         left = period - otp.elapsed(days, sod, period)  # whole seconds left, incl. this one
         v.code = key.hotp(counter)
@@ -521,19 +544,39 @@ class App:
                     break
 
     async def _server_task(self):
+        # The protocol server (server.py over protocol.py, about 15 KB of heap on a 32-bit
+        # port) is imported when the host sends its first byte and unloaded once the host has
+        # been quiet for _SERVER_IDLE_MS: a token spends most of its life showing codes.
         import asyncio
 
-        try:
-            import server
-        except ImportError:
-            return  # a build without the protocol
         while True:
             try:
                 reader, writer = self.board.serial()
-                await server.serve(self.token, reader, writer)
+                stream = asyncio.StreamReader(reader)
+                one = bytearray(1)
+                while await stream.readinto(one):
+                    if not await self._serve(reader, writer, one[0]):
+                        return  # a build without the protocol
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
             await asyncio.sleep_ms(1000)
+
+    async def _serve(self, reader, writer, first):
+        try:
+            try:
+                import server
+            except ImportError:
+                return False
+            except MemoryError:
+                # The host gets no answer this time (it retries); INFO says why once one fits.
+                self.memory_note = "serial: protocol server"
+                gc.collect()
+                return True
+            await server.serve(self.token, reader, writer, first, _SERVER_IDLE_MS)
+        finally:
+            server = None  # noqa: F841 - dropped, with the modules, before the collection
+            _unload_server()
+        return True
 
     async def main(self):
         import asyncio
@@ -562,6 +605,10 @@ class App:
         try:
             asyncio.run(self.main())
         except BaseException as e:  # noqa: B036 - every way out, re-raised below
+            # Room to say so first (a MemoryError may be why): the stopped tasks, the
+            # protocol server among them, are dropped with their loop.
+            asyncio.new_event_loop()
+            _unload_server()
             self.stopped(e)
             raise
         finally:
@@ -596,6 +643,16 @@ class App:
 
             screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
         screen.stop(e)
+
+
+def _unload_server():
+    # The protocol modules go from sys.modules; once nothing refers to them (their task has
+    # ended), the collection frees their code.
+    import sys
+
+    sys.modules.pop("server", None)
+    sys.modules.pop("protocol", None)
+    gc.collect()
 
 
 def run(board):

@@ -196,16 +196,23 @@ def _reseal(v, cipher, salt=b"", iterations=0):
     if seal.header is not None and old is None:
         raise vault.LockedError("enter the PIN on the token first")
     accounts = v._accounts
-    stored = [a._secret for a in accounts]
-    keys = [a._key for a in accounts]
+    # An account's stored form is its _rec (labels + the secret as stored) and its _seal
+    # (vault.Account): both are swapped together and put back if the save fails.
+    stored = [(a._rec, a._seal) for a in accounts]
     header = seal.header
     new = []
     for a in accounts:
-        secret = a._secret if header is None else old.open(a._secret[1])
-        new.append(secret if cipher is None else (seal, cipher.seal(secret)))
+        secret = a._secret() if header is None else old.open(a._secret())
+        if cipher is not None:
+            secret = cipher.seal(secret)
+        sizes = a._sizes
+        new.append(a._rec[: (sizes & 0xFF) + (sizes >> 8)] + secret)
+    sealed = seal if cipher is not None else None
+    v._forget_keys()  # no key built under the old PIN outlives the change
     try:
         for i, a in enumerate(accounts):
-            a._secret = new[i]
+            a._rec = new[i]
+            a._seal = sealed
         if cipher is None:
             seal.header = None
         else:
@@ -214,8 +221,7 @@ def _reseal(v, cipher, salt=b"", iterations=0):
         v._save(False)
     except BaseException:
         for i, a in enumerate(accounts):
-            a._secret = stored[i]
-            a._key = keys[i]
+            a._rec, a._seal = stored[i]
         seal.header = header
         seal.cipher = old
         raise

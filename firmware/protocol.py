@@ -253,10 +253,12 @@ class Messages:
 
     # ---- the byte stream
 
-    async def run(self, reader):
+    async def run(self, reader, first=-1, idle_ms=0):
         """Read frames from `reader` (a binary stream) and answer them until the input ends
-        (never, on a board). Waits in the event loop for the first byte, then drains what is
-        buffered with select.poll(0): it never blocks the loop."""
+        (never, on a board), or, with idle_ms, until no byte came for that long. `first`: a
+        byte already read from the stream (0..255), taken before the stream's. Waits in the
+        event loop for the first byte, then drains what is buffered with select.poll(0): it
+        never blocks the loop."""
         import asyncio
         import select
 
@@ -267,7 +269,16 @@ class Messages:
         readinto = reader.readinto
         feed = self.codec.feed
         while True:
-            if not await stream.readinto(one):
+            if first >= 0:
+                one[0] = first
+                first = -1
+            elif idle_ms:
+                try:
+                    if not await asyncio.wait_for_ms(stream.readinto(one), idle_ms):
+                        return
+                except asyncio.TimeoutError:
+                    return  # quiet for idle_ms: the caller may unload the command layer
+            elif not await stream.readinto(one):
                 return  # end of input (only a test harness's pipe ends)
             while True:
                 if feed(one[0]):

@@ -107,6 +107,8 @@ _CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
 _WIPE_MAGIC = b"WIPE"
 _ENOSPC = const(28)
 _MAX_ENTROPY = const(32)
+_ACCOUNT_OVERHEAD = const(112)  # an account's object and its bytes' headers (32-bit port)
+HEAP_MARGIN = 8192  # free heap ADD leaves beside the new account (a variable: tests set it)
 
 
 class Server:
@@ -124,6 +126,9 @@ class Server:
         self._auth = None  # auth.Auth, made at the first login
         self._authed_ms = None  # ticks of the last command of a logged-in session
         self._code = 0  # the command being run (authcmds.run dispatches on it)
+        kept = getattr(token, "session", None)  # from a server unloaded while idle (serve())
+        if kept is not None:
+            self._fresh, self._fresh_ms, self._auth, self._authed_ms = kept
         self._handlers = {
             _HELLO: self._hello,
             _INFO: self._info,
@@ -153,8 +158,8 @@ class Server:
             _FACTORY_RESET: self._secure,
         }
 
-    async def run(self, reader):
-        await self.messages.run(reader)
+    async def run(self, reader, first=-1, idle_ms=0):
+        await self.messages.run(reader, first, idle_ms)
 
     async def _execute(self, code, request, response):
         # Every failure becomes a status and a message: the host always gets an answer.
@@ -168,6 +173,9 @@ class Server:
             result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
+            # A quiet moment: what the command left behind is freed now, in one piece,
+            # rather than when some later allocation finds the heap full.
+            gc.collect()
             return protocol.OK
         except Fail as e:
             status, message = e.args[0], e.args[1]
@@ -189,6 +197,10 @@ class Server:
             # MemoryError leaves it at its old state.
             gc.collect()
             self._oom = code
+            try:
+                self.token.memory_note = "command 0x%02x" % code  # outlives this module
+            except AttributeError:
+                pass  # a token without the note: INFO reports self._oom while loaded
             status = _OUT_OF_MEMORY
             free = gc.mem_free()
             message = "command 0x%02x did not fit in the heap (%d bytes free)" % (code, free)
@@ -358,6 +370,7 @@ class Server:
         if kind >= len(_KINDS) or not 1 <= algorithm <= len(_ALGORITHMS):
             raise Fail(protocol.INVALID, "unknown kind or algorithm")
         vault = self.token.vault
+        self._heap_room(vault, len(issuer) + len(name) + len(secret))
         account = vault.add(
             issuer,
             name,
@@ -373,6 +386,21 @@ class Server:
         self._fresh_ms = time.ticks_ms()
         self.token.changed()
         self.resp.put("<BB", vault.count, vault.capacity)
+
+    def _heap_room(self, vault, size):
+        # Capacity is honest: when the heap, not the slot count, is what limits, ADD says so
+        # before anything is written. An account costs its bytes plus about 100 (its object);
+        # HEAP_MARGIN stays free beside it for what the token does with it afterwards (a
+        # save, a key, a CODES answer, the panel).
+        gc.collect()
+        free = gc.mem_free()
+        need = size + _ACCOUNT_OVERHEAD + HEAP_MARGIN
+        if free < need:
+            raise Fail(
+                _OUT_OF_MEMORY,
+                "no heap for another account (%d bytes free, %d needed; %d of %d slots used)"
+                % (free, need, vault.count, vault.capacity),
+            )
 
     def _delete(self, req):
         account = self._account(req)
@@ -541,6 +569,14 @@ class Server:
             "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
         )
 
+    def kept(self):
+        """The session state the app keeps while this module is unloaded (None: nothing).
+        Each part keeps its own time limit: a login ends after _AUTH_IDLE_MS without a
+        command and CHECK after _CHECK_WINDOW_MS, unloaded or not; HELLO ends both."""
+        if self._fresh is None and self._auth is None and self._authed_ms is None:
+            return None
+        return (self._fresh, self._fresh_ms, self._auth, self._authed_ms)
+
     # ---- security (docs/security.md)
 
     def _security(self):
@@ -622,6 +658,16 @@ def largest_free_block():
     return lo
 
 
-async def serve(token, reader, writer):
-    """Serve the protocol on (reader, writer) until the input ends (never, on a board)."""
-    await Server(token, writer).run(reader)
+async def serve(token, reader, writer, first=-1, idle_ms=0):
+    """Serve the protocol on (reader, writer) until the input ends (never, on a board), or,
+    with idle_ms, until the host has been quiet that long (the app then unloads this module
+    and protocol.py: about 15 KB of heap on a 32-bit port). `first`: a byte the caller
+    already read from `reader`."""
+    server = Server(token, writer)
+    try:
+        await server.run(reader, first, idle_ms)
+    finally:
+        if idle_ms:
+            token.session = server.kept()
+
+

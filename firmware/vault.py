@@ -23,8 +23,9 @@
 Account (read-only by convention): issuer, name, kind ("totp"|"hotp"|"steam"), algorithm
 ("sha1"|"sha256"|"sha512"), digits (6..8; 5 for steam), period (seconds), counter (HOTP: the
 next counter to use; TOTP and steam: 0), label ("issuer:name", or "name" when the issuer is
-empty), key() -> otp.Key built on first use and cached. The secret is reachable only through
-key(): no attribute, repr or error message shows it.
+empty), key() -> otp.Key built on first use and cached (for the last 4 accounts whose key was
+built: keys cost RAM). The secret is reachable only through key(): no attribute, repr or error
+message shows it.
 
 find(query): an exact label ("GitHub:alice"), else the one label equal ignoring ASCII case,
 else the one label containing the query ignoring ASCII case. None -> NotFoundError, several ->
@@ -59,10 +60,12 @@ and a flash dump can read it. ESP32 flash encryption is the remedy (docs/storage
 
 The device PIN (pin.py, vaultcrypt.py): with a PIN set the file is version 2 and every secret
 is stored sealed (AES-256-CBC + HMAC tag, vaultcrypt.Cipher.seal) with keys derived from the
-PIN; labels and parameters stay readable. An Account keeps its secret as stored; key() opens
-it with the vault's cipher, which exists only while unlocked (lock() drops it and every key
-built from it). Rename, delete, an HOTP press and wipe copy sealed secrets as they are, so
-they work without the PIN; add() and key() raise LockedError without it.
+PIN; labels and parameters stay readable. An Account keeps its secret as stored (the sealed
+blob in the same bytes object as its labels, see Account) and a reference to its vault's seal;
+key() opens the blob with the vault's cipher, which exists only while unlocked (lock() drops
+it and every key built from it; a PIN change drops every key too). Rename, delete, an HOTP
+press and wipe copy sealed secrets as they are, so they work without the PIN; add() and key()
+raise LockedError without it.
 
 File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
     0  version u8 = 1 (no PIN) or 2 (PIN: the PIN block follows)
@@ -81,12 +84,15 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
 64 * 319 + 38 + 24 = 20,478).
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
-SHA512; 20-character issuers, 32-character names) take about 17 KB, 64 with the longest fields
-about 28 KB (one object of 7 attributes per account plus its strings and secret; keys are built
-only for accounts whose code is computed). Save and load stream: a save writes the records one
-by one through a 15-byte buffer (labels written from their str, no encoded copy) and verifies
-in 128-byte chunks, allocating about 2.2-2.4 KB in all whatever the vault's size; a load decodes
-record by record through one 271-byte buffer. No step needs a block larger than that.
+SHA512; 20-character issuers, 32-character names) take about 11 KB, 64 with the longest fields
+about 22 KB (one object of 4 attributes per account and one bytes object with its labels and
+secret; keys are built only for the accounts whose code is computed, and kept for the last 4).
+Save and load stream: a save writes the records one by one through a 15-byte buffer (labels
+and secret written from the account's own bytes, no copy) and verifies in 128-byte chunks,
+allocating about 2.3 KB in all whatever the vault's size; a load decodes record by record
+through one 319-byte buffer (the longest sealed record). No step needs a block larger than
+that. With a PIN an account holds its sealed blob instead of the raw secret (48..176 bytes:
+padded, with an IV and a tag) and its dict gets a fifth slot, for the seal.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
 sim's flash (4 KB blocks, littlefs): a press erases 1.1 blocks on average with 12 short
@@ -173,27 +179,70 @@ class _Seal:
         self.cipher = None
 
 
+# Built keys are kept for the last few accounts only: a key is about 200 bytes on a 32-bit
+# port, 13 KB for 64 accounts once a CODES answer or a walk through the accounts has built
+# them all. Whoever computes codes all the time (the app, for the account it shows) keeps its
+# own reference.
+_KEPT_KEYS = const(4)
+_keys = []  # [account, key] pairs, oldest first
+
+
+def _drop_key(account):
+    for pair in _keys:
+        if pair[0] is account:
+            _keys.remove(pair)
+            return
+
+
 class Account:
-    # Compact: algorithm, kind, digits and period live in one small int (_meta: the record's
-    # flags byte, digits << 8, period << 12) and the labels' UTF-8 sizes in another (_sizes:
-    # issuer | name << 8), so an account is 7 attributes (its dict stays small) and a save
-    # needs no encoded copy. Both stay below 2**30: no big int on a 32-bit port.
+    # Compact, as there are 64 of them: four attributes (a small instance dict). _rec holds
+    # the labels' UTF-8 and the secret in one bytes object (issuer, name, secret: what a
+    # save writes, in one piece); _sizes the labels' sizes (issuer | name << 8); _meta the
+    # record's flags byte, digits << 8 and period << 12. Both ints stay below 2**30: no big
+    # int on a 32-bit port. issuer and name are decoded from _rec at each use (they allocate:
+    # the app reads them when an account is selected, not per frame). About 160 bytes an
+    # account on a 32-bit port (20-character issuer, 32-character name, 20-byte secret)
+    # instead of 240 as separate strings.
+    # With a PIN the secret in _rec is the sealed blob, and the account has a fifth
+    # attribute, _seal (the vault's _Seal, whose cipher opens it while unlocked); an
+    # unsealed account reads the class's None and keeps its four.
+    _seal = None
+
     def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
-        self._label(issuer, name)
-        # As stored: bytes, or with a PIN (vault, seal, blob sealed by vaultcrypt): a tuple
-        # rather than an 8th attribute, which would grow every account's dict.
-        self._secret = secret
         flags = _ALGORITHMS.index(algorithm) | (
             _HOTP_FLAG if kind == "hotp" else _STEAM_FLAG if kind == "steam" else 0
         )
         self._meta = flags | digits << 8 | period << 12
+        self._set(issuer.encode(), name.encode(), secret)
         self.counter = counter
-        self._key = None
+
+    def _set(self, issuer, name, secret):
+        self._rec = issuer + name + secret
+        self._sizes = len(issuer) | len(name) << 8
 
     def _label(self, issuer, name):
-        self.issuer = issuer
-        self.name = name
-        self._sizes = len(issuer.encode()) | len(name.encode()) << 8
+        self._set(issuer.encode(), name.encode(), self._secret())
+
+    def _labelled(self, sizes, label):
+        # True if this account's labels are `label` (issuer and name UTF-8, run together) of
+        # these sizes: compared in place, no str decoded per account (a load checks every
+        # pair of accounts for duplicates).
+        return self._sizes == sizes and self._rec.startswith(label)
+
+    def _secret(self):
+        # The secret as stored: raw bytes, or the sealed blob (see _seal).
+        sizes = self._sizes
+        return self._rec[(sizes & 0xFF) + (sizes >> 8) :]
+
+    @property
+    def issuer(self):
+        return str(self._rec[: self._sizes & 0xFF], "utf-8")
+
+    @property
+    def name(self):
+        sizes = self._sizes
+        start = sizes & 0xFF
+        return str(self._rec[start : start + (sizes >> 8)], "utf-8")
 
     @property
     def algorithm(self):
@@ -214,18 +263,24 @@ class Account:
 
     @property
     def label(self):
-        return self.issuer + ":" + self.name if self.issuer else self.name
+        issuer = self.issuer
+        return issuer + ":" + self.name if issuer else self.name
 
     def key(self):
-        if self._key is None:
-            secret = self._secret
-            if type(secret) is tuple:
-                seal, secret = secret
-                if seal.cipher is None:
-                    raise LockedError("enter the PIN on the token first")
-                secret = seal.cipher.open(secret)
-            self._key = make_key(secret, self.algorithm, self.digits, self.period)
-        return self._key
+        for pair in _keys:
+            if pair[0] is self:
+                return pair[1]
+        secret = self._secret()
+        seal = self._seal
+        if seal is not None:
+            if seal.cipher is None:
+                raise LockedError("enter the PIN on the token first")
+            secret = seal.cipher.open(secret)
+        key = make_key(secret, self.algorithm, self.digits, self.period)
+        if len(_keys) >= _KEPT_KEYS:
+            _keys.pop(0)
+        _keys.append([self, key])
+        return key
 
     def __repr__(self):
         return "<Account %s %s %s/%d/%d>" % (
@@ -353,6 +408,7 @@ class Vault:
     # ---- reading
 
     def load(self):
+        self._forget_keys()
         self._set([])
         self._header = None
         # Loaded only once the file is read: after any other error (a MemoryError, an
@@ -379,6 +435,11 @@ class Vault:
     def _set(self, accounts):
         self._accounts = accounts
         self._records.accounts = accounts
+
+    def _forget_keys(self):
+        # Derived key state of accounts leaving RAM goes with them.
+        for a in self._accounts:
+            _drop_key(a)
 
     def _ready(self):
         if not self._loaded:
@@ -426,8 +487,12 @@ class Vault:
         raise NotFoundError("no account matches %r" % query)
 
     def _index(self, issuer, name):
+        issuer = issuer.encode()
+        name = name.encode()
+        sizes = len(issuer) | len(name) << 8
+        label = issuer + name
         for i, a in enumerate(self._accounts):
-            if a.issuer == issuer and a.name == name:
+            if a._labelled(sizes, label):
                 return i
         return -1
 
@@ -448,11 +513,14 @@ class Vault:
         self._ready()
         issuer, name = _pair(issuer, name)
         secret, algorithm, counter = _fields(secret, algorithm, digits, period, kind, counter)
-        if self._seal.header is not None:
-            if self._seal.cipher is None:
+        seal = self._seal
+        if seal.header is not None:
+            if seal.cipher is None:
                 raise LockedError("enter the PIN on the token first")
-            secret = (self._seal, self._seal.cipher.seal(secret))
+            secret = seal.cipher.seal(secret)
         account = Account(issuer, name, secret, algorithm, digits, period, kind, counter)
+        if seal.header is not None:
+            account._seal = seal
         accounts = self._accounts
         i = self._index(issuer, name)
         if i >= 0:
@@ -465,6 +533,7 @@ class Vault:
             except BaseException:
                 accounts[i] = old
                 raise
+            _drop_key(old)
             return account
         if len(accounts) >= self.capacity:
             raise FullError("vault is full (%d accounts)" % self.capacity)
@@ -486,6 +555,7 @@ class Vault:
         except BaseException:
             accounts.insert(i, account)
             raise
+        _drop_key(account)
 
     def rename(self, target, issuer, name):
         account = self.find(target)
@@ -493,12 +563,12 @@ class Vault:
         i = self._index(issuer, name)
         if i >= 0 and self._accounts[i] is not account:
             raise DuplicateError("%s already exists" % (issuer + ":" + name if issuer else name))
-        old_issuer, old_name = account.issuer, account.name
+        old_rec, old_sizes = account._rec, account._sizes
         account._label(issuer, name)
         try:
             self._save()
         except BaseException:
-            account._label(old_issuer, old_name)
+            account._rec, account._sizes = old_rec, old_sizes
             raise
         return account
 
@@ -528,6 +598,7 @@ class Vault:
                 self.load()
             except VaultError:
                 pass  # damaged: erased below, PIN block and all
+        self._forget_keys()
         if keep_pin and seal.header is not None and not self.corrupt:
             old = self._accounts
             self._set([])
@@ -571,11 +642,11 @@ class Vault:
         self._seal.cipher = cipher
 
     def lock(self):
-        """Forget the keys: the cipher and every key built from a decrypted secret."""
+        """Forget the keys: the cipher and every key built from a decrypted secret (whoever
+        holds a key of its own, the app for the shown account, drops it too)."""
         self._seal.cipher = None
         if self._seal.header is not None:
-            for a in self._accounts:
-                a._key = None
+            self._forget_keys()
 
     # ---- the file format
 
@@ -617,7 +688,7 @@ class Vault:
                 raise ValueError("bad record")
             payload.readinto(mv[_FIXED : _FIXED + n])
             pos = _FIXED + li
-            issuer, name = _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)
+            _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)  # checked; the bytes are kept
             pos += ln
             kind = "hotp" if flags & _HOTP_FLAG else "steam" if flags & _STEAM_FLAG else "totp"
             secret, algorithm, counter = _fields(
@@ -632,33 +703,28 @@ class Vault:
                 # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
                 if ls < 48 or ls > _MAX_SEALED or ls % 16:
                     raise ValueError("bad sealed secret")
-                secret = (seal, bytes(mv[pos : pos + ls]))
-            if self._index_in(accounts, issuer, name):
-                raise ValueError("duplicate account")
-            accounts.append(
-                Account(issuer, name, secret, algorithm, digits, period, kind, counter)
-            )
+                secret = bytes(mv[pos : pos + ls])
+            # Labels as read (valid: just decoded), compared and kept without encoding again.
+            sizes = li | ln << 8
+            label = bytes(mv[_FIXED : _FIXED + li + ln])
+            for a in accounts:
+                if a._sizes == sizes and a._rec.startswith(label):
+                    raise ValueError("duplicate account")
+            account = Account("", "-", b"", algorithm, digits, period, kind, counter)
+            account._rec = label + secret
+            account._sizes = sizes
+            if seal is not None:
+                account._seal = seal
+            accounts.append(account)
         if payload.left:
             raise ValueError("trailing bytes")
         return accounts
 
-    @staticmethod
-    def _index_in(accounts, issuer, name):
-        for a in accounts:
-            if a.issuer == issuer and a.name == name:
-                return True
-        return False
-
-
-def _stored(secret):
-    # The bytes a secret is stored as: itself, or the sealed blob of a (seal, blob) pair.
-    return secret[1] if type(secret) is tuple else secret
-
 
 class _Records:
     """The vault file's payload as a store source: its size, and its parts written record by
-    record through one 15-byte buffer (a label is written from its str: MicroPython's str
-    exposes its UTF-8 bytes, so no encoded copy is made)."""
+    record through one 15-byte buffer (labels and secret are written from the account's own
+    bytes: no copy is made)."""
 
     def __init__(self, accounts, seal):
         self.accounts = accounts
@@ -668,7 +734,7 @@ class _Records:
     def __len__(self):
         size = 2 if self._seal.header is None else 2 + _PIN_BLOCK
         for a in self.accounts:
-            size += _FIXED + (a._sizes & 0xFF) + (a._sizes >> 8) + len(_stored(a._secret))
+            size += _FIXED + len(a._rec)
         return size
 
     def parts(self, out):
@@ -682,7 +748,6 @@ class _Records:
             out(header)
         for a in accounts:
             meta = a._meta
-            secret = _stored(a._secret)
             struct.pack_into(
                 _REC_FMT,
                 buf,
@@ -693,9 +758,7 @@ class _Records:
                 a.counter,
                 a._sizes & 0xFF,
                 a._sizes >> 8,
-                len(secret),
+                len(a._rec) - (a._sizes & 0xFF) - (a._sizes >> 8),
             )
             out(buf)
-            out(a.issuer)
-            out(a.name)
-            out(secret)
+            out(a._rec)

@@ -58,6 +58,7 @@ LONG_FIRST = (
     "tests/e2e/test_lock.py::test_mpremote_gets_no_repl",
     "tests/e2e/test_lock.py::test_unlock_opens_the_repl_until_the_next_reset",
     "tests/e2e/test_lock.py::test_ctrl_c_through_twenty_resets_never_reaches_a_prompt",
+    "tests/e2e/test_ram_64_accounts.py",
 )
 
 

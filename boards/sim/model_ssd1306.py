@@ -22,8 +22,9 @@
 #   lit             True when the glass emits light (display on and a supply: charge pump
 #                   enabled or external VCC)
 #   pixel(x, y)     1 if the pixel at glass position (x, y) is lit (0, 0 = top left)
-#   glass()         the visible picture, bytes of width*height//8 in MONO_VLSB page-major
-#                   order (framebuf-compatible); all zeros when the glass is dark
+#   glass()         the visible picture, width*height//8 bytes in MONO_VLSB page-major
+#                   order (framebuf-compatible); all zeros when the glass is dark. One
+#                   bytearray, returned again by the next call: copy it to keep it
 #   version         incremented on every change that can alter the glass: a GDDRAM byte that
 #                   changed value, or a visible setting (not window or addressing commands)
 #   bytes_received  every byte of every write transaction (control bytes included; the
@@ -48,6 +49,7 @@ from simi2c import Device
 
 _RAM = 1024  # 128 columns x 8 pages
 _COLS = 128
+_NO_ROW = 255  # _rows(): no scanned GDDRAM row reaches this glass row
 
 # Commands with parameters: command byte -> number of parameter bytes.
 _PARAMS = {
@@ -94,6 +96,7 @@ class Ssd1306Model(Device):
         self.height = height
         self.external_vcc = external_vcc
         self.gddram = bytearray(_RAM)
+        self._glass = bytearray(width * height // 8)  # glass()'s buffer, made with the model
         if garbage:
             seed = 0x2545F491
             for i in range(_RAM):
@@ -103,7 +106,12 @@ class Ssd1306Model(Device):
         # module's COM configuration, full multiplex) drives with that row.
         alt = height == 64
         self._wiring = [_com_pin(y, height, True, alt, False) for y in range(height)]
-        self._identity = list(range(height))
+        self._identity = bytearray(range(height))
+        # _rows()'s buffers, made once: the model shares the firmware's heap (host_tools sim
+        # --heap, the firmware tests on an ESP32-sized heap). Row numbers are 0..63, _NO_ROW
+        # where no scanned row reaches the glass row.
+        self._rowbuf = bytearray(height)
+        self._step_of_pin = bytearray(64)
         self.bytes_received = 0
         self.data_bytes = 0
         self.command_bytes = 0
@@ -291,21 +299,23 @@ class Ssd1306Model(Device):
     # --- the glass ------------------------------------------------------------------------
 
     def _rows(self):
-        # For each glass row: the GDDRAM row it shows, or -1 if no scanned row reaches it.
+        # For each glass row: the GDDRAM row it shows, or _NO_ROW if no scanned row reaches it.
         if self._rowmap is None:
             mux = self.multiplex
             alt = bool(self.com_pins & 0x10)
             lr = bool(self.com_pins & 0x20)
-            step_of_pin = {}
+            step_of_pin = self._step_of_pin
+            for i in range(64):
+                step_of_pin[i] = _NO_ROW
             for step in range(mux):
                 step_of_pin[_com_pin(step, mux, self.com_remap, alt, lr)] = step
-            rows = []
+            rows = self._rowbuf
             for y in range(self.height):
-                step = step_of_pin.get(self._wiring[y], -1)
-                if step < 0:
-                    rows.append(-1)
+                step = step_of_pin[self._wiring[y]]
+                if step == _NO_ROW:
+                    rows[y] = _NO_ROW
                 else:
-                    rows.append((step + self.start_line + self.display_offset) % 64)
+                    rows[y] = (step + self.start_line + self.display_offset) % 64
             self._rowmap = rows
         return self._rowmap
 
@@ -317,37 +327,47 @@ class Ssd1306Model(Device):
         if self.entire_on:
             return 1
         row = self._rows()[y]
-        if row < 0:
+        if row == _NO_ROW:
             return 0
         on = (self.gddram[(row >> 3) * _COLS + x] >> (row & 7)) & 1
         return on ^ 1 if self.inverted else on
 
     def glass(self):
-        out = bytearray(self.width * self.height // 8)
+        # Into one buffer made with the model, returned itself (valid until the next call): the
+        # model shares the firmware's heap, in the sim and in the firmware tests, and a copy
+        # per call (2-3 KB at once) was what ran out first on an ESP32-sized heap.
+        out = self._glass
         if not self.lit:
-            return bytes(out)
+            for i in range(len(out)):
+                out[i] = 0
+            return out
         if self.entire_on:
-            return bytes(b"\xff" * len(out))
+            for i in range(len(out)):
+                out[i] = 0xFF
+            return out
         rows = self._rows()
         ram = self.gddram
         inv = self.inverted
+        n = len(out)
         if rows == self._identity:
             # The usual setup: the glass shows GDDRAM rows as they are.
-            n = len(out)
             if inv:
                 for i in range(n):
                     out[i] = ram[i] ^ 0xFF
-                return bytes(out)
-            return bytes(ram[:n])
+            else:
+                out[:] = memoryview(ram)[:n]
+            return out
+        for i in range(n):
+            out[i] = 0
         for y in range(self.height):
             row = rows[y]
             dst = (y >> 3) * _COLS
             bit = 1 << (y & 7)
-            if row < 0:
+            if row == _NO_ROW:
                 continue  # no COM drives this row: dark, even when inverted
             src = (row >> 3) * _COLS
             shift = row & 7
             for x in range(_COLS):
                 if ((ram[src + x] >> shift) & 1) ^ inv:
                     out[dst + x] |= bit
-        return bytes(out)
+        return out

@@ -82,6 +82,11 @@ class _StateFs:
 
 
 def _boot():
+    # The firmware's heap region, taken before anything else is allocated so that it is one
+    # piece, as on a board (simlink.HeapBudget releases it once the plumbing is up).
+    limit = int(os.getenv("SIM_HEAP") or "0")
+    reserve = int(os.getenv("SIM_HEAP_RESERVE") or "0")
+    region = [bytearray(limit + reserve)] if limit else []
     repo = os.getenv("SIM_REPO")
     state = os.getenv("SIM_STATE")
     vfs.mount(_StateFs(state), "/_state")
@@ -113,9 +118,7 @@ def _boot():
     run_main = os.getenv("SIM_RUN_MAIN") == "1"
     # 6. The firmware's heap budget (SIM_HEAP bytes, 0 or unset: none): measured and set
     #    aside now that the plumbing is up (simlink.HeapBudget).
-    hw.heap = simlink.HeapBudget(
-        int(os.getenv("SIM_HEAP") or "0"), int(os.getenv("SIM_HEAP_RESERVE") or "0")
-    )
+    hw.heap = simlink.HeapBudget(limit, reserve, region)
     if link is not None:
         heap = hw.heap
         link.hello(

@@ -8,7 +8,10 @@
 #
 # A model implements the device side of a transaction (subclass Device for no-op defaults):
 #   i2c_start(read)   after the address byte: a new write (read=False) or read (read=True)
-#   i2c_write(data)   bytes of a write transaction (a writevto calls it once per buffer)
+#   i2c_write(data)   bytes of a write transaction (a writevto calls it once per buffer):
+#                     the caller's own buffer, to read during the call, never to keep (no
+#                     copy: the bus shares the firmware's heap, and a board's bus copies
+#                     nothing there)
 #   i2c_read(buf)     fill buf with the bytes the device sends
 #   i2c_stop()        end of a transaction (also after a repeated start)
 #
@@ -79,7 +82,7 @@ class SimI2C:
     def _write(self, model, addr, buf):
         n = len(buf)
         if n:
-            model.i2c_write(bytes(buf))
+            model.i2c_write(buf)
         self._count(addr, n)
         return n
 

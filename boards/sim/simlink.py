@@ -43,7 +43,8 @@ from simi2c import Device, SimI2C
 
 PANEL_ADDR = 0x3C
 RTC_ADDR = 0x68
-_RX_MAX = 4096
+# Bytes per recv(): the side channel shares the firmware's heap (a 4 KB read failed there).
+_RX_MAX = 256
 _READ = 0
 _WRITE = 1
 _IOCTL = 2
@@ -82,6 +83,9 @@ def boot(state_dir, link, flash):
     return _hw
 
 
+_HEX_PIECE = 128  # bytes of a buffer hexlified at once by Link.send_hex
+
+
 class Link:
     """JSON-lines side channel to the supervisor over a localhost TCP socket."""
 
@@ -101,6 +105,26 @@ class Link:
             return
         try:
             self._sock.write(b"\n" + json.dumps(msg).encode() + b"\n")
+        except OSError:
+            self.alive = False
+
+    def send_hex(self, msg, fields):
+        """send(msg) with each (name, buffer) of `fields` added as a hex string, written in
+        small pieces: the plumbing shares the firmware's heap, and a frame message built whole
+        took about 13 KB at once (JSON text, its bytes, the line)."""
+        if not self.alive:
+            return
+        try:
+            write = self._sock.write
+            write(b"\n")
+            write(json.dumps(msg)[:-1])  # without its closing brace
+            for name, buf in fields:
+                write(', "%s": "' % name)
+                mv = memoryview(buf)
+                for i in range(0, len(mv), _HEX_PIECE):
+                    write(hexlify(mv[i : i + _HEX_PIECE]))
+                write(b'"')
+            write(b"}\n")
         except OSError:
             self.alive = False
 
@@ -249,48 +273,83 @@ class HeapBudget:
     """The firmware's share of the interpreter's heap (`host_tools sim --heap`).
 
     The sim's plumbing (this module, the models, simboot, the flash) lives in the same heap
-    as the firmware. simboot measures it once it is up (after a collection) and, with a
-    limit, takes what lies beyond plumbing + limit + reserve out of the heap as one ballast
-    block, so the firmware finds `limit` bytes free whatever the plumbing needs. The reserve
-    is for the plumbing's short-lived allocations (a frame message is a few KB of JSON); the
-    collector cannot tell whose they are, so it is shared. The figures are the firmware's:
-    the plumbing and the ballast are subtracted from what is in use, the reserve from what
-    is free. With a limit, the peak is sampled at every hardware access (a spike between two
-    is missed); without one it is not kept: scanning a 2 MiB heap at every access slows the
-    firmware enough to change the sim's Ctrl-C and sleep timing."""
+    as the firmware. With a limit, simboot takes the firmware's region first, before the
+    plumbing exists: one block of limit + reserve bytes (`region`), contiguous, as an ESP32's
+    heap is when main.py starts. Once the plumbing is up and collected, everything else that
+    is free is taken as ballast (the big free areas whole, then what is left in the
+    plumbing's small holes is taken off the region's size), and the region is released: the
+    firmware finds `limit` bytes free (plus the reserve) in one piece, not scattered through
+    the plumbing's garbage. The reserve is for the plumbing's short-lived allocations (a
+    frame message is a few KB of JSON); the collector cannot tell whose they are, so it is
+    shared. The figures are the firmware's: the plumbing and the ballast are subtracted from
+    what is in use, the reserve from what is free.
 
-    def __init__(self, limit, reserve):
+    The peak (with a limit) is the most in use after a collection, sampled at every hardware
+    access: when what is allocated, garbage included, passes the peak so far, the heap is
+    collected and what is left is compared (a spike between two accesses is missed). Without
+    a limit it is not kept: scanning a 2 MiB heap at every access slows the firmware enough
+    to change the sim's Ctrl-C and sleep timing."""
+
+    def __init__(self, limit, reserve, region=()):
+        # region: [the block simboot took first] (a list: released here by emptying it)
         self.limit = limit  # bytes for the firmware; 0: no limit
         self.reserve = reserve if limit else 0
         gc.collect()
-        self.plumbing = gc.mem_alloc()
+        held = len(region[0]) + _BLOCK if region else 0
+        self.plumbing = gc.mem_alloc() - held
         self._ballast = None
         self.ballast = 0
         if limit:
-            extra = gc.mem_free() - limit - self.reserve
-            if extra > 0:
-                self._ballast = bytearray(extra)
-                self.ballast = extra
+            self._take_the_rest(region)
         gc.collect()
         self._base = gc.mem_alloc()  # plumbing + ballast: what is not the firmware's
         self.free_at_boot = gc.mem_free() - self.reserve
         self.peak = 0
 
+    def _take_the_rest(self, region):
+        pieces = [None] * _MAX_PIECES  # made first: a growing list would leave holes
+        n = 0
+        while region and n < _MAX_PIECES - 1:
+            size = largest_free_block()
+            if size < _SMALLEST_PIECE:
+                break
+            pieces[n] = bytearray(size)
+            self.ballast += size
+            n += 1
+        gc.collect()
+        if region:
+            region.pop()  # released: the firmware's heap, in one piece
+            gc.collect()
+        # What is free beyond the budget (the plumbing's small holes, or without a region
+        # everything the plumbing left) is taken off the start of the biggest free area.
+        extra = gc.mem_free() - self.limit - self.reserve
+        if extra > 0:
+            pieces[n] = bytearray(extra)  # from the region's start: it stays in one piece
+            self.ballast += extra
+        self._ballast = pieces
+
     def used(self):
         return gc.mem_alloc() - self._base
 
     def sample(self):
-        used = gc.mem_alloc() - self._base
-        if used > self.peak:
-            self.peak = used
+        # Live data is at most what is allocated: only when that passes the peak (by more
+        # than the figure's resolution) can the peak have grown, and a collection tells.
+        if gc.mem_alloc() - self._base > self.peak + _PEAK_STEP:
+            gc.collect()
+            used = gc.mem_alloc() - self._base
+            if used > self.peak:
+                self.peak = used
 
     def figures(self):
         if self.limit:
             self.sample()
         gc.collect()
+        used = self.used()
+        if self.limit and used > self.peak:
+            self.peak = used
         return {
             "limit": self.limit or None,
-            "used": self.used(),
+            "used": used,
             "peak": self.peak if self.limit else None,
             "free": gc.mem_free() - self.reserve,
             "largest_free": largest_free_block(),
@@ -298,6 +357,12 @@ class HeapBudget:
             "reserve": self.reserve,
             "free_at_boot": self.free_at_boot,
         }
+
+
+_BLOCK = 16  # a bytearray's own object, beside its data (one heap block on 32-bit builds)
+_MAX_PIECES = 64
+_SMALLEST_PIECE = 512
+_PEAK_STEP = 512  # the peak's resolution: fewer collections than one per access
 
 
 def largest_free_block():
@@ -397,9 +462,7 @@ class Hardware:
         }
         for name in PANEL_REGS:
             msg[name] = getattr(panel, name)
-        msg["gddram"] = hexlify(panel.gddram).decode()
-        msg["glass"] = hexlify(panel.glass()).decode()
-        self.link.send(msg)
+        self.link.send_hex(msg, (("gddram", panel.gddram), ("glass", panel.glass())))
 
     def restore_panel(self, state, gddram_hex):
         panel = self.panel

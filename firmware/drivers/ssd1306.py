@@ -76,7 +76,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         size = self.pages * width
         self.buffer = bytearray(size)
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
-        self._shadow = bytearray(size)  # what the panel's GDDRAM holds
         self._stale = True  # shadow unknown: next show() is full
         # What a caller that draws straight into the buffer vouches for (the UI does): x0, y0,
         # x1, y1 (ends excluded) holding every change since the last show(), and a state byte
@@ -84,11 +83,11 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         # show() compares only that rectangle when vouched. Bytes 5.. are the driver's own:
         # the page count, and the data length the send vector is set up for (low, high).
         self.area = bytearray(_NO_AREA + bytes((self.pages, 0, 0)))
-        # The shadow of GDDRAM (size bytes), then 1,023 bytes of staging: a changed window of
-        # n bytes goes out as one writevto of the staging regions that n's binary digits
-        # name, largest first. Fixed views over fixed regions: sending any window allocates
-        # nothing and puts exactly n data bytes on the bus, for 10 views (about 200 bytes)
-        # where a view per length would take 16 KB.
+        # The shadow of GDDRAM (size bytes: what the panel holds), then 1,023 bytes of
+        # staging: a changed window of n bytes goes out as one writevto of the staging
+        # regions that n's binary digits name, largest first. Fixed views over fixed
+        # regions: sending any window allocates nothing and puts exactly n data bytes on the
+        # bus, for 10 views (about 200 bytes) where a view per length would take 16 KB.
         self._shadow = bytearray(size + 1023)
         tx = memoryview(self._shadow)[size:]
         # Region of bit j (2 ** j bytes) at 1024 - 2 ** (j + 1) in the staging: bit 9 first.

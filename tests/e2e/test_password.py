@@ -14,7 +14,7 @@ from e2e_helpers import host_tools, wait_screen
 
 from host_tools import auth
 from host_tools import protocol as p
-from host_tools.errors import AuthFailedError, ExitStatus
+from host_tools.errors import AuthFailedError, AuthRequiredError, ExitStatus
 from host_tools.session import open_session
 
 pytestmark = pytest.mark.e2e
@@ -192,3 +192,19 @@ def test_a_short_new_password_is_refused_and_nothing_changes(unpaced_sim, capsys
     assert status == ExitStatus.INVALID_INPUT, out + err
     with open_session(unpaced_sim.port) as s:
         assert not s.info().password_set
+
+
+def test_a_login_outlives_the_unloaded_protocol_server(protected):
+    # The token unloads its protocol server after 12 s without a byte from the host; the app
+    # keeps the session (the login, its challenge, the CHECK window), so a host that pauses
+    # longer (a user typing the code the token shows) stays logged in: the 5-minute idle rule
+    # decides, not the unload. Sent through the link: the session would log in again itself.
+    sim = protected
+    with open_session(sim.port) as s:
+        s.login(PASSWORD)
+        s.link.request(p.Command.LIST, b"\x00", timeout=5)
+        time.sleep(13)  # past the 12 s after which the server is unloaded
+        s.link.request(p.Command.LIST, b"\x00", timeout=5)  # no AUTH_REQUIRED
+    with open_session(sim.port) as s:  # a new session (HELLO) logs in again
+        with pytest.raises(AuthRequiredError):
+            s.link.request(p.Command.LIST, b"\x00", timeout=5)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from e2e_helpers import host_tools
@@ -57,3 +58,19 @@ def test_heap_zero_lifts_the_limit(sim_factory) -> None:  # type: ignore[no-unty
     heap = status["heap"]
     assert heap["limit"] is None and heap["reserve"] == 0 and heap["peak"] is None
     assert heap["free"] > 2 * LIMIT  # the interpreter's default heap (2 MiB or 1 MiB)
+
+
+def test_the_protocol_server_is_unloaded_when_the_host_is_quiet(sim_factory, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The protocol server (server.py and protocol.py) is imported at the host's first byte and
+    # dropped after 12 s without one: a token spends most of its life showing codes.
+    sim = sim_factory("--heap", f"{LIMIT // 1024}K", "--baud", "0")
+    idle = sim_ctl_status(sim)["heap"]["used"]
+    code, _, err = host_tools(sim, capsys, "info")
+    assert code == 0, err
+    talking = sim_ctl_status(sim)["heap"]["used"]
+    assert talking > idle + 8_000, (idle, talking)  # 15 KB on micropython32, more on 64-bit
+    time.sleep(13.5)
+    quiet = sim_ctl_status(sim)["heap"]["used"]
+    assert quiet < talking - 8_000, (idle, talking, quiet)
+    code, out, err = host_tools(sim, capsys, "info")  # and it comes back at the next command
+    assert code == 0 and "display:   yes" in out, err

@@ -8,13 +8,22 @@ def _fb(buf, w, h):
     return framebuf.FrameBuffer(buf, w, h, framebuf.MONO_VLSB)
 
 
-def _glyph_table():
-    # Glyph bytes -> its character: the digits, then the letters of Steam codes.
-    n = font.GLYPH_BYTES
-    import font_steam as steam
+def _writable(frame):
+    # framebuf wants a writable buffer; a bytearray is used as it is (no 1 KB copy per call:
+    # these run on an ESP32-sized heap too).
+    return frame if isinstance(frame, bytearray) else bytearray(frame)
 
+
+def _glyph_table():
+    # Glyph bytes -> its character: the digits, then the letters of Steam codes. The letters
+    # only once the firmware has loaded them (it does to draw a Steam code): loading them here
+    # would cost the test 3 KB of an ESP32-sized heap for codes that cannot be on the panel.
+    import sys
+
+    n = font.GLYPH_BYTES
     table = {bytes(font.DIGITS[d * n : (d + 1) * n]): str(d) for d in range(10)}
-    for i in range(len(steam.LETTER_CHARS)):
+    steam = sys.modules.get("font_steam")
+    for i in range(len(steam.LETTER_CHARS) if steam is not None else 0):
         table[bytes(steam.LETTERS[i * n : (i + 1) * n])] = steam.LETTER_CHARS[i]
     return table
 
@@ -23,7 +32,7 @@ def big_digits(frame, width=128, height=64):
     """The large digits (and Steam letters) on the frame, left to right, as a string of the
     rows where they were found: [(y, "123456"), ...]. A glyph counts only if all 288 pixels
     of its cell match."""
-    src = _fb(bytearray(frame), width, height)
+    src = _fb(_writable(frame), width, height)
     table = _glyph_table()
     scratch = bytearray(font.GLYPH_BYTES)
     sfb = _fb(scratch, font.WIDTH, font.HEIGHT)
@@ -56,7 +65,7 @@ def has_text(frame, text, width=128, height=64, ink=1):
     rfb.text(text, 0, 0, ink)
     scratch = bytearray(w)
     sfb = _fb(scratch, w, 8)
-    src = _fb(bytearray(frame), width, height)
+    src = _fb(_writable(frame), width, height)
     for y in range(height - 7):
         for x in range(-2, width - w + 3):
             sfb.fill(1 - ink)

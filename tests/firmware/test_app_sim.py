@@ -7,35 +7,17 @@ import fsutil
 import micropython
 import mptest
 import panelread
+import simboard
 import vault
 
 SEED20 = b"12345678901234567890"
 RFC6238_SHA1_1234567890 = "89005924"  # RFC 6238 Appendix B, 8 digits
 
 
-def _sim_board():
-    try:
-        import board as simboard
-        import simlink
-    except ImportError as e:  # e.g. no `socket` module (RV32 in QEMU): name what is missing
-        mptest.skip("needs the sim board (boards/sim): %s" % e)
-    if not hasattr(simlink, "Hardware"):
-        mptest.skip("needs the sim board's models")
-    import os
-
-    try:
-        os.stat("/tmp")  # a standalone sim board keeps its data under /tmp
-    except OSError:
-        mptest.skip("needs a host /tmp (runs under the unix port, not on the sim's flash)")
-    b = simboard.Board(simlink.Hardware())  # fresh models for each test
-    fsutil.adopt(b.data_dir)
-    return b
-
-
 def test_on_the_sim_board_the_real_drivers_show_the_code():
     if float(1 << 24) + 1 == float(1 << 24):  # single-precision floats (ESP32, RV32)
         mptest.skip("the sim's DS3231 model is set from a float time: needs double precision")
-    b = _sim_board()
+    b = simboard.make()
     hw = b.hw
     hw.rtc.set_unix(1234567890.2)
     b.rtc().clear_oscillator_stop()
@@ -54,24 +36,6 @@ def test_on_the_sim_board_the_real_drivers_show_the_code():
         a.screen.draw()
     finally:
         micropython.heap_unlock()
-
-
-def test_on_the_sim_board_a_pulled_battery_is_noticed_by_check():
-    import asyncio
-
-    b = _sim_board()
-    hw = b.hw
-    hw.rtc.set_unix(1234567890.5)
-    b.rtc().clear_oscillator_stop()
-    vault.Vault(b.data_dir).add("RFC", "sim", SEED20, digits=8)
-    a = appmod.App(b)
-    a.start()
-    assert panelread.code(hw.panel.glass()) is not None
-    hw.rtc.pull_battery()
-    assert not asyncio.run(a.clock.check())
-    a.screen.render()
-    assert panelread.code(hw.panel.glass()) is None
-    assert panelread.has_text(hw.panel.glass(), "Clock not set", ink=0)
 
 
 def teardown_function():

@@ -186,6 +186,31 @@ def test_add_out_of_memory_answers_its_own_status_and_changes_nothing():
     assert status == 0 and bytes(answer) == bytes((2, 64))
 
 
+def test_add_says_when_the_heap_not_the_slots_is_full_before_writing():
+    import gc
+
+    d, v = _vault_with_one()
+    before = _snapshot(d)
+    writer = _Writer()
+    srv = server.Server(_Token(v), writer)
+    gc.collect()
+    saved = server.HEAP_MARGIN
+    server.HEAP_MARGIN = gc.mem_free() + 1  # more than this heap has: the heap limits
+    try:
+        status, answer = _ask(srv, writer, 1, 0x06, _add_payload(b"bob"))
+    finally:
+        server.HEAP_MARGIN = saved
+    assert status == _OUT_OF_MEMORY, status
+    text = bytes(answer).decode()
+    assert text.startswith("no heap for another account ("), text
+    assert text.endswith("; 1 of 64 slots used)"), text
+    assert SECRET.decode() not in text
+    assert [a.label for a in v.accounts()] == ["ACME:alice"]
+    assert _snapshot(d) == before  # refused before anything was written
+    status, answer = _ask(srv, writer, 2, 0x06, _add_payload(b"bob"))  # room: it works
+    assert status == 0 and bytes(answer) == bytes((2, 64))
+
+
 def test_largest_free_block_is_an_allocation_that_succeeds():
     import gc
 

@@ -104,6 +104,27 @@ def test_set_encrypts_every_secret_on_flash_and_keeps_the_codes():
     fsutil.rmtree(d)
 
 
+def test_a_pin_change_drops_every_built_key_and_sealed_accounts_share_the_vaults_seal():
+    # Keys are cached for the last 4 accounts (vault._keys): none built before a PIN change
+    # outlives it, and a sealed account reaches the vault's seal (its one extra attribute).
+    d, v = _vault(2)
+    p = pin.Pin(v, d, Clock())
+    accounts = v.accounts()
+    assert [a.key().hotp(0) for a in accounts][0] == RFC4226_0
+    assert len([k for k in vault._keys if k[0] in accounts]) == 2
+    p.set("1357")
+    assert not [k for k in vault._keys if k[0] in accounts]
+    assert all(a._seal is v._seal for a in v.accounts())
+    assert v.accounts()[0].key().hotp(0) == RFC4226_0
+    p.set("2468", "1357")
+    assert not [k for k in vault._keys if k[0] in accounts]
+    p.clear("2468")
+    assert not [k for k in vault._keys if k[0] in accounts]
+    assert all(a._seal is None for a in v.accounts())
+    assert v.accounts()[0].key().hotp(0) == RFC4226_0
+    fsutil.rmtree(d)
+
+
 def test_lock_forgets_the_keys_and_codes_need_the_pin_again():
     d, v = _vault(2)
     p = pin.Pin(v, d, Clock())
@@ -112,7 +133,7 @@ def test_lock_forgets_the_keys_and_codes_need_the_pin_again():
     assert a.key().hotp(0) == RFC4226_0
     p.lock()
     assert p.required
-    assert a._key is None and v._seal.cipher is None
+    assert not [k for k in vault._keys if k[0] is a] and v._seal.cipher is None
     mptest.raises(vault.LockedError, a.key)
     assert p.enter("1357") == pin.RIGHT
     assert a.key().hotp(0) == RFC4226_0

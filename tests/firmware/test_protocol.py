@@ -168,6 +168,29 @@ def test_chunked_add_is_acknowledged_and_a_repeat_does_not_add_twice():
     assert token.vault.added == [("ACME", "alice")] and token.changes == 1
 
 
+def test_the_session_outlives_an_unloaded_server_until_hello():
+    # The app unloads the server after 12 s of quiet and keeps kept() for the next one: the
+    # account added last stays the one CHECK accepts (its 5-minute window still counted from
+    # the ADD); a HELLO starts a new session with nothing kept.
+    token = _Token()
+    writer = _Writer()
+    srv = server.Server(token, writer)
+    host = protocol.Codec()
+    payload = _add_payload()
+    first = _request(host, protocol.FLAG_MORE, 7, 0, 0x06, payload[:128])
+    last = _request(host, 0, 7, 1, 0x06, payload[128:])
+    _answers(srv, writer, [first, last])
+    kept = srv.kept()
+    assert kept is not None and kept[0] == ("ACME", "alice") and kept[2:] == (None, None)
+    token.session = kept
+    again = server.Server(token, _Writer())
+    assert again._fresh == ("ACME", "alice") and again._fresh_ms == kept[1]
+    writer = _Writer()
+    again = server.Server(token, writer)
+    _answers(again, writer, [_request(host, 0, 8, 0, 0x01, bytes((1, 0)))])  # HELLO
+    assert again.kept() is None
+
+
 def test_out_of_sequence_and_oversized_requests_are_refused():
     token = _Token()
     writer = _Writer()

@@ -116,6 +116,39 @@ def test_key_is_built_once_and_cached():
     fsutil.rmtree(d)
 
 
+def test_only_the_last_four_keys_stay_built():
+    # A key costs about 200 bytes on a 32-bit port: 64 cached keys would be 13 KB.
+    calls = []
+
+    def counting(secret, algorithm, digits, period):
+        calls.append(secret)
+        return [secret]
+
+    vault.make_key = counting
+    d, v = _fresh()
+    accounts = [v.add("K", "n%d" % i, bytes([65 + i]) * 10) for i in range(6)]
+    keys = [a.key() for a in accounts]
+    assert len(calls) == 6
+    for i in range(2, 6):
+        assert accounts[i].key() is keys[i]  # the last four: still built
+    assert len(calls) == 6
+    assert accounts[0].key() is not keys[0] and accounts[0].key() == keys[0]
+    assert len(calls) == 7  # built again once, then kept
+    # A deleted or replaced account's key is dropped with it, and so are all on a wipe.
+    def built(a):
+        return [p for p in vault._keys if p[0] is a]
+
+    v.delete(accounts[5])
+    assert not built(accounts[5])
+    v.add("K", "n4", b"new secret", replace=True)
+    assert not built(accounts[4])
+    assert v.find("K:n4").key() == [b"new secret"]
+    assert built(v.find("K:n4"))
+    v.wipe()
+    assert not [a for a in accounts if built(a)]
+    fsutil.rmtree(d)
+
+
 def test_record_layout_matches_documentation():
     d, v = _fresh()
     v.add("Iss", "nm", b"\xaa\xbb", "sha256", 8, 60)

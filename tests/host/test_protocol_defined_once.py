@@ -36,6 +36,8 @@ FIRMWARE_INTERNAL = {
     "HOLD_S": "clockguard: how long codes are held after a large change (docs/security.md)",
     "FILE": "clockguard: its file's name",
     "MAGIC": "clockguard: its file's magic",
+    "ACCOUNT_OVERHEAD": "heap bytes of an account's object, for ADD's room check",
+    "HEAP_MARGIN": "free heap ADD leaves beside a new account (a token-side tunable)",
 }
 
 # Firmware name (leading underscore dropped) -> host_tools.protocol name, where they differ.
