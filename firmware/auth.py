@@ -20,34 +20,10 @@ pseudo-random while the radio is off).
 import hashlib
 import os
 
+from mac import hmac_sha256, same
+
 _CONTEXT = b"totp-token login"
 _NONCE = 16
-
-
-def hmac_sha256(key, msg):
-    """HMAC-SHA256 (RFC 2104) of short messages; key at most 64 bytes (ours are 32)."""
-    k = bytearray(64)
-    k[: len(key)] = key
-    for i in range(64):
-        k[i] ^= 0x36
-    inner = hashlib.sha256(k)
-    inner.update(msg)
-    digest = inner.digest()
-    for i in range(64):
-        k[i] ^= 0x36 ^ 0x5C
-    outer = hashlib.sha256(k)
-    outer.update(digest)
-    return outer.digest()
-
-
-def equal(a, b):
-    """Compare without stopping at the first difference (no timing hint)."""
-    if len(a) != len(b):
-        return False
-    d = 0
-    for i in range(len(a)):
-        d |= a[i] ^ b[i]
-    return d == 0
 
 
 class Auth:
@@ -72,4 +48,4 @@ class Auth:
         client_key = bytearray(32)
         for i in range(32):
             client_key[i] = proof[i] ^ sig[i]
-        return equal(hashlib.sha256(client_key).digest(), state.stored_key)
+        return same(hashlib.sha256(client_key).digest(), state.stored_key)

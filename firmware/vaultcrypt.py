@@ -30,6 +30,8 @@ unreadable (docs/storage.md, "Encryption at rest").
 import hashlib
 import os
 
+from mac import hmac_sha256 as _hmac
+from mac import same
 from micropython import const
 
 SALT = const(16)
@@ -41,6 +43,7 @@ _KEY = const(32)
 _CBC = const(2)  # cryptolib.aes mode
 OVERHEAD = const(48)  # iv + the padding's most + tag: a sealed secret is at most this longer
 ITERATIONS = const(1500)  # new PINs: about 45 M RV32 instructions, ~0.3 s at 160 MHz
+
 
 def pbkdf2(password, salt, iterations):
     """PBKDF2-HMAC-SHA256, 32 bytes (vaultkdf.py). The KDF's viper code, and the SHA-256 core
@@ -58,34 +61,6 @@ def pbkdf2(password, salt, iterations):
         del sys.modules["vaultkdf"]
         if not had_core:
             sys.modules.pop("hmac_sha256", None)
-
-
-def _hmac(key, msg):
-    """HMAC-SHA256 of any message with hashlib (key setup and tags: not a hot path)."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    pad = bytearray(64)
-    pad[: len(key)] = key
-    for i in range(64):
-        pad[i] ^= 0x36
-    h = hashlib.sha256(pad)
-    h.update(msg)
-    inner = h.digest()
-    for i in range(64):
-        pad[i] ^= 0x36 ^ 0x5C
-    h = hashlib.sha256(pad)
-    h.update(inner)
-    return h.digest()
-
-
-def same(a, b):
-    """Equal bytes, compared in a time that does not depend on where they differ."""
-    if len(a) != len(b):
-        return False
-    diff = 0
-    for i in range(len(a)):
-        diff |= a[i] ^ b[i]
-    return diff == 0
 
 
 def new_salt(extra=b""):

@@ -67,9 +67,9 @@ def pbkdf2(password, salt, iterations):
     core = _core()
     st = hmac_fast.new(core, password, 0)  # modulus 0: the core folds blocks
     # U_1 = HMAC(P, salt || INT(1)): the general path, once.
-    import vaultcrypt
+    import mac
 
-    u1 = vaultcrypt._hmac(password, bytes(salt) + b"\x00\x00\x00\x01")
+    u1 = mac.hmac_sha256(password, bytes(salt) + b"\x00\x00\x00\x01")
     w = array("I", struct.unpack(">8I", u1) + (0,) * 9)  # w[16] = 0: fold mode
     t = array("I", w[:8])
     _iterate(memoryview(core.scratch())[core.RING :], st, w, t, iterations - 1)

@@ -9,6 +9,7 @@ import auth
 import clockguard
 import factory
 import fsutil
+import mac
 import mptest
 import security
 
@@ -20,10 +21,10 @@ CLIENT_NONCE = bytes(range(200, 216))
 
 
 def test_hmac_sha256_matches_rfc_4231():
-    assert auth.hmac_sha256(b"\x0b" * 20, b"Hi There") == binascii.unhexlify(
+    assert mac.hmac_sha256(b"\x0b" * 20, b"Hi There") == binascii.unhexlify(
         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
     )
-    assert auth.hmac_sha256(b"Jefe", b"what do ya want for nothing?") == binascii.unhexlify(
+    assert mac.hmac_sha256(b"Jefe", b"what do ya want for nothing?") == binascii.unhexlify(
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     )
 

@@ -2,6 +2,7 @@
 # power cut after any block write leaves the old vault (old PIN or none) or the new one, never
 # a mix, and once the new one loads no file holds a secret in its old form. The sweep itself
 # is test_vault.py's (the sim's flash model, a cut after every block write).
+import mac
 import mptest
 import pin
 import vault
@@ -21,6 +22,7 @@ def _sweep(*args, **kw):
         mptest.skip("needs test_vault.py beside it (the host's firmware test run)")
     tv = test_vault
     return tv._sweep(*args, **kw)
+
 
 OLD = b"1357"
 NEW = b"2468"
@@ -43,7 +45,7 @@ def _state():
         salt, iterations, check = params
         for candidate in (OLD, NEW):
             c = vaultcrypt.Cipher.derive(candidate, salt, iterations)
-            if vaultcrypt.same(c.check, check):
+            if mac.same(c.check, check):
                 v.unlock(c)
                 used = candidate
         assert used is not None, "a PIN block that neither PIN opens"
@@ -56,7 +58,7 @@ def _still_works():
         params = v.pin_params()
         for candidate in (OLD, NEW):
             c = vaultcrypt.Cipher.derive(candidate, params[0], params[1])
-            if vaultcrypt.same(c.check, params[2]):
+            if mac.same(c.check, params[2]):
                 v.unlock(c)
     v.add("After", "cut", b"k")
     w = tv._loaded()
