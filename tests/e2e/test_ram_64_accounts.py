@@ -28,7 +28,7 @@ import pytest
 from e2e_helpers import host_tools, wait_screen
 
 from host_tools.account import AccountSpec
-from host_tools.errors import TokenOutOfMemoryError
+from host_tools.errors import DeviceTimeoutError, TokenOutOfMemoryError
 from host_tools.session import open_session
 
 pytestmark = pytest.mark.e2e
@@ -64,12 +64,14 @@ def heap(sim) -> dict:  # type: ignore[no-untyped-def]
 
 
 # Issue 11, open: with the device PIN, Steam and the security code merged, the ESP32 heap holds
-# 63 of the 64 accounts (ADD's heap check refused the 64th: 8,352 bytes free, 8,418 needed;
-# by a few hundred bytes more, the first CODES of all 64 ran out instead). Only running out of
-# memory is expected here: a wrong code or any other failure still fails the test, and when
-# the firmware fits again the test reports XPASS.
+# 63 of the 64 accounts. How it ends varies by a few hundred bytes: ADD's heap check refuses
+# the 64th (8,352 bytes free, 8,418 needed), the first CODES of all 64 runs out of memory, or
+# the app itself dies of the MemoryError and the unlocked token falls to its REPL (the host
+# then reports "the token answers with the MicroPython REPL": an open defect of the issue's
+# point 3). Only those endings are expected here: a wrong code or any other failure still
+# fails the test, and when the firmware fits again the test reports XPASS.
 @pytest.mark.xfail(
-    raises=TokenOutOfMemoryError,
+    raises=(TokenOutOfMemoryError, DeviceTimeoutError),
     strict=False,
     reason="issue 11: the merged firmware runs out of the ESP32 heap before 64 accounts",
 )
