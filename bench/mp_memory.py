@@ -302,6 +302,7 @@ async def _op(run, cfg):
     line.load()
     before = run.used()
     _report("used_before", before)
+    _report("modules", ",".join(sorted(sys.modules)))
     how = cfg["limit_how"]
     held = None
     if how == "probe":
@@ -370,6 +371,7 @@ async def _boot(run, cfg):
     _report("used", run.used())
     _report("free", gc.mem_free())
     _report("largest_free", simlink.largest_free_block())
+    _report("modules", ",".join(sorted(sys.modules)))
 
 
 def _import(cfg):
