@@ -645,13 +645,19 @@ class App:
         screen.stop(e)
 
 
+# Modules that only commands use: imported by the protocol server (or a command's own path),
+# dropped with it once the host is quiet. A module named here must not be referred to by
+# anything that outlives the command (no global, attribute or bound method keeps it).
+_COMMAND_MODULES = ("server", "protocol")
+
+
 def _unload_server():
-    # The protocol modules go from sys.modules; once nothing refers to them (their task has
+    # The command modules go from sys.modules; once nothing refers to them (their task has
     # ended), the collection frees their code.
     import sys
 
-    sys.modules.pop("server", None)
-    sys.modules.pop("protocol", None)
+    for name in _COMMAND_MODULES:
+        sys.modules.pop(name, None)
     gc.collect()
 
 
