@@ -20,7 +20,8 @@ App's own tasks:
              its phase every minute or after a sleep; a jump redraws at once.
     server   firmware/server.py's serve(token, reader, writer) on the board's serial streams,
              if that module exists.
-A task whose exception escapes stops the app (run() then blanks the panel and says why).
+A task whose exception escapes stops the app (run() then blanks the panel and says why); one
+that runs out of heap is started again instead, and the panel and INFO say so.
 
 Buttons (button_mode "auto" picks "two" when the board has two): with two, a short press of
 button 0 is next and of button 1 previous; with one, short is next and long is previous. On
@@ -48,6 +49,7 @@ _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 # the host's longest wait for an answer (10 s) before it repeats a request, so a repeat is
 # still answered from the server's cache instead of being run twice.
 _SERVER_IDLE_MS = const(12000)
+_RESTART_MS = const(200)  # a task that ran out of heap starts again after this
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
@@ -65,6 +67,10 @@ _NO_ACCOUNTS = (
 _VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
 _STORAGE = (
     "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
+)
+_OUT_OF_MEMORY = (
+    "Out of memory", "", "A task ran out", "of heap and was", "restarted. Its", "name: run",
+    "host_tools info"
 )
 
 
@@ -175,7 +181,7 @@ class App:
         self.accounts = ()
         self.index = 0
         self.vault_error = None
-        self.memory_note = None  # what ran out of memory at boot (INFO reports it)
+        self.memory_note = _stopped_by_memory[0]  # what ran out of memory (INFO reports it)
         self.security = None  # security.State, made at first use
         self.clockguard = None  # clockguard.Guard, made at first use
         self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
@@ -498,7 +504,7 @@ class App:
         screen = self.screen
         while True:
             if self._failure is not None:
-                raise self._failure  # another task died: stop the app (run() says why)
+                return  # another task died: main() raises its exception (run() says why)
             try:
                 ev = poll()
                 if ev:
@@ -582,19 +588,36 @@ class App:
         import asyncio
 
         self.start()
-        # A task that dies would leave its part of the token frozen (a dead screen task
-        # leaves a code on the panel): its exception stops the whole app instead (run()).
-        asyncio.create_task(self._guard(self.screen.run()))
-        asyncio.create_task(self._guard(self._clock_task()))
-        asyncio.create_task(self._guard(self._server_task()))
-        asyncio.create_task(self._guard(self.power.run()))
-        await self._input_task()
+        asyncio.create_task(self._guard("screen", self.screen.run))
+        asyncio.create_task(self._guard("clock", self._clock_task))
+        asyncio.create_task(self._guard("serial", self._server_task))
+        asyncio.create_task(self._guard("power", self.power.run))
+        await self._guard("buttons", self._input_task)
+        raise self._failure  # the input task ends only when some task died
 
-    async def _guard(self, task):
-        try:
-            await task
-        except Exception as e:  # noqa: BLE001 - handed to the input task, which stops the app
-            self._failure = e
+    async def _guard(self, name, task):
+        """Run one of the app's tasks. A task that dies would leave its part of the token
+        frozen (a dead screen task leaves a code on the panel): its exception stops the whole
+        app instead (the input task raises it, run() blanks the panel and says why). Running
+        out of heap is not a bug of the task, and stopping would hide it behind the REPL: the
+        heap is collected, the panel says so until the next press, INFO names the task
+        (memory_note), and the task starts again."""
+        import asyncio
+
+        while True:
+            try:
+                await task()
+                return
+            except MemoryError:
+                self.memory_note = name
+                self._notice = _OUT_OF_MEMORY
+                gc.collect()
+                if self.screen is not None:
+                    self.screen.changed()
+            except Exception as e:  # noqa: BLE001 - handed to the input task (see above)
+                self._failure = e
+                return
+            await asyncio.sleep_ms(_RESTART_MS)
 
     def run(self):
         """Run the tasks until something stops them. Whatever stops them (Ctrl-C, a crash,
@@ -609,6 +632,8 @@ class App:
             # protocol server among them, are dropped with their loop.
             asyncio.new_event_loop()
             _unload_server()
+            if isinstance(e, MemoryError):  # main.py starts the app again: INFO says why
+                _stopped_by_memory[0] = "app (restarted)"
             self.stopped(e)
             raise
         finally:
@@ -644,6 +669,10 @@ class App:
             screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
         screen.stop(e)
 
+
+# Set when the app stopped out of memory (outside its tasks, e.g. at boot): main.py starts it
+# again, and the new App's INFO still says so.
+_stopped_by_memory = [None]
 
 # Modules that only commands use: imported by the protocol server (or a command's own path),
 # dropped with it once the host is quiet. A module named here must not be referred to by

@@ -81,7 +81,9 @@ def _repl_open():
 
 
 def _run(state):
-    """Build the board and run the app once; state[0] is whether the token is locked."""
+    """Build the board and run the app once; state[0] is whether the token is locked. True
+    if the app ran out of memory: it is started again, locked or not (the REPL would hide
+    that from the host, and a fresh start has the heap back)."""
     try:
         import app
         import board
@@ -99,6 +101,8 @@ def _run(state):
         import sys
 
         sys.print_exception(e)
+        return isinstance(e, MemoryError)
+    return False
 
 
 def _main():
@@ -108,8 +112,7 @@ def _main():
         micropython.kbd_intr(3)  # as soon as the flash says so; the board's switch follows
     while True:
         try:
-            _run(state)
-            if not state[0]:
+            if not _run(state) and not state[0]:
                 return
             # Locked: never the REPL. Start the app again after a pause.
             import time

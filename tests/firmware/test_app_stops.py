@@ -87,12 +87,47 @@ def test_a_task_that_dies_stops_the_app_and_shows_the_error():
     _assert_stopped(b, "RuntimeError", "screen task bug")
 
 
-def test_memory_error_stops_the_app_with_a_blank_panel_and_the_reason():
+def test_a_task_out_of_memory_is_started_again_and_the_panel_and_info_say_so():
     b, a = make([rfc_account()], unix=1234567890)
     assert panelread.code(shown(b)) is not None
-    a._clock_task = _dying_task(MemoryError())
-    mptest.raises(MemoryError, a.run)
-    _assert_stopped(b, "MemoryError")
+    seen = []
+
+    async def clock_task():
+        import asyncio
+
+        seen.append(a.memory_note)
+        if len(seen) == 1:
+            await asyncio.sleep_ms(50)
+            raise MemoryError()
+        await asyncio.sleep_ms(400)  # the screen task redraws meanwhile
+        seen.append(shown(b))
+        raise RuntimeError("end of test")
+
+    a._clock_task = clock_task
+    mptest.raises(RuntimeError, a.run)
+    assert seen[0] is None and seen[1] == "clock", seen[:2]  # started again, and INFO says so
+    frame = seen[2]
+    assert panelread.code(frame) is None  # no code under the notice
+    assert panelread.has_text(frame, "Out of memory", ink=0)  # the notice's title
+    assert panelread.has_text(frame, "restarted. Its")
+    assert a.memory_note == "clock"
+
+
+def test_memory_error_outside_the_tasks_stops_the_app_with_the_reason_and_is_remembered():
+    b, a = make([rfc_account()], unix=1234567890)
+    assert panelread.code(shown(b)) is not None
+
+    def start():
+        raise MemoryError()
+
+    a.start = start
+    try:
+        mptest.raises(MemoryError, a.run)
+        _assert_stopped(b, "MemoryError")
+        # main.py starts the app again (test_main_lock.py): the new app's INFO says why
+        assert appmod.App(b).memory_note == "app (restarted)"
+    finally:
+        appmod._stopped_by_memory[0] = None
 
 
 def teardown_function():

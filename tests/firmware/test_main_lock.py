@@ -108,6 +108,16 @@ def test_unlocked_a_crash_ends_main_and_ctrl_c_is_on():
     assert ended == "KeyboardInterrupt" and calls == 1  # it reaches the REPL
 
 
+def test_out_of_memory_starts_the_app_again_locked_or_not():
+    # The REPL would hide it from the host ("answers with the REPL"): a fresh start has the
+    # heap back, and INFO says what ran out (test_app_stops.py).
+    ended, calls, interrupt = _run_main(_data(False), [MemoryError(), RuntimeError("crash")])
+    assert ended == "returned" and calls == 2, (ended, calls)
+    assert interrupt == [True, True]
+    ended, calls, _ = _run_main(_data(True), [MemoryError(), SystemExit()])
+    assert ended == "exit" and calls == 2, (ended, calls)
+
+
 def test_locked_but_opened_by_unlock_ctrl_c_reaches_the_repl():
     security.open_repl(True)
     try:
