@@ -10,6 +10,9 @@
     s.recovered          # True if the last load() had to use an older copy
     s.generation         # generation of the content last loaded or saved (0: none)
 
+The write half (save, erase, exists) is storewrite.py, imported at the first save or erase:
+the idle token only reads its files.
+
 load() raises CorruptError when copies exist but none passes its check: a damaged file is
 reported, never read as empty. save() raises OSError if the filesystem fails (the old content
 stays). Neither takes a lock: one owner per path.
@@ -79,15 +82,15 @@ docs/storage.md; ESP32 flash encryption is the remedy).
 """
 
 import hashlib
-import os
 import struct
 
 from micropython import const
 
-_FORMAT = const(1)
-_HEADER = const(24)
-_CHECK = const(8)
-_HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
+# FORMAT, HEADER, CHECK and HEADER_FMT are read by storewrite.py too (one owner of the layout).
+FORMAT = const(1)
+HEADER = const(24)
+CHECK = const(8)
+HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
 _START_FMT = "<4sBBHI"  # the header up to the generation
 _START = const(12)
 _ENOENT = const(2)
@@ -141,27 +144,11 @@ class _Payload:
             self.readinto(chunk[: self.left])
         if self._f.read(1):  # trailing bytes: not a file this code wrote
             return False
-        return self._h.digest()[:_CHECK] == header[16:]
+        return self._h.digest()[:CHECK] == header[16:]
 
 
 def _whole(payload):
     return payload.read()
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError as e:
-        if e.args[0] != _ENOENT:
-            raise
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-    except OSError:
-        return False
-    return True
 
 
 class Store:
@@ -189,11 +176,11 @@ class Store:
                 return None
             raise
         with f:
-            header = f.read(_HEADER)
-            if len(header) != _HEADER:
+            header = f.read(HEADER)
+            if len(header) != HEADER:
                 return False
-            magic, fmt, _, _, gen, length = struct.unpack(_HEADER_FMT, header)
-            if magic != self._magic or fmt != _FORMAT or length > self._max:
+            magic, fmt, _, _, gen, length = struct.unpack(HEADER_FMT, header)
+            if magic != self._magic or fmt != FORMAT or length > self._max:
                 return False
             payload = _Payload(f, hashlib.sha256(memoryview(header)[:16]), length, self._buf)
             invalid = None
@@ -220,7 +207,7 @@ class Store:
         prefix of it, down to empty): what a power cut during a first save leaves."""
         with open(path, "rb") as f:
             head = f.read(_START)
-        start = struct.pack(_START_FMT, self._magic, _FORMAT, 0, 0, 1)
+        start = struct.pack(_START_FMT, self._magic, FORMAT, 0, 0, 1)
         return head == start[: len(head)]
 
     def load(self, decode=_whole):
@@ -245,83 +232,20 @@ class Store:
         self.generation = 0
         return None
 
-    # ---- writing
+    # ---- writing: storewrite.py, imported only when something is saved or erased (a
+    # command, an HOTP press): the idle token only reads.
 
     def save(self, data, backup=True):
-        length = len(data)
-        if length > self._max:
-            raise ValueError("data larger than the store's max_size")
-        parts = getattr(data, "parts", None)
-        gen = (self.generation + 1) & 0xFFFFFFFF
-        head = bytearray(_HEADER)
-        struct.pack_into(_HEADER_FMT, head, 0, self._magic, _FORMAT, 0, 0, gen, length)
-        h = hashlib.sha256(memoryview(head)[:16])
-        if parts is None:
-            h.update(data)
-        else:
-            parts(h.update)
-        head[16:] = h.digest()[:_CHECK]
-        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, None):
-            # A save without backup was cut after removing PATH (or its last rename failed):
-            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
-            os.rename(self._new, self.path)
-        with open(self._new, "wb") as f:
-            f.write(head)
-            if parts is None:
-                f.write(data)
-            else:
-                parts(f.write)
-            # Counted by the file: a str part is written as its UTF-8 bytes, len() counts
-            # its characters.
-            wrote = f.tell() - _HEADER
-        if wrote != length:
-            _remove(self._new)
-            raise ValueError("source parts differ from its len()")  # a caller bug
-        got = self._read(self._new, None)
-        if not got or got[0] != gen or got[1] != length:
-            _remove(self._new)
-            raise OSError(5, "store: write did not verify")  # EIO
-        try:
-            if not backup:
-                # Nothing of the old content may outlive this save. The current copy goes
-                # last: until then it is what load() finds; after it, the checked new copy.
-                _remove(self._bak)
-                _remove(self.path)
-            elif self._read(self.path, None):
-                _remove(self._bak)
-                os.rename(self.path, self._bak)
-            else:
-                _remove(self.path)  # damaged or missing: keep the good .bak
-        except OSError:
-            self._drop_new()
-            raise
-        try:
-            os.rename(self._new, self.path)
-        except OSError:
-            if backup:
-                self._drop_new()
-                raise
-            # Without a backup PATH is gone: PATH.new is the only copy and what load() takes,
-            # so the save is done. The next save renames it first (above).
-        self.generation = gen
-        self.recovered = False
+        import storewrite
 
-    def _drop_new(self):
-        # The save failed and the caller keeps the old content: drop the copy so that it can
-        # never be loaded later as a last resort.
-        try:
-            _remove(self._new)
-        except OSError:
-            pass
+        storewrite.save(self, data, backup)
 
     def erase(self):
-        # Order matters: a cut part-way must leave the current content or nothing, never an
-        # older generation. A stale .new goes first, the current copy last.
-        _remove(self._new)
-        _remove(self._bak)
-        _remove(self.path)
-        self.generation = 0
-        self.recovered = False
+        import storewrite
+
+        storewrite.erase(self)
 
     def exists(self):
-        return _exists(self.path) or _exists(self._bak) or _exists(self._new)
+        import storewrite
+
+        return storewrite.exists(self)

@@ -11,7 +11,7 @@ import fsutil
 import mptest
 import protocol
 import server
-import store
+import storewrite
 import vault
 from fakes import RTC, Button, Display
 
@@ -49,11 +49,11 @@ def _failing_writes(after):
         f = _real_open(path, mode)
         return _FailingFile(f, after) if "w" in mode else f
 
-    store.open = fake_open  # the store module's global shadows the builtin
+    storewrite.open = fake_open  # the module's global shadows the builtin (the store's writes)
 
 
 def _normal_writes():
-    store.open = _real_open
+    storewrite.open = _real_open
 
 
 def _snapshot(d):
