@@ -25,6 +25,9 @@ set() accepts the value's own type; a bool also as 0/1. A rejected value changes
 A damaged settings file is not fatal: the defaults apply, `error` says why, and the next
 set() writes a fresh file.
 
+Changing a setting (set(), the file's writing) is configedit.py, imported at the first set():
+the idle token only reads its settings.
+
 File DIR/config.bin (store.Store, magic b"TKCF"): UTF-8 text, one "name=value" per line, only
 the settings that differ from their defaults. Unknown names are ignored when loading (a newer
 firmware may add settings), and so are invalid values (the default applies).
@@ -34,30 +37,24 @@ import store
 
 NAMES = ("screen_timeout_s", "contrast", "rotate", "button_mode", "preview_s", "sleep_s")
 _DEFAULTS = (30, 128, False, "auto", 5, 600)
+# The integer settings' ranges, in NAMES order: lowest, highest, and whether 0 (never, off)
+# is allowed below them. None: not an integer.
+_RANGES = ((5, 3600, True), (0, 255, False), None, None, (0, 30, False), (10, 3600, True))
 _BUTTON_MODES = ("auto", "one", "two")
 _FILE = "config.bin"
 _MAGIC = b"TKCF"
 _MAX_SIZE = 1024
 
 
-def _check_int(name, value, low, high, zero_ok=False):
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError("%s must be an integer" % name)
-    if zero_ok and value == 0:
-        return 0
-    if not low <= value <= high:
-        if zero_ok:
-            raise ValueError("%s must be 0 or %d..%d" % (name, low, high))
-        raise ValueError("%s must be %d..%d" % (name, low, high))
-    return value
+def _index(name):
+    if name not in NAMES:
+        raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
+    return NAMES.index(name)
 
 
 def validate(name, value):
     """The normalised value of setting `name`, or ValueError saying what is allowed."""
-    if name == "screen_timeout_s":
-        return _check_int(name, value, 5, 3600, zero_ok=True)
-    if name == "contrast":
-        return _check_int(name, value, 0, 255)
+    i = _index(name)
     if name == "rotate":
         if value is True or value is False:
             return value
@@ -68,20 +65,14 @@ def validate(name, value):
         if value not in _BUTTON_MODES:
             raise ValueError("button_mode must be auto, one or two")
         return value
-    if name == "preview_s":
-        return _check_int(name, value, 0, 30)
-    if name == "sleep_s":
-        return _check_int(name, value, 10, 3600, zero_ok=True)
-    raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
-
-
-def _parse(name, text):
-    default = _DEFAULTS[NAMES.index(name)]
-    if isinstance(default, bool):
-        return validate(name, text == "true")
-    if isinstance(default, int):
-        return validate(name, int(text))
-    return validate(name, text)
+    low, high, zero_ok = _RANGES[i]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("%s must be an integer" % name)
+    if zero_ok and value == 0 or low <= value <= high:
+        return value
+    if zero_ok:
+        raise ValueError("%s must be 0 or %d..%d" % (name, low, high))
+    raise ValueError("%s must be %d..%d" % (name, low, high))
 
 
 class Config:
@@ -93,7 +84,11 @@ class Config:
         self.error = None
         self.revision = 0
 
-    def _load(self):
+    def _ensure(self):
+        # The file is read at the first use; a bad line keeps its default.
+        values = self._values
+        if values is not None:
+            return values
         values = list(_DEFAULTS)
         try:
             data = self._store.load()
@@ -112,50 +107,27 @@ class Config:
             for line in text.split("\n"):
                 name, _, raw = line.partition("=")
                 if name in NAMES:
+                    i = NAMES.index(name)
+                    default = _DEFAULTS[i]
                     try:
-                        values[NAMES.index(name)] = _parse(name, raw)
+                        if isinstance(default, bool):
+                            raw = raw == "true"
+                        elif isinstance(default, int):
+                            raw = int(raw)
+                        values[i] = validate(name, raw)
                     except ValueError:
                         pass  # keep the default for a value this firmware cannot use
         self._values = values
-
-    def _ensure(self):
-        if self._values is None:
-            self._load()
-        return self._values
+        return values
 
     def get(self, name):
-        values = self._ensure()
-        if name not in NAMES:
-            raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
-        return values[NAMES.index(name)]
+        return self._ensure()[_index(name)]
 
     def items(self):
         values = self._ensure()
         return tuple((NAMES[i], values[i]) for i in range(len(NAMES)))
 
     def set(self, name, value):
-        value = validate(name, value)
-        values = self._ensure()
-        i = NAMES.index(name)
-        if values[i] == value:
-            return value
-        old = values[i]
-        values[i] = value
-        try:
-            self._save(values)
-        except BaseException:
-            values[i] = old
-            raise
-        self.error = None
-        self.revision += 1
-        return value
+        import configedit
 
-    def _save(self, values):
-        lines = []
-        for i, name in enumerate(NAMES):
-            v = values[i]
-            if v != _DEFAULTS[i]:
-                if isinstance(v, bool):
-                    v = "true" if v else "false"
-                lines.append("%s=%s" % (name, v))
-        self._store.save("\n".join(lines).encode())
+        return configedit.change(self, name, value)
