@@ -239,7 +239,9 @@ class App:
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
-        gc.collect()  # what loading the modules left behind (about 13 KB on a 32-bit port)
+        # What loading the modules left behind (about 13 KB on a 32-bit port), and the
+        # modules only reading the flash needed (the files' code: _COMMAND_MODULES).
+        _unload_server()
 
     def _make_display(self):
         # A MemoryError is not a missing panel: collect and try once more, and if the heap
@@ -648,7 +650,7 @@ class App:
 # Modules that only commands use: imported by the protocol server (or a command's own path),
 # dropped with it once the host is quiet. A module named here must not be referred to by
 # anything that outlives the command (no global, attribute or bound method keeps it).
-_COMMAND_MODULES = ("server", "protocol", "vaultedit", "utf8", "storewrite", "configedit")
+_COMMAND_MODULES = ("server", "protocol", "vaultedit", "utf8", "storewrite", "configfile")
 
 
 def _unload_server():

@@ -25,8 +25,9 @@ set() accepts the value's own type; a bool also as 0/1. A rejected value changes
 A damaged settings file is not fatal: the defaults apply, `error` says why, and the next
 set() writes a fresh file.
 
-Changing a setting (set(), the file's writing) is configedit.py, imported at the first set():
-the idle token only reads its settings.
+Reading the file, checking values and changing a setting are configfile.py, imported when the
+file is read (the first use) or a setting changes, and dropped again (app._COMMAND_MODULES):
+the idle token holds only the values.
 
 File DIR/config.bin (store.Store, magic b"TKCF"): UTF-8 text, one "name=value" per line, only
 the settings that differ from their defaults. Unknown names are ignored when loading (a newer
@@ -36,43 +37,10 @@ firmware may add settings), and so are invalid values (the default applies).
 import store
 
 NAMES = ("screen_timeout_s", "contrast", "rotate", "button_mode", "preview_s", "sleep_s")
-_DEFAULTS = (30, 128, False, "auto", 5, 600)
-# The integer settings' ranges, in NAMES order: lowest, highest, and whether 0 (never, off)
-# is allowed below them. None: not an integer.
-_RANGES = ((5, 3600, True), (0, 255, False), None, None, (0, 30, False), (10, 3600, True))
-_BUTTON_MODES = ("auto", "one", "two")
+_DEFAULTS = (30, 128, False, "auto", 5, 600)  # (configfile.py reads them too)
 _FILE = "config.bin"
 _MAGIC = b"TKCF"
 _MAX_SIZE = 1024
-
-
-def _index(name):
-    if name not in NAMES:
-        raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
-    return NAMES.index(name)
-
-
-def validate(name, value):
-    """The normalised value of setting `name`, or ValueError saying what is allowed."""
-    i = _index(name)
-    if name == "rotate":
-        if value is True or value is False:
-            return value
-        if isinstance(value, int) and value in (0, 1):
-            return value == 1
-        raise ValueError("rotate must be true or false")
-    if name == "button_mode":
-        if value not in _BUTTON_MODES:
-            raise ValueError("button_mode must be auto, one or two")
-        return value
-    low, high, zero_ok = _RANGES[i]
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError("%s must be an integer" % name)
-    if zero_ok and value == 0 or low <= value <= high:
-        return value
-    if zero_ok:
-        raise ValueError("%s must be 0 or %d..%d" % (name, low, high))
-    raise ValueError("%s must be %d..%d" % (name, low, high))
 
 
 class Config:
@@ -85,49 +53,26 @@ class Config:
         self.revision = 0
 
     def _ensure(self):
-        # The file is read at the first use; a bad line keeps its default.
         values = self._values
-        if values is not None:
-            return values
-        values = list(_DEFAULTS)
-        try:
-            data = self._store.load()
-        except store.CorruptError:
-            data = None
-            self.error = "settings file damaged: defaults in use"
-        except OSError as e:
-            data = None
-            self.error = "settings unreadable (%s): defaults in use" % e
-        if data:
-            try:
-                text = str(data, "utf-8")
-            except (UnicodeError, ValueError):
-                text = ""
-                self.error = "settings file unreadable: defaults in use"
-            for line in text.split("\n"):
-                name, _, raw = line.partition("=")
-                if name in NAMES:
-                    i = NAMES.index(name)
-                    default = _DEFAULTS[i]
-                    try:
-                        if isinstance(default, bool):
-                            raw = raw == "true"
-                        elif isinstance(default, int):
-                            raw = int(raw)
-                        values[i] = validate(name, raw)
-                    except ValueError:
-                        pass  # keep the default for a value this firmware cannot use
-        self._values = values
+        if values is None:
+            import configfile
+
+            values = self._values = configfile.load(self)
         return values
 
     def get(self, name):
-        return self._ensure()[_index(name)]
+        values = self._ensure()
+        if name not in NAMES:
+            import configfile
+
+            configfile.validate(name, None)  # raises ValueError: no such setting
+        return values[NAMES.index(name)]
 
     def items(self):
         values = self._ensure()
         return tuple((NAMES[i], values[i]) for i in range(len(NAMES)))
 
     def set(self, name, value):
-        import configedit
+        import configfile
 
-        return configedit.change(self, name, value)
+        return configfile.change(self, name, value)
