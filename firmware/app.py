@@ -650,7 +650,9 @@ class App:
 # Modules that only commands use: imported by the protocol server (or a command's own path),
 # dropped with it once the host is quiet. A module named here must not be referred to by
 # anything that outlives the command (no global, attribute or bound method keeps it).
-_COMMAND_MODULES = ("server", "protocol", "vaultedit", "utf8", "storewrite", "configfile")
+_COMMAND_MODULES = (
+    "server", "protocol", "vaultedit", "utf8", "configfile", "storeread", "storewrite"
+)
 
 
 def _unload_server():

@@ -10,8 +10,9 @@
     s.recovered          # True if the last load() had to use an older copy
     s.generation         # generation of the content last loaded or saved (0: none)
 
-The write half (save, erase, exists) is storewrite.py, imported at the first save or erase:
-the idle token only reads its files.
+The code is in storeread.py (load) and storewrite.py (save, erase, exists), imported when a
+file is read or written and dropped again by the app (app._COMMAND_MODULES): an idle token
+holds what it read, not the code that read it.
 
 load() raises CorruptError when copies exist but none passes its check: a damaged file is
 reported, never read as empty. save() raises OSError if the filesystem fails (the old content
@@ -81,74 +82,17 @@ them when it reuses them, so removed content can be read from a flash dump until
 docs/storage.md; ESP32 flash encryption is the remedy).
 """
 
-import hashlib
-import struct
-
 from micropython import const
 
-# FORMAT, HEADER, CHECK and HEADER_FMT are read by storewrite.py too (one owner of the layout).
+# The layout, for storeread.py and storewrite.py (one owner).
 FORMAT = const(1)
 HEADER = const(24)
 CHECK = const(8)
 HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
-_START_FMT = "<4sBBHI"  # the header up to the generation
-_START = const(12)
-_ENOENT = const(2)
-_CHUNK = const(128)
 
 
 class CorruptError(Exception):
     """Copies of the file exist but none passes its check. args[0] names the path."""
-
-
-class _Short(Exception):
-    """The file ended before the length its header gives: a torn copy."""
-
-
-class _Payload:
-    """The payload of one copy being loaded, read in place and hashed as it goes."""
-
-    def __init__(self, f, h, length, buf):
-        self._f = f
-        self._h = h
-        self._buf = buf
-        self.left = length
-
-    def readinto(self, buf):
-        n = len(buf)
-        if n > self.left:
-            raise ValueError("content runs past the end")
-        got = self._f.readinto(buf) or 0
-        while got < n:  # a short read (rare): the rest, or the end of a torn copy
-            k = self._f.readinto(memoryview(buf)[got:])
-            if not k:
-                raise _Short()
-            got += k
-        self._h.update(buf)
-        self.left -= n
-
-    def read(self):
-        data = self._f.read(self.left)
-        if len(data) != self.left:
-            raise _Short()
-        self._h.update(data)
-        self.left = 0
-        return data
-
-    def finish(self, header):
-        """Read what decode left (in fixed chunks); True if the whole copy passes its check."""
-        chunk = self._buf  # a view of _CHUNK bytes: whole chunks need no new view
-        while self.left >= _CHUNK:
-            self.readinto(chunk)
-        if self.left:
-            self.readinto(chunk[: self.left])
-        if self._f.read(1):  # trailing bytes: not a file this code wrote
-            return False
-        return self._h.digest()[:CHECK] == header[16:]
-
-
-def _whole(payload):
-    return payload.read()
 
 
 class Store:
@@ -160,77 +104,16 @@ class Store:
         self._new = path + ".new"
         self._magic = bytes(magic)
         self._max = max_size
-        self._buf = memoryview(bytearray(_CHUNK))  # read-back verification, reused
         self.generation = 0
         self.recovered = False
 
-    # ---- reading
+    # ---- reading: storeread.py, imported when a file is read (at boot, by a command) and
+    # dropped again by the app (app._COMMAND_MODULES): the idle token holds what it read.
 
-    def _read(self, path, decode):
-        """Return (generation, decode(payload) or, when decode is None, the length) for a copy
-        that verifies; None if the file is missing; False if it exists but fails its check."""
-        try:
-            f = open(path, "rb")
-        except OSError as e:
-            if e.args[0] == _ENOENT:
-                return None
-            raise
-        with f:
-            header = f.read(HEADER)
-            if len(header) != HEADER:
-                return False
-            magic, fmt, _, _, gen, length = struct.unpack(HEADER_FMT, header)
-            if magic != self._magic or fmt != FORMAT or length > self._max:
-                return False
-            payload = _Payload(f, hashlib.sha256(memoryview(header)[:16]), length, self._buf)
-            invalid = None
-            try:
-                result = decode(payload) if decode else length
-                good = payload.finish(header)
-            except _Short:
-                return False
-            except ValueError as e:
-                # Damage or invalid content: only the check, over the rest, can tell.
-                invalid = e
-                try:
-                    good = payload.finish(header)
-                except _Short:
-                    return False
-            if not good:
-                return False
-            if invalid is not None:
-                raise invalid
-        return gen, result
+    def load(self, decode=None):
+        import storeread
 
-    def _first_save(self, path):
-        """True if the file at path starts like the first generation's header (or is a
-        prefix of it, down to empty): what a power cut during a first save leaves."""
-        with open(path, "rb") as f:
-            head = f.read(_START)
-        start = struct.pack(_START_FMT, self._magic, FORMAT, 0, 0, 1)
-        return head == start[: len(head)]
-
-    def load(self, decode=_whole):
-        found_damaged = False
-        for path in (self.path, self._bak, self._new):
-            got = self._read(path, decode)
-            if got:
-                self.generation = got[0]
-                # Only PATH.bak is older than the last save; a lone PATH.new is the newest.
-                self.recovered = path == self._bak
-                return got[1]
-            if got is False:
-                # A torn new copy alone (no current, no backup: found_damaged is still
-                # False) of generation 1 is a first save cut short: nothing was saved yet.
-                # A later generation alone means copies were lost: damage.
-                if path == self._new and not found_damaged and self._first_save(path):
-                    break
-                found_damaged = True
-        self.recovered = False
-        if found_damaged:
-            raise CorruptError(self.path + ": no copy passes its check")
-        self.generation = 0
-        return None
+        return storeread.load(self, decode)
 
     # ---- writing: storewrite.py, imported only when something is saved or erased (a
     # command, an HOTP press): the idle token only reads.

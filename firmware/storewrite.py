@@ -16,6 +16,7 @@ import os
 import struct
 
 import store
+import storeread
 from micropython import const
 
 _ENOENT = const(2)
@@ -52,7 +53,7 @@ def save(s, data, backup=True):
         parts(h.update)
     head[16:] = h.digest()[: store.CHECK]
     path, bak, new = s.path, s._bak, s._new
-    if not _exists(path) and not _exists(bak) and s._read(new, None):
+    if not _exists(path) and not _exists(bak) and storeread.read(s, new, None):
         # A save without backup was cut after removing PATH (or its last rename failed):
         # PATH.new is the current copy. Make it PATH before PATH.new is written again.
         os.rename(new, path)
@@ -68,7 +69,7 @@ def save(s, data, backup=True):
     if wrote != length:
         _remove(new)
         raise ValueError("source parts differ from its len()")  # a caller bug
-    got = s._read(new, None)
+    got = storeread.read(s, new, None)
     if not got or got[0] != gen or got[1] != length:
         _remove(new)
         raise OSError(5, "store: write did not verify")  # EIO
@@ -78,7 +79,7 @@ def save(s, data, backup=True):
             # last: until then it is what load() finds; after it, the checked new copy.
             _remove(bak)
             _remove(path)
-        elif s._read(path, None):
+        elif storeread.read(s, path, None):
             _remove(bak)
             os.rename(path, bak)
         else:

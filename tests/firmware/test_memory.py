@@ -11,7 +11,6 @@ import fsutil
 import mptest
 import protocol
 import server
-import storewrite
 import vault
 from fakes import RTC, Button, Display
 
@@ -49,10 +48,16 @@ def _failing_writes(after):
         f = _real_open(path, mode)
         return _FailingFile(f, after) if "w" in mode else f
 
-    storewrite.open = fake_open  # the module's global shadows the builtin (the store's writes)
+    # The module's global shadows the builtin. Looked up now: an app's boot drops the store's
+    # write module (app._COMMAND_MODULES) and the save imports it again.
+    import storewrite
+
+    storewrite.open = fake_open
 
 
 def _normal_writes():
+    import storewrite
+
     storewrite.open = _real_open
 
 
