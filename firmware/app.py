@@ -651,7 +651,14 @@ class App:
 # dropped with it once the host is quiet. A module named here must not be referred to by
 # anything that outlives the command (no global, attribute or bound method keeps it).
 _COMMAND_MODULES = (
-    "server", "protocol", "vaultedit", "utf8", "configfile", "storeread", "storewrite"
+    "server",
+    "protocol",
+    "vaultedit",
+    "utf8",
+    "vaultload",
+    "configfile",
+    "storeread",
+    "storewrite",
 )
 
 

@@ -107,19 +107,14 @@ import struct
 import store
 from micropython import const
 
-_VERSION = const(1)
-_VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
-_PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
-_MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
-_FIXED = const(15)
-_HEAD = const(12)  # a record's flags, digits, period and counter; from here on, Account._rec
-_HEAD_FMT = "<BBHQ"  # (vaultedit.py writes records with it too)
-_MAX_LABEL = const(64)
-_MAX_SECRET = const(128)
-_MAX_PERIOD = const(3600)
+# The file's limits (vaultload.py, which reads and checks records, and vaultedit.py use them
+# too: one owner of the layout).
+PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
+FIXED = const(15)  # a record's fixed part
+MAX_LABEL = const(64)
+MAX_SECRET = const(128)
+MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
 _MAX_CAPACITY = const(255)
-_HOTP_FLAG = const(0x10)
-_STEAM_FLAG = const(0x20)
 _STEAM_DIGITS = const(5)
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # flags bits 0-1
 _KINDS = ("totp", "hotp", "steam")  # flags bits 4-5
@@ -163,7 +158,8 @@ class LockedError(VaultError):
 
 def make_key(secret, algorithm, digits, period):
     """The one place that turns a secret into an otp.Key (imported late: no work at import).
-    Digits 5 is stored only for steam accounts (_check): it makes a Steam key."""
+    Digits 5 is stored only for steam accounts (vaultload.check_params): it makes a Steam
+    key."""
     import otp
 
     return otp.Key(secret, algorithm, digits, period, digits == _STEAM_DIGITS)
@@ -280,65 +276,6 @@ class Account:
         )
 
 
-def _labelled(rec, li, ln, label):
-    # True if an account's record has these labels (issuer and name UTF-8 run together, of
-    # these sizes): compared in place, no str decoded per account (a load checks every pair
-    # of accounts for duplicates).
-    return rec[0] == li and rec[1] == ln and rec.startswith(label, 3)
-
-
-# ---- the rules every stored record keeps. A load checks each record with these alone (a
-# label stored by an older firmware must still load, so that it can be renamed or deleted);
-# add() and rename() check new values more strictly first (vaultedit.py). Messages name the
-# field, never the secret's value.
-
-
-def _check_labels(issuer, name):
-    """issuer, name: UTF-8 bytes (or views of them)."""
-    for what, data, minimum in (("issuer", issuer, 0), ("name", name, 1)):
-        size = len(data)
-        if size < minimum or size > _MAX_LABEL:
-            raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
-        try:
-            str(data, "utf-8")  # MicroPython's lenient decode; new labels pass utf8.py first
-        except (UnicodeError, ValueError):
-            raise InvalidError(what + " is not valid UTF-8") from None
-        # On the bytes: C0, DEL and ':' are single bytes in UTF-8, never inside a longer
-        # sequence, and iterating a str would allocate a string per character.
-        colon = False
-        for b in data:
-            if b < 0x20 or b == 0x7F:
-                raise InvalidError(what + " contains a control character")
-            if b == 0x3A:
-                colon = True
-        if colon and what == "issuer":
-            raise InvalidError("issuer must not contain ':'")
-    if colon and not len(issuer):
-        # "a:b" must read as issuer a, name b: keeps every label unique and splittable.
-        raise InvalidError("a name may contain ':' only when the issuer is set")
-
-
-def _check_params(flags, digits, period, counter):
-    """flags: the record's flags byte (valid); the counter to keep (0 unless HOTP)."""
-    if flags & _STEAM_FLAG:
-        # Steam Guard has one set of parameters: anything else is not a Steam code.
-        if flags & 3 or digits != _STEAM_DIGITS or period != 30:
-            raise InvalidError("a steam account is sha1, digits 5 and period 30")
-        if counter:
-            raise InvalidError("a steam account has no counter")
-    elif digits < 6 or digits > 8:
-        raise InvalidError("digits must be an integer from 6 to 8")
-    if period < 1 or period > _MAX_PERIOD:
-        raise InvalidError("period must be an integer from 1 to %d" % _MAX_PERIOD)
-    return counter if flags & _HOTP_FLAG else 0
-
-
-def _check_secret(size):
-    """A raw secret's size (a sealed one is checked by its own rule, in _decode)."""
-    if size < 1 or size > _MAX_SECRET:
-        raise InvalidError("secret must be 1 to %d bytes" % _MAX_SECRET)
-
-
 class Vault:
     def __init__(self, directory, capacity=64):
         if (
@@ -352,7 +289,7 @@ class Vault:
         self._store = store.Store(
             directory.rstrip("/") + "/" + _FILE,
             _MAGIC,
-            2 + _PIN_BLOCK + capacity * (_FIXED + 2 * _MAX_LABEL + _MAX_SEALED),
+            2 + PIN_BLOCK + capacity * (FIXED + 2 * MAX_LABEL + MAX_SEALED),
         )
         self._seal = _Seal()
         self._header = None  # the PIN block of the copy being decoded
@@ -362,32 +299,13 @@ class Vault:
         self.recovered = False
         self.revision = 0
 
-    # ---- reading
+    # ---- reading: loading is vaultload.py, imported at boot (and after a failed load) and
+    # dropped again by the app (app._COMMAND_MODULES): the idle token holds the accounts.
 
     def load(self):
-        self._forget_keys()
-        self._accounts = []
-        self._header = None
-        # Loaded only once the file is read: after any other error (a MemoryError, an
-        # OSError) the next operation loads again instead of saving over the file.
-        self._loaded = False
-        self.corrupt = False
-        self.revision += 1
-        try:
-            accounts = self._store.load(self._decode)
-        except store.CorruptError:
-            self._loaded = self.corrupt = True
-            raise CorruptError("vault file is damaged and no good copy remains") from None
-        except ValueError as e:  # checksummed yet invalid: a bug, say so
-            self._loaded = self.corrupt = True
-            raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
-        self._loaded = True
-        self.recovered = self._store.recovered
-        if self._seal.header != self._header:
-            self._seal.cipher = None  # another PIN (or none) on flash: lock
-        self._seal.header = self._header if accounts is not None else None
-        if accounts is not None:
-            self._accounts = accounts
+        import vaultload
+
+        vaultload.load(self)
 
     def _forget_keys(self):
         # Derived key state of accounts leaving RAM goes with them.
@@ -481,60 +399,3 @@ class Vault:
         self._seal.cipher = None
         if self._seal.header is not None:
             self._forget_keys()
-
-    # ---- the file format
-
-    def _decode(self, payload):
-        # Record by record through one scratch buffer: nothing in proportion to the file but
-        # the accounts themselves. The store checks the copy once it is all read.
-        if payload.left < 2:
-            raise ValueError("unknown vault format")
-        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SEALED)
-        mv = memoryview(buf)
-        payload.readinto(mv[:2])
-        version = buf[0]
-        if version != _VERSION and version != _VERSION_PIN:
-            raise ValueError("unknown vault format")
-        count = buf[1]
-        self._header = None
-        seal = None
-        if version == _VERSION_PIN:
-            payload.readinto(mv[:_PIN_BLOCK])
-            self._header = bytes(mv[:_PIN_BLOCK])
-            seal = self._seal
-        if count > self.capacity:
-            raise ValueError("more accounts than the capacity")
-        accounts = []
-        for _ in range(count):
-            payload.readinto(mv[:_FIXED])
-            flags, digits, period, counter = struct.unpack_from(_HEAD_FMT, buf, 0)
-            li, ln, ls = buf[_HEAD], buf[_HEAD + 1], buf[_HEAD + 2]
-            n = li + ln + ls
-            if (
-                n > payload.left
-                or flags & ~(_HOTP_FLAG | _STEAM_FLAG | 3)
-                or flags & 3 == 3
-                or (flags & _HOTP_FLAG and flags & _STEAM_FLAG)
-            ):
-                raise ValueError("bad record")
-            payload.readinto(mv[_FIXED : _FIXED + n])
-            pos = _FIXED + li
-            _check_labels(mv[_FIXED:pos], mv[pos : pos + ln])
-            counter = _check_params(flags, digits, period, counter)
-            if seal is None:
-                _check_secret(ls)
-            elif ls < 48 or ls > _MAX_SEALED or ls % 16:
-                # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
-                raise ValueError("bad sealed secret")
-            rec = bytes(mv[_HEAD : _FIXED + n])
-            label = rec[3 : 3 + li + ln]
-            for a in accounts:
-                if _labelled(a._rec, li, ln, label):
-                    raise ValueError("duplicate account")
-            account = Account(rec, flags | digits << 8 | period << 12, counter)
-            if seal is not None:
-                account._seal = seal
-            accounts.append(account)
-        if payload.left:
-            raise ValueError("trailing bytes")
-        return accounts

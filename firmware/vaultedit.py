@@ -19,9 +19,8 @@ Every change validates first, changes RAM, saves, and undoes the RAM change if t
 import struct
 
 import vault
-from micropython import const
+import vaultload
 
-_HEAD = const(12)  # a record's flags, digits, period and counter (vault._HEAD_FMT)
 _COUNTER_LIMIT = 1 << 64  # not const(): a big int on 32-bit ports
 
 
@@ -41,7 +40,7 @@ def find(v, query):
     if not isinstance(query, str) or not query:
         raise vault.InvalidError("query must be non-empty text")
     for a in accounts:
-        if a.label == query:  # labels are unique (see vault._check_labels)
+        if a.label == query:  # labels are unique (see vaultload.check_labels)
             return a
     q = query.lower()
     same = [a for a in accounts if a.label.lower() == q]
@@ -58,13 +57,13 @@ def find(v, query):
 def _index(v, issuer, name):
     label = issuer + name
     for i, a in enumerate(v._accounts):
-        if vault._labelled(a._rec, len(issuer), len(name), label):
+        if vaultload.labelled(a._rec, len(issuer), len(name), label):
             return i
     return -1
 
 
-# ---- checks of new values (stricter than a load's: vault._check_labels and _check_params
-# hold for every stored record, and run here too)
+# ---- checks of new values (stricter than a load's: vaultload's checks hold for every stored
+# record, and run here too)
 
 
 def _label(value, what):
@@ -88,7 +87,7 @@ def _label(value, what):
 def _labels(issuer, name):
     issuer = _label(issuer, "issuer")
     name = _label(name, "name")
-    vault._check_labels(issuer, name)
+    vaultload.check_labels(issuer, name)
     return issuer, name
 
 
@@ -100,7 +99,7 @@ def _fields(secret, algorithm, digits, period, kind, counter):
     # The secret's bytes, the record's flags byte, the counter to store.
     if not isinstance(secret, (bytes, bytearray, memoryview)):
         raise vault.InvalidError("secret must be bytes")
-    vault._check_secret(len(secret))
+    vaultload.check_secret(len(secret))
     if not isinstance(algorithm, str) or algorithm.lower() not in vault._ALGORITHMS:
         raise vault.InvalidError("algorithm must be sha1, sha256 or sha512")
     if kind not in vault._KINDS:
@@ -112,7 +111,7 @@ def _fields(secret, algorithm, digits, period, kind, counter):
     if counter < 0 or counter >= _COUNTER_LIMIT:
         raise vault.InvalidError("counter must be from 0 to 2**64-1")
     flags = vault._ALGORITHMS.index(algorithm.lower()) | vault._KINDS.index(kind) << 4
-    return bytes(secret), flags, vault._check_params(flags, digits, period, counter)
+    return bytes(secret), flags, vaultload.check_params(flags, digits, period, counter)
 
 
 def _record(li, ln, labels, secret):
@@ -304,25 +303,25 @@ class _Records:
     def __init__(self, accounts, header):
         self.accounts = accounts
         self.header = header
-        self.buf = bytearray(_HEAD)
+        self.buf = bytearray(vaultload.HEAD)
 
     def __len__(self):
         header = self.header
         size = 2 if header is None else 2 + len(header)
         for a in self.accounts:
-            size += _HEAD + len(a._rec)
+            size += vaultload.HEAD + len(a._rec)
         return size
 
     def parts(self, out):
         buf = self.buf
         accounts = self.accounts
         header = self.header
-        buf[0] = 1 if header is None else 2  # the file's version: 2 holds the PIN block
+        buf[0] = vaultload.VERSION if header is None else vaultload.VERSION_PIN
         buf[1] = len(accounts)
         out(memoryview(buf)[:2])
         if header is not None:
             out(header)
-        fmt = vault._HEAD_FMT
+        fmt = vaultload.HEAD_FMT
         for a in accounts:
             meta = a._meta
             struct.pack_into(fmt, buf, 0, meta & 0xFF, (meta >> 8) & 0xF, meta >> 12, a.counter)
