@@ -107,8 +107,12 @@ import struct
 import store
 from micropython import const
 
-# The file's limits (vaultload.py, which reads and checks records, and vaultedit.py use them
-# too: one owner of the layout).
+# The file's layout and limits (vaultload.py, which reads and checks records, and vaultedit.py,
+# which writes them, use them too: one owner of the layout).
+VERSION = const(1)
+VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
+HEAD = const(12)  # a record's flags, digits, period and counter; from here on, Account._rec
+HEAD_FMT = "<BBHQ"
 PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
 FIXED = const(15)  # a record's fixed part
 MAX_LABEL = const(64)

@@ -19,7 +19,6 @@ Every change validates first, changes RAM, saves, and undoes the RAM change if t
 import struct
 
 import vault
-import vaultload
 
 _COUNTER_LIMIT = 1 << 64  # not const(): a big int on 32-bit ports
 
@@ -55,6 +54,8 @@ def find(v, query):
 
 
 def _index(v, issuer, name):
+    import vaultload
+
     label = issuer + name
     for i, a in enumerate(v._accounts):
         if vaultload.labelled(a._rec, len(issuer), len(name), label):
@@ -63,7 +64,7 @@ def _index(v, issuer, name):
 
 
 # ---- checks of new values (stricter than a load's: vaultload's checks hold for every stored
-# record, and run here too)
+# record, and run here too; imported by the changes that need them, add and rename)
 
 
 def _label(value, what):
@@ -85,6 +86,8 @@ def _label(value, what):
 
 
 def _labels(issuer, name):
+    import vaultload
+
     issuer = _label(issuer, "issuer")
     name = _label(name, "name")
     vaultload.check_labels(issuer, name)
@@ -97,6 +100,8 @@ def _shown(issuer, name):
 
 def _fields(secret, algorithm, digits, period, kind, counter):
     # The secret's bytes, the record's flags byte, the counter to store.
+    import vaultload
+
     if not isinstance(secret, (bytes, bytearray, memoryview)):
         raise vault.InvalidError("secret must be bytes")
     vaultload.check_secret(len(secret))
@@ -303,25 +308,25 @@ class _Records:
     def __init__(self, accounts, header):
         self.accounts = accounts
         self.header = header
-        self.buf = bytearray(vaultload.HEAD)
+        self.buf = bytearray(vault.HEAD)
 
     def __len__(self):
         header = self.header
         size = 2 if header is None else 2 + len(header)
         for a in self.accounts:
-            size += vaultload.HEAD + len(a._rec)
+            size += vault.HEAD + len(a._rec)
         return size
 
     def parts(self, out):
         buf = self.buf
         accounts = self.accounts
         header = self.header
-        buf[0] = vaultload.VERSION if header is None else vaultload.VERSION_PIN
+        buf[0] = vault.VERSION if header is None else vault.VERSION_PIN
         buf[1] = len(accounts)
         out(memoryview(buf)[:2])
         if header is not None:
             out(header)
-        fmt = vaultload.HEAD_FMT
+        fmt = vault.HEAD_FMT
         for a in accounts:
             meta = a._meta
             struct.pack_into(fmt, buf, 0, meta & 0xFF, (meta >> 8) & 0xF, meta >> 12, a.counter)

@@ -22,10 +22,6 @@ import store
 import vault
 from micropython import const
 
-VERSION = const(1)
-VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
-HEAD = const(12)  # a record's flags, digits, period and counter; from here on, Account._rec
-HEAD_FMT = "<BBHQ"
 _MAX_PERIOD = const(3600)
 _HOTP_FLAG = const(0x10)
 _STEAM_FLAG = const(0x20)
@@ -119,16 +115,17 @@ def _decode(v, payload):
     if payload.left < 2:
         raise ValueError("unknown vault format")
     fixed = vault.FIXED
+    head = vault.HEAD
     buf = bytearray(fixed + 2 * vault.MAX_LABEL + vault.MAX_SEALED)
     mv = memoryview(buf)
     payload.readinto(mv[:2])
     version = buf[0]
-    if version != VERSION and version != VERSION_PIN:
+    if version != vault.VERSION and version != vault.VERSION_PIN:
         raise ValueError("unknown vault format")
     count = buf[1]
     v._header = None
     seal = None
-    if version == VERSION_PIN:
+    if version == vault.VERSION_PIN:
         block = vault.PIN_BLOCK
         payload.readinto(mv[:block])
         v._header = bytes(mv[:block])
@@ -138,8 +135,8 @@ def _decode(v, payload):
     accounts = []
     for _ in range(count):
         payload.readinto(mv[:fixed])
-        flags, digits, period, counter = struct.unpack_from(HEAD_FMT, buf, 0)
-        li, ln, ls = buf[HEAD], buf[HEAD + 1], buf[HEAD + 2]
+        flags, digits, period, counter = struct.unpack_from(vault.HEAD_FMT, buf, 0)
+        li, ln, ls = buf[head], buf[head + 1], buf[head + 2]
         n = li + ln + ls
         if (
             n > payload.left
@@ -157,7 +154,7 @@ def _decode(v, payload):
         elif ls < 48 or ls > vault.MAX_SEALED or ls % 16:
             # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
             raise ValueError("bad sealed secret")
-        rec = bytes(mv[HEAD : fixed + n])
+        rec = bytes(mv[head : fixed + n])
         label = rec[3 : 3 + li + ln]
         for a in accounts:
             if labelled(a._rec, li, ln, label):
