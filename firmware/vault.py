@@ -84,15 +84,20 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
 64 * 319 + 38 + 24 = 20,478).
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
-SHA512; 20-character issuers, 32-character names) take about 11 KB, 64 with the longest fields
-about 22 KB (one object of 4 attributes per account and one bytes object with its labels and
-secret; keys are built only for the accounts whose code is computed, and kept for the last 4).
-Save and load stream: a save writes the records one by one through a 15-byte buffer (labels
-and secret written from the account's own bytes, no copy) and verifies in 128-byte chunks,
-allocating about 2.3 KB in all whatever the vault's size; a load decodes record by record
-through one 319-byte buffer (the longest sealed record). No step needs a block larger than
-that. With a PIN an account holds its sealed blob instead of the raw secret (48..176 bytes:
-padded, with an IV and a tag) and its dict gets a fifth slot, for the seal.
+SHA512; 20-character issuers, 32-character names) take about 9.6 KB, 64 with the longest fields
+about 21 KB (per account an object of 2 attributes and one bytes object with its sizes, labels
+and secret; keys are built only for the accounts whose code is computed, and kept for the last
+4). The code is split by when it runs: this module holds what the idle token uses (the
+accounts, their keys, the PIN state); vaultload.py (loading, the rules of a stored record) and
+vaultedit.py (every change, the save) are imported when needed and dropped again by the app
+(app._COMMAND_MODULES), so the idle token does not hold them.
+Save and load stream: a save writes the records one by one through a 12-byte buffer (sizes,
+labels and secret written from the account's own bytes, no copy) and verifies in 128-byte
+chunks, allocating about 2.3 KB in all whatever the vault's size; a load decodes record by
+record through one 319-byte buffer (the longest sealed record). No step needs a block larger
+than that. With a PIN an account holds its sealed blob instead of the raw secret (48..176
+bytes: padded, with an IV and a tag) and a third attribute, the seal; an HOTP account whose
+counter moved has one for its counter.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
 sim's flash (4 KB blocks, littlefs): a press erases 1.1 blocks on average with 12 short
