@@ -245,7 +245,9 @@ class App:
         self._sync_accounts()
         self.screen.render()
         self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
-        gc.collect()  # what loading the modules left behind (about 13 KB on a 32-bit port)
+        # What loading the modules left behind (about 13 KB on a 32-bit port), and the code
+        # that read the vault and the settings (in _COMMAND_MODULES: loaded again if needed).
+        _unload_server()
 
     def _make_display(self):
         # A MemoryError is not a missing panel: collect and try once more, and if the heap
@@ -674,10 +676,20 @@ class App:
 # again, and the new App's INFO still says so.
 _stopped_by_memory = [None]
 
-# Modules that only commands use: imported by the protocol server (or a command's own path),
-# dropped with it once the host is quiet. A module named here must not be referred to by
-# anything that outlives the command (no global, attribute or bound method keeps it).
-_COMMAND_MODULES = ("server", "protocol")
+# Modules that only commands use: imported by the protocol server (or a command's own path,
+# or boot to read the flash), dropped with it once the host is quiet (and at the end of
+# boot). A module named here must not be referred to by anything that outlives the command
+# (no global, attribute or bound method keeps it).
+_COMMAND_MODULES = (
+    "server",
+    "protocol",
+    "vaultedit",
+    "utf8",
+    "vaultload",
+    "configfile",
+    "storeread",
+    "storewrite",
+)
 
 
 def _unload_server():

@@ -25,6 +25,10 @@ set() accepts the value's own type; a bool also as 0/1. A rejected value changes
 A damaged settings file is not fatal: the defaults apply, `error` says why, and the next
 set() writes a fresh file.
 
+Reading the file, checking values and changing a setting are configfile.py, imported when the
+file is read (the first use) or a setting changes, and dropped again (app._COMMAND_MODULES):
+the idle token holds only the values.
+
 File DIR/config.bin (store.Store, magic b"TKCF"): UTF-8 text, one "name=value" per line, only
 the settings that differ from their defaults. Unknown names are ignored when loading (a newer
 firmware may add settings), and so are invalid values (the default applies).
@@ -33,55 +37,10 @@ firmware may add settings), and so are invalid values (the default applies).
 import store
 
 NAMES = ("screen_timeout_s", "contrast", "rotate", "button_mode", "preview_s", "sleep_s")
-_DEFAULTS = (30, 128, False, "auto", 5, 600)
-_BUTTON_MODES = ("auto", "one", "two")
+_DEFAULTS = (30, 128, False, "auto", 5, 600)  # (configfile.py reads them too)
 _FILE = "config.bin"
 _MAGIC = b"TKCF"
 _MAX_SIZE = 1024
-
-
-def _check_int(name, value, low, high, zero_ok=False):
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError("%s must be an integer" % name)
-    if zero_ok and value == 0:
-        return 0
-    if not low <= value <= high:
-        if zero_ok:
-            raise ValueError("%s must be 0 or %d..%d" % (name, low, high))
-        raise ValueError("%s must be %d..%d" % (name, low, high))
-    return value
-
-
-def validate(name, value):
-    """The normalised value of setting `name`, or ValueError saying what is allowed."""
-    if name == "screen_timeout_s":
-        return _check_int(name, value, 5, 3600, zero_ok=True)
-    if name == "contrast":
-        return _check_int(name, value, 0, 255)
-    if name == "rotate":
-        if value is True or value is False:
-            return value
-        if isinstance(value, int) and value in (0, 1):
-            return value == 1
-        raise ValueError("rotate must be true or false")
-    if name == "button_mode":
-        if value not in _BUTTON_MODES:
-            raise ValueError("button_mode must be auto, one or two")
-        return value
-    if name == "preview_s":
-        return _check_int(name, value, 0, 30)
-    if name == "sleep_s":
-        return _check_int(name, value, 10, 3600, zero_ok=True)
-    raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
-
-
-def _parse(name, text):
-    default = _DEFAULTS[NAMES.index(name)]
-    if isinstance(default, bool):
-        return validate(name, text == "true")
-    if isinstance(default, int):
-        return validate(name, int(text))
-    return validate(name, text)
 
 
 class Config:
@@ -93,40 +52,20 @@ class Config:
         self.error = None
         self.revision = 0
 
-    def _load(self):
-        values = list(_DEFAULTS)
-        try:
-            data = self._store.load()
-        except store.CorruptError:
-            data = None
-            self.error = "settings file damaged: defaults in use"
-        except OSError as e:
-            data = None
-            self.error = "settings unreadable (%s): defaults in use" % e
-        if data:
-            try:
-                text = str(data, "utf-8")
-            except (UnicodeError, ValueError):
-                text = ""
-                self.error = "settings file unreadable: defaults in use"
-            for line in text.split("\n"):
-                name, _, raw = line.partition("=")
-                if name in NAMES:
-                    try:
-                        values[NAMES.index(name)] = _parse(name, raw)
-                    except ValueError:
-                        pass  # keep the default for a value this firmware cannot use
-        self._values = values
-
     def _ensure(self):
-        if self._values is None:
-            self._load()
-        return self._values
+        values = self._values
+        if values is None:
+            import configfile
+
+            values = self._values = configfile.load(self)
+        return values
 
     def get(self, name):
         values = self._ensure()
         if name not in NAMES:
-            raise ValueError("no setting %r (settings: %s)" % (name, ", ".join(NAMES)))
+            import configfile
+
+            configfile.validate(name, None)  # raises ValueError: no such setting
         return values[NAMES.index(name)]
 
     def items(self):
@@ -134,28 +73,6 @@ class Config:
         return tuple((NAMES[i], values[i]) for i in range(len(NAMES)))
 
     def set(self, name, value):
-        value = validate(name, value)
-        values = self._ensure()
-        i = NAMES.index(name)
-        if values[i] == value:
-            return value
-        old = values[i]
-        values[i] = value
-        try:
-            self._save(values)
-        except BaseException:
-            values[i] = old
-            raise
-        self.error = None
-        self.revision += 1
-        return value
+        import configfile
 
-    def _save(self, values):
-        lines = []
-        for i, name in enumerate(NAMES):
-            v = values[i]
-            if v != _DEFAULTS[i]:
-                if isinstance(v, bool):
-                    v = "true" if v else "false"
-                lines.append("%s=%s" % (name, v))
-        self._store.save("\n".join(lines).encode())
+        return configfile.change(self, name, value)

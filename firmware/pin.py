@@ -185,44 +185,13 @@ class Pin:
 def _reseal(v, cipher, salt=b"", iterations=0):
     """Re-encrypt every secret of vault v under cipher (a new PIN; None: no PIN, plain
     secrets) and save it as one atomic change without a backup copy (no file keeps the old
-    form). The vault is unlocked afterwards. Here rather than in vault.py, which every boot
-    loads: only a PIN change needs it (it uses the vault's internals: one owner per file)."""
+    form). The vault is unlocked afterwards. vaultedit.py does it (the vault's own module for
+    changes, which every boot does not load)."""
     import struct
 
-    import vault
+    import vaultedit
 
-    v._ready()
-    seal = v._seal
-    old = seal.cipher
-    if seal.header is not None and old is None:
-        raise vault.LockedError("enter the PIN on the token first")
-    accounts = v._accounts
-    # An account's stored form is its _rec (labels + the secret as stored) and its _seal
-    # (vault.Account): both are swapped together and put back if the save fails.
-    stored = [(a._rec, a._seal) for a in accounts]
-    header = seal.header
-    new = []
-    for a in accounts:
-        secret = a._secret() if header is None else old.open(a._secret())
-        if cipher is not None:
-            secret = cipher.seal(secret)
-        sizes = a._sizes
-        new.append(a._rec[: (sizes & 0xFF) + (sizes >> 8)] + secret)
-    sealed = seal if cipher is not None else None
-    v._forget_keys()  # no key built under the old PIN outlives the change
-    try:
-        for i, a in enumerate(accounts):
-            a._rec = new[i]
-            a._seal = sealed
-        if cipher is None:
-            seal.header = None
-        else:
-            seal.header = bytes(salt) + struct.pack("<I", iterations) + cipher.check
-        seal.cipher = cipher
-        v._save(False)
-    except BaseException:
-        for i, a in enumerate(accounts):
-            a._rec, a._seal = stored[i]
-        seal.header = header
-        seal.cipher = old
-        raise
+    header = None
+    if cipher is not None:
+        header = bytes(salt) + struct.pack("<I", iterations) + cipher.check
+    vaultedit.reseal(v, cipher, header)

@@ -10,6 +10,10 @@
     s.recovered          # True if the last load() had to use an older copy
     s.generation         # generation of the content last loaded or saved (0: none)
 
+The code is in storeread.py (load) and storewrite.py (save, erase, exists), imported when a
+file is read or written and dropped again by the app (app._COMMAND_MODULES): an idle token
+holds what it read, not the code that read it.
+
 load() raises CorruptError when copies exist but none passes its check: a damaged file is
 reported, never read as empty. save() raises OSError if the filesystem fails (the old content
 stays). Neither takes a lock: one owner per path.
@@ -78,90 +82,17 @@ them when it reuses them, so removed content can be read from a flash dump until
 docs/storage.md; ESP32 flash encryption is the remedy).
 """
 
-import hashlib
-import os
-import struct
-
 from micropython import const
 
-_FORMAT = const(1)
-_HEADER = const(24)
-_CHECK = const(8)
-_HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
-_START_FMT = "<4sBBHI"  # the header up to the generation
-_START = const(12)
-_ENOENT = const(2)
-_CHUNK = const(128)
+# The layout, for storeread.py and storewrite.py (one owner).
+FORMAT = const(1)
+HEADER = const(24)
+CHECK = const(8)
+HEADER_FMT = "<4sBBHII"  # magic, format, reserved, reserved, generation, length
 
 
 class CorruptError(Exception):
     """Copies of the file exist but none passes its check. args[0] names the path."""
-
-
-class _Short(Exception):
-    """The file ended before the length its header gives: a torn copy."""
-
-
-class _Payload:
-    """The payload of one copy being loaded, read in place and hashed as it goes."""
-
-    def __init__(self, f, h, length, buf):
-        self._f = f
-        self._h = h
-        self._buf = buf
-        self.left = length
-
-    def readinto(self, buf):
-        n = len(buf)
-        if n > self.left:
-            raise ValueError("content runs past the end")
-        got = self._f.readinto(buf) or 0
-        while got < n:  # a short read (rare): the rest, or the end of a torn copy
-            k = self._f.readinto(memoryview(buf)[got:])
-            if not k:
-                raise _Short()
-            got += k
-        self._h.update(buf)
-        self.left -= n
-
-    def read(self):
-        data = self._f.read(self.left)
-        if len(data) != self.left:
-            raise _Short()
-        self._h.update(data)
-        self.left = 0
-        return data
-
-    def finish(self, header):
-        """Read what decode left (in fixed chunks); True if the whole copy passes its check."""
-        chunk = self._buf  # a view of _CHUNK bytes: whole chunks need no new view
-        while self.left >= _CHUNK:
-            self.readinto(chunk)
-        if self.left:
-            self.readinto(chunk[: self.left])
-        if self._f.read(1):  # trailing bytes: not a file this code wrote
-            return False
-        return self._h.digest()[:_CHECK] == header[16:]
-
-
-def _whole(payload):
-    return payload.read()
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError as e:
-        if e.args[0] != _ENOENT:
-            raise
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-    except OSError:
-        return False
-    return True
 
 
 class Store:
@@ -173,155 +104,31 @@ class Store:
         self._new = path + ".new"
         self._magic = bytes(magic)
         self._max = max_size
-        self._buf = memoryview(bytearray(_CHUNK))  # read-back verification, reused
         self.generation = 0
         self.recovered = False
 
-    # ---- reading
+    # ---- reading: storeread.py, imported when a file is read (at boot, by a command) and
+    # dropped again by the app (app._COMMAND_MODULES): the idle token holds what it read.
 
-    def _read(self, path, decode):
-        """Return (generation, decode(payload) or, when decode is None, the length) for a copy
-        that verifies; None if the file is missing; False if it exists but fails its check."""
-        try:
-            f = open(path, "rb")
-        except OSError as e:
-            if e.args[0] == _ENOENT:
-                return None
-            raise
-        with f:
-            header = f.read(_HEADER)
-            if len(header) != _HEADER:
-                return False
-            magic, fmt, _, _, gen, length = struct.unpack(_HEADER_FMT, header)
-            if magic != self._magic or fmt != _FORMAT or length > self._max:
-                return False
-            payload = _Payload(f, hashlib.sha256(memoryview(header)[:16]), length, self._buf)
-            invalid = None
-            try:
-                result = decode(payload) if decode else length
-                good = payload.finish(header)
-            except _Short:
-                return False
-            except ValueError as e:
-                # Damage or invalid content: only the check, over the rest, can tell.
-                invalid = e
-                try:
-                    good = payload.finish(header)
-                except _Short:
-                    return False
-            if not good:
-                return False
-            if invalid is not None:
-                raise invalid
-        return gen, result
+    def load(self, decode=None):
+        import storeread
 
-    def _first_save(self, path):
-        """True if the file at path starts like the first generation's header (or is a
-        prefix of it, down to empty): what a power cut during a first save leaves."""
-        with open(path, "rb") as f:
-            head = f.read(_START)
-        start = struct.pack(_START_FMT, self._magic, _FORMAT, 0, 0, 1)
-        return head == start[: len(head)]
+        return storeread.load(self, decode)
 
-    def load(self, decode=_whole):
-        found_damaged = False
-        for path in (self.path, self._bak, self._new):
-            got = self._read(path, decode)
-            if got:
-                self.generation = got[0]
-                # Only PATH.bak is older than the last save; a lone PATH.new is the newest.
-                self.recovered = path == self._bak
-                return got[1]
-            if got is False:
-                # A torn new copy alone (no current, no backup: found_damaged is still
-                # False) of generation 1 is a first save cut short: nothing was saved yet.
-                # A later generation alone means copies were lost: damage.
-                if path == self._new and not found_damaged and self._first_save(path):
-                    break
-                found_damaged = True
-        self.recovered = False
-        if found_damaged:
-            raise CorruptError(self.path + ": no copy passes its check")
-        self.generation = 0
-        return None
-
-    # ---- writing
+    # ---- writing: storewrite.py, imported only when something is saved or erased (a
+    # command, an HOTP press): the idle token only reads.
 
     def save(self, data, backup=True):
-        length = len(data)
-        if length > self._max:
-            raise ValueError("data larger than the store's max_size")
-        parts = getattr(data, "parts", None)
-        gen = (self.generation + 1) & 0xFFFFFFFF
-        head = bytearray(_HEADER)
-        struct.pack_into(_HEADER_FMT, head, 0, self._magic, _FORMAT, 0, 0, gen, length)
-        h = hashlib.sha256(memoryview(head)[:16])
-        if parts is None:
-            h.update(data)
-        else:
-            parts(h.update)
-        head[16:] = h.digest()[:_CHECK]
-        if not _exists(self.path) and not _exists(self._bak) and self._read(self._new, None):
-            # A save without backup was cut after removing PATH (or its last rename failed):
-            # PATH.new is the current copy. Make it PATH before PATH.new is written again.
-            os.rename(self._new, self.path)
-        with open(self._new, "wb") as f:
-            f.write(head)
-            if parts is None:
-                f.write(data)
-            else:
-                parts(f.write)
-            # Counted by the file: a str part is written as its UTF-8 bytes, len() counts
-            # its characters.
-            wrote = f.tell() - _HEADER
-        if wrote != length:
-            _remove(self._new)
-            raise ValueError("source parts differ from its len()")  # a caller bug
-        got = self._read(self._new, None)
-        if not got or got[0] != gen or got[1] != length:
-            _remove(self._new)
-            raise OSError(5, "store: write did not verify")  # EIO
-        try:
-            if not backup:
-                # Nothing of the old content may outlive this save. The current copy goes
-                # last: until then it is what load() finds; after it, the checked new copy.
-                _remove(self._bak)
-                _remove(self.path)
-            elif self._read(self.path, None):
-                _remove(self._bak)
-                os.rename(self.path, self._bak)
-            else:
-                _remove(self.path)  # damaged or missing: keep the good .bak
-        except OSError:
-            self._drop_new()
-            raise
-        try:
-            os.rename(self._new, self.path)
-        except OSError:
-            if backup:
-                self._drop_new()
-                raise
-            # Without a backup PATH is gone: PATH.new is the only copy and what load() takes,
-            # so the save is done. The next save renames it first (above).
-        self.generation = gen
-        self.recovered = False
+        import storewrite
 
-    def _drop_new(self):
-        # The save failed and the caller keeps the old content: drop the copy so that it can
-        # never be loaded later as a last resort.
-        try:
-            _remove(self._new)
-        except OSError:
-            pass
+        storewrite.save(self, data, backup)
 
     def erase(self):
-        # Order matters: a cut part-way must leave the current content or nothing, never an
-        # older generation. A stale .new goes first, the current copy last.
-        _remove(self._new)
-        _remove(self._bak)
-        _remove(self.path)
-        self.generation = 0
-        self.recovered = False
+        import storewrite
+
+        storewrite.erase(self)
 
     def exists(self):
-        return _exists(self.path) or _exists(self._bak) or _exists(self._new)
+        import storewrite
+
+        return storewrite.exists(self)

@@ -84,15 +84,20 @@ File DIR/vault.bin (store.Store, magic b"TKVA") payload, little-endian:
 64 * 319 + 38 + 24 = 20,478).
 
 RAM (gc.mem_alloc, 32-bit build, modules as .mpy): 64 loaded accounts (40 SHA1, 12 SHA256, 12
-SHA512; 20-character issuers, 32-character names) take about 11 KB, 64 with the longest fields
-about 22 KB (one object of 4 attributes per account and one bytes object with its labels and
-secret; keys are built only for the accounts whose code is computed, and kept for the last 4).
-Save and load stream: a save writes the records one by one through a 15-byte buffer (labels
-and secret written from the account's own bytes, no copy) and verifies in 128-byte chunks,
-allocating about 2.3 KB in all whatever the vault's size; a load decodes record by record
-through one 319-byte buffer (the longest sealed record). No step needs a block larger than
-that. With a PIN an account holds its sealed blob instead of the raw secret (48..176 bytes:
-padded, with an IV and a tag) and its dict gets a fifth slot, for the seal.
+SHA512; 20-character issuers, 32-character names) take about 9.6 KB, 64 with the longest fields
+about 21 KB (per account an object of 2 attributes and one bytes object with its sizes, labels
+and secret; keys are built only for the accounts whose code is computed, and kept for the last
+4). The code is split by when it runs: this module holds what the idle token uses (the
+accounts, their keys, the PIN state); vaultload.py (loading, the rules of a stored record) and
+vaultedit.py (every change, the save) are imported when needed and dropped again by the app
+(app._COMMAND_MODULES), so the idle token does not hold them.
+Save and load stream: a save writes the records one by one through a 12-byte buffer (sizes,
+labels and secret written from the account's own bytes, no copy) and verifies in 128-byte
+chunks, allocating about 2.3 KB in all whatever the vault's size; a load decodes record by
+record through one 319-byte buffer (the longest sealed record). No step needs a block larger
+than that. With a PIN an account holds its sealed blob instead of the raw secret (48..176
+bytes: padded, with an IV and a tag) and a third attribute, the seal; an HOTP account whose
+counter moved has one for its counter.
 
 Flash wear: every change, including each HOTP press, rewrites the whole file. Measured on the
 sim's flash (4 KB blocks, littlefs): a press erases 1.1 blocks on average with 12 short
@@ -107,22 +112,21 @@ import struct
 import store
 from micropython import const
 
-_VERSION = const(1)
-_VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
-_PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
-_MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
-_FIXED = const(15)
-_REC_FMT = "<BBHQBBB"
-_MAX_LABEL = const(64)
-_MAX_SECRET = const(128)
-_MAX_PERIOD = const(3600)
+# The file's layout and limits (vaultload.py, which reads and checks records, and vaultedit.py,
+# which writes them, use them too: one owner of the layout).
+VERSION = const(1)
+VERSION_PIN = const(2)  # with a PIN: the PIN block, then records with sealed secrets
+HEAD = const(12)  # a record's flags, digits, period and counter; from here on, Account._rec
+HEAD_FMT = "<BBHQ"
+PIN_BLOCK = const(36)  # salt 16, iterations u32, check 16
+FIXED = const(15)  # a record's fixed part
+MAX_LABEL = const(64)
+MAX_SECRET = const(128)
+MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
 _MAX_CAPACITY = const(255)
-_COUNTER_LIMIT = 1 << 64  # not const(): a big int on 32-bit ports
-_HOTP_FLAG = const(0x10)
-_STEAM_FLAG = const(0x20)
 _STEAM_DIGITS = const(5)
-_STEAM_PERIOD = const(30)
-_ALGORITHMS = ("sha1", "sha256", "sha512")
+_ALGORITHMS = ("sha1", "sha256", "sha512")  # flags bits 0-1
+_KINDS = ("totp", "hotp", "steam")  # flags bits 4-5
 _FILE = "vault.bin"
 _MAGIC = b"TKVA"
 
@@ -163,7 +167,8 @@ class LockedError(VaultError):
 
 def make_key(secret, algorithm, digits, period):
     """The one place that turns a secret into an otp.Key (imported late: no work at import).
-    Digits 5 is stored only for steam accounts (_fields): it makes a Steam key."""
+    Digits 5 is stored only for steam accounts (vaultload.check_params): it makes a Steam
+    key."""
     import otp
 
     return otp.Key(secret, algorithm, digits, period, digits == _STEAM_DIGITS)
@@ -195,54 +200,43 @@ def _drop_key(account):
 
 
 class Account:
-    # Compact, as there are 64 of them: four attributes (a small instance dict). _rec holds
-    # the labels' UTF-8 and the secret in one bytes object (issuer, name, secret: what a
-    # save writes, in one piece); _sizes the labels' sizes (issuer | name << 8); _meta the
-    # record's flags byte, digits << 8 and period << 12. Both ints stay below 2**30: no big
-    # int on a 32-bit port. issuer and name are decoded from _rec at each use (they allocate:
-    # the app reads them when an account is selected, not per frame). About 160 bytes an
-    # account on a 32-bit port (20-character issuer, 32-character name, 20-byte secret)
-    # instead of 240 as separate strings.
-    # With a PIN the secret in _rec is the sealed blob, and the account has a fifth
-    # attribute, _seal (the vault's _Seal, whose cipher opens it while unlocked); an
-    # unsealed account reads the class's None and keeps its four.
+    # Compact, as there are 64 of them: two attributes, so the instance's dict is the
+    # smallest there is (a third doubles it). _rec is the stored record from its sizes on,
+    # in one bytes object: issuer length, name length, secret length (one byte each), the
+    # labels' UTF-8, the secret (what a save writes after the record's first 12 bytes, in
+    # one piece). _meta is the record's flags byte | digits << 8 | period << 12, below
+    # 2**30: no big int on a 32-bit port. issuer and name are decoded from _rec at each use
+    # (they allocate: the app reads them when an account is selected, not per frame). About
+    # 130 bytes an account on a 32-bit port (20-character issuer, 32-character name, 20-byte
+    # secret), 240 as separate strings.
+    # counter is the class's 0 except on an HOTP account whose counter moved: a third
+    # attribute for those only. With a PIN the secret in _rec is the sealed blob, and the
+    # account has _seal too (the vault's _Seal, whose cipher opens it while unlocked); an
+    # unsealed account reads the class's None.
     _seal = None
+    counter = 0
 
-    def __init__(self, issuer, name, secret, algorithm, digits, period, kind, counter):
-        flags = _ALGORITHMS.index(algorithm) | (
-            _HOTP_FLAG if kind == "hotp" else _STEAM_FLAG if kind == "steam" else 0
-        )
-        self._meta = flags | digits << 8 | period << 12
-        self._set(issuer.encode(), name.encode(), secret)
-        self.counter = counter
-
-    def _set(self, issuer, name, secret):
-        self._rec = issuer + name + secret
-        self._sizes = len(issuer) | len(name) << 8
-
-    def _label(self, issuer, name):
-        self._set(issuer.encode(), name.encode(), self._secret())
-
-    def _labelled(self, sizes, label):
-        # True if this account's labels are `label` (issuer and name UTF-8, run together) of
-        # these sizes: compared in place, no str decoded per account (a load checks every
-        # pair of accounts for duplicates).
-        return self._sizes == sizes and self._rec.startswith(label)
+    def __init__(self, rec, meta, counter):
+        self._rec = rec
+        self._meta = meta
+        if counter:
+            self.counter = counter
 
     def _secret(self):
         # The secret as stored: raw bytes, or the sealed blob (see _seal).
-        sizes = self._sizes
-        return self._rec[(sizes & 0xFF) + (sizes >> 8) :]
+        rec = self._rec
+        return rec[3 + rec[0] + rec[1] :]
 
     @property
     def issuer(self):
-        return str(self._rec[: self._sizes & 0xFF], "utf-8")
+        rec = self._rec
+        return str(rec[3 : 3 + rec[0]], "utf-8")
 
     @property
     def name(self):
-        sizes = self._sizes
-        start = sizes & 0xFF
-        return str(self._rec[start : start + (sizes >> 8)], "utf-8")
+        rec = self._rec
+        start = 3 + rec[0]
+        return str(rec[start : start + rec[1]], "utf-8")
 
     @property
     def algorithm(self):
@@ -250,8 +244,7 @@ class Account:
 
     @property
     def kind(self):
-        meta = self._meta
-        return "hotp" if meta & _HOTP_FLAG else "steam" if meta & _STEAM_FLAG else "totp"
+        return _KINDS[(self._meta >> 4) & 3]
 
     @property
     def digits(self):
@@ -292,149 +285,36 @@ class Account:
         )
 
 
-# ---- validation (messages name the field, never the secret's value)
-
-
-def _text(value, what, minimum, strict):
-    # strict (a label entering the vault): well-formed UTF-8 as CPython reads it, and none of
-    # the characters utf8.has_control names. A stored label is checked only as before
-    # (MicroPython's lenient decode, no C0 control): an older firmware may have stored one
-    # that the strict rules refuse, and the vault must still load so that it can be renamed
-    # or deleted.
-    if isinstance(value, str):
-        data = value.encode()  # MicroPython keeps a str's bytes as they came: checked below
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        data = value
-    else:
-        raise InvalidError(what + " must be text")
-    if strict:
-        import utf8
-
-        if not utf8.valid(data):
-            raise InvalidError(what + " is not valid UTF-8")
-        if utf8.has_control(data):
-            raise InvalidError(what + " contains a control character")
-    if not isinstance(value, str):
-        try:
-            value = str(bytes(data), "utf-8")
-        except (UnicodeError, ValueError):
-            raise InvalidError(what + " is not valid UTF-8") from None
-    size = len(data)
-    if size < minimum or size > _MAX_LABEL:
-        raise InvalidError("%s must be %d to %d bytes of UTF-8" % (what, minimum, _MAX_LABEL))
-    if not strict:
-        # On the bytes: C0 and DEL are single bytes in UTF-8, never inside a longer sequence,
-        # and iterating the str would allocate a string per character.
-        for b in data:
-            if b < 0x20 or b == 0x7F:
-                raise InvalidError(what + " contains a control character")
-    return value
-
-
-def _issuer(value, strict):
-    value = _text(value, "issuer", 0, strict)
-    if ":" in value:
-        raise InvalidError("issuer must not contain ':'")
-    return value
-
-
-def _pair(issuer, name, strict=True):
-    issuer = _issuer(issuer, strict)
-    name = _text(name, "name", 1, strict)
-    if not issuer and ":" in name:
-        # "a:b" must read as issuer a, name b: keeps every label unique and splittable.
-        raise InvalidError("a name may contain ':' only when the issuer is set")
-    return issuer, name
-
-
-def _int(value, what, low, high):
-    # bool is an int subclass; a flag where a number belongs is a caller bug.
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or value > high:
-        raise InvalidError("%s must be an integer from %d to %d" % (what, low, high))
-    return value
-
-
-def _fields(secret, algorithm, digits, period, kind, counter):
-    if not isinstance(secret, (bytes, bytearray, memoryview)):
-        raise InvalidError("secret must be bytes")
-    if not 1 <= len(secret) <= _MAX_SECRET:
-        raise InvalidError("secret must be 1 to %d bytes" % _MAX_SECRET)
-    if not isinstance(algorithm, str) or algorithm.lower() not in _ALGORITHMS:
-        raise InvalidError("algorithm must be sha1, sha256 or sha512")
-    if kind not in ("totp", "hotp", "steam"):
-        raise InvalidError("kind must be totp, hotp or steam")
-    if kind == "steam":
-        # Steam Guard has one set of parameters: anything else is not a Steam code.
-        if (
-            algorithm.lower() != "sha1"
-            or not isinstance(digits, int)
-            or isinstance(digits, bool)
-            or digits != _STEAM_DIGITS
-            or period != _STEAM_PERIOD
-        ):
-            raise InvalidError("a steam account is sha1, digits 5 and period 30")
-        if counter != 0:
-            raise InvalidError("a steam account has no counter")
-    else:
-        _int(digits, "digits", 6, 8)
-    _int(period, "period", 1, _MAX_PERIOD)
-    if not isinstance(counter, int) or isinstance(counter, bool):
-        raise InvalidError("counter must be an integer")
-    if counter < 0 or counter >= _COUNTER_LIMIT:
-        raise InvalidError("counter must be from 0 to 2**64-1")
-    if kind == "totp":
-        counter = 0
-    return bytes(secret), algorithm.lower(), counter
-
-
 class Vault:
     def __init__(self, directory, capacity=64):
-        _int(capacity, "capacity", 1, _MAX_CAPACITY)
+        if (
+            not isinstance(capacity, int)
+            or isinstance(capacity, bool)
+            or capacity < 1
+            or capacity > _MAX_CAPACITY
+        ):
+            raise InvalidError("capacity must be an integer from 1 to %d" % _MAX_CAPACITY)
         self.capacity = capacity
         self._store = store.Store(
             directory.rstrip("/") + "/" + _FILE,
             _MAGIC,
-            2 + _PIN_BLOCK + capacity * (_FIXED + 2 * _MAX_LABEL + _MAX_SEALED),
+            2 + PIN_BLOCK + capacity * (FIXED + 2 * MAX_LABEL + MAX_SEALED),
         )
         self._seal = _Seal()
         self._header = None  # the PIN block of the copy being decoded
         self._accounts = []
-        self._records = _Records(self._accounts, self._seal)
         self._loaded = False
         self.corrupt = False
         self.recovered = False
         self.revision = 0
 
-    # ---- reading
+    # ---- reading: loading is vaultload.py, imported at boot (and after a failed load) and
+    # dropped again by the app (app._COMMAND_MODULES): the idle token holds the accounts.
 
     def load(self):
-        self._forget_keys()
-        self._set([])
-        self._header = None
-        # Loaded only once the file is read: after any other error (a MemoryError, an
-        # OSError) the next operation loads again instead of saving over the file.
-        self._loaded = False
-        self.corrupt = False
-        self.revision += 1
-        try:
-            accounts = self._store.load(self._decode)
-        except store.CorruptError:
-            self._loaded = self.corrupt = True
-            raise CorruptError("vault file is damaged and no good copy remains") from None
-        except ValueError as e:  # checksummed yet invalid: a bug, say so
-            self._loaded = self.corrupt = True
-            raise CorruptError("vault content is invalid: %s" % e.args[0]) from None
-        self._loaded = True
-        self.recovered = self._store.recovered
-        if self._seal.header != self._header:
-            self._seal.cipher = None  # another PIN (or none) on flash: lock
-        self._seal.header = self._header if accounts is not None else None
-        if accounts is not None:
-            self._set(accounts)
+        import vaultload
 
-    def _set(self, accounts):
-        self._accounts = accounts
-        self._records.accounts = accounts
+        vaultload.load(self)
 
     def _forget_keys(self):
         # Derived key state of accounts leaving RAM goes with them.
@@ -463,158 +343,39 @@ class Vault:
             self.load()
         return len(self._accounts)
 
+    # ---- changing: vaultedit.py (the idle token only reads its accounts), imported at the
+    # first change or search (a command, an HOTP press) and dropped with the protocol server
+    # (app._COMMAND_MODULES). Its functions take the vault; the signatures are theirs.
+
     def find(self, query):
-        self._ready()
-        if isinstance(query, Account):
-            for a in self._accounts:
-                if a is query:
-                    return a
-            raise NotFoundError("account is not in the vault")
-        if not isinstance(query, str) or not query:
-            raise InvalidError("query must be non-empty text")
-        for a in self._accounts:
-            if a.label == query:  # labels are unique (see _pair)
-                return a
-        q = query.lower()
-        same = [a for a in self._accounts if a.label.lower() == q]
-        if len(same) == 1:
-            return same[0]
-        within = [a for a in self._accounts if q in a.label.lower()]
-        if len(within) == 1:
-            return within[0]
-        if within:
-            raise AmbiguousError("%r matches %d accounts" % (query, len(within)))
-        raise NotFoundError("no account matches %r" % query)
+        import vaultedit
 
-    def _index(self, issuer, name):
-        issuer = issuer.encode()
-        name = name.encode()
-        sizes = len(issuer) | len(name) << 8
-        label = issuer + name
-        for i, a in enumerate(self._accounts):
-            if a._labelled(sizes, label):
-                return i
-        return -1
+        return vaultedit.find(self, query)
 
-    # ---- changing (validate, change RAM, save; undo RAM if the save fails)
+    def add(self, *args, **kwargs):
+        import vaultedit
 
-    def add(
-        self,
-        issuer,
-        name,
-        secret,
-        algorithm="sha1",
-        digits=6,
-        period=30,
-        kind="totp",
-        counter=0,
-        replace=False,
-    ):
-        self._ready()
-        issuer, name = _pair(issuer, name)
-        secret, algorithm, counter = _fields(secret, algorithm, digits, period, kind, counter)
-        seal = self._seal
-        if seal.header is not None:
-            if seal.cipher is None:
-                raise LockedError("enter the PIN on the token first")
-            secret = seal.cipher.seal(secret)
-        account = Account(issuer, name, secret, algorithm, digits, period, kind, counter)
-        if seal.header is not None:
-            account._seal = seal
-        accounts = self._accounts
-        i = self._index(issuer, name)
-        if i >= 0:
-            if not replace:
-                raise DuplicateError("%s already exists" % account.label)
-            old = accounts[i]
-            accounts[i] = account
-            try:
-                self._save(False)  # the old secret must not survive in a backup copy
-            except BaseException:
-                accounts[i] = old
-                raise
-            _drop_key(old)
-            return account
-        if len(accounts) >= self.capacity:
-            raise FullError("vault is full (%d accounts)" % self.capacity)
-        accounts.append(account)
-        try:
-            self._save()
-        except BaseException:
-            accounts.pop()
-            raise
-        return account
+        return vaultedit.add(self, *args, **kwargs)
 
     def delete(self, target):
-        account = self.find(target)
-        accounts = self._accounts
-        i = accounts.index(account)
-        accounts.pop(i)
-        try:
-            self._save(False)  # the secret must not survive in a backup copy
-        except BaseException:
-            accounts.insert(i, account)
-            raise
-        _drop_key(account)
+        import vaultedit
+
+        vaultedit.delete(self, target)
 
     def rename(self, target, issuer, name):
-        account = self.find(target)
-        issuer, name = _pair(issuer, name)
-        i = self._index(issuer, name)
-        if i >= 0 and self._accounts[i] is not account:
-            raise DuplicateError("%s already exists" % (issuer + ":" + name if issuer else name))
-        old_rec, old_sizes = account._rec, account._sizes
-        account._label(issuer, name)
-        try:
-            self._save()
-        except BaseException:
-            account._rec, account._sizes = old_rec, old_sizes
-            raise
-        return account
+        import vaultedit
+
+        return vaultedit.rename(self, target, issuer, name)
 
     def next_hotp(self, target):
-        account = self.find(target)
-        if account.kind != "hotp":
-            raise InvalidError("%s is not an HOTP account" % account.label)
-        used = account.counter
-        if used + 1 >= _COUNTER_LIMIT:
-            raise InvalidError("%s: HOTP counter exhausted" % account.label)
-        account.counter = used + 1
-        try:
-            self._save()
-        except BaseException:
-            account.counter = used
-            raise
-        return used
+        import vaultedit
+
+        return vaultedit.next_hotp(self, target)
 
     def wipe(self, keep_pin=True):
-        """Remove every account. With a PIN set, keep_pin keeps it: an empty vault with the
-        same PIN block is saved without a backup copy (no file keeps a removed secret).
-        keep_pin=False (factory reset, the 10th wrong PIN) removes every copy of the file,
-        PIN included."""
-        seal = self._seal
-        if keep_pin and not self._loaded:
-            try:
-                self.load()
-            except VaultError:
-                pass  # damaged: erased below, PIN block and all
-        self._forget_keys()
-        if keep_pin and seal.header is not None and not self.corrupt:
-            old = self._accounts
-            self._set([])
-            try:
-                self._save(False)
-            except BaseException:
-                self._set(old)
-                raise
-        else:
-            self._store.erase()
-            self._set([])
-            seal.header = seal.cipher = None
-            self.revision += 1
-        self._loaded = True
-        self.corrupt = False
-        self.recovered = False
+        import vaultedit
+
+        vaultedit.wipe(self, keep_pin)
 
     # ---- the PIN (firmware/pin.py decides when; vaultcrypt does the cryptography)
 
@@ -647,118 +408,3 @@ class Vault:
         self._seal.cipher = None
         if self._seal.header is not None:
             self._forget_keys()
-
-    # ---- the file format
-
-    def _save(self, backup=True):
-        self._store.save(self._records, backup)
-        self.revision += 1
-
-    def _decode(self, payload):
-        # Record by record through one scratch buffer: nothing in proportion to the file but
-        # the accounts themselves. The store checks the copy once it is all read.
-        if payload.left < 2:
-            raise ValueError("unknown vault format")
-        buf = bytearray(_FIXED + 2 * _MAX_LABEL + _MAX_SEALED)
-        mv = memoryview(buf)
-        payload.readinto(mv[:2])
-        version = buf[0]
-        if version != _VERSION and version != _VERSION_PIN:
-            raise ValueError("unknown vault format")
-        count = buf[1]
-        self._header = None
-        seal = None
-        if version == _VERSION_PIN:
-            payload.readinto(mv[:_PIN_BLOCK])
-            self._header = bytes(mv[:_PIN_BLOCK])
-            seal = self._seal
-        if count > self.capacity:
-            raise ValueError("more accounts than the capacity")
-        accounts = []
-        for _ in range(count):
-            payload.readinto(mv[:_FIXED])
-            flags, digits, period, counter, li, ln, ls = struct.unpack_from(_REC_FMT, buf, 0)
-            n = li + ln + ls
-            if (
-                n > payload.left
-                or flags & ~(_HOTP_FLAG | _STEAM_FLAG | 3)
-                or flags & 3 == 3
-                or flags & _HOTP_FLAG and flags & _STEAM_FLAG
-            ):
-                raise ValueError("bad record")
-            payload.readinto(mv[_FIXED : _FIXED + n])
-            pos = _FIXED + li
-            _pair(mv[_FIXED:pos], mv[pos : pos + ln], False)  # checked; the bytes are kept
-            pos += ln
-            kind = "hotp" if flags & _HOTP_FLAG else "steam" if flags & _STEAM_FLAG else "totp"
-            secret, algorithm, counter = _fields(
-                mv[pos : pos + ls] if seal is None else b"\x01",  # a blob: checked below
-                _ALGORITHMS[flags & 3],
-                digits,
-                period,
-                kind,
-                counter,
-            )
-            if seal is not None:
-                # A sealed secret: 1..128 bytes padded to whole AES blocks, an IV and a tag.
-                if ls < 48 or ls > _MAX_SEALED or ls % 16:
-                    raise ValueError("bad sealed secret")
-                secret = bytes(mv[pos : pos + ls])
-            # Labels as read (valid: just decoded), compared and kept without encoding again.
-            sizes = li | ln << 8
-            label = bytes(mv[_FIXED : _FIXED + li + ln])
-            for a in accounts:
-                if a._sizes == sizes and a._rec.startswith(label):
-                    raise ValueError("duplicate account")
-            account = Account("", "-", b"", algorithm, digits, period, kind, counter)
-            account._rec = label + secret
-            account._sizes = sizes
-            if seal is not None:
-                account._seal = seal
-            accounts.append(account)
-        if payload.left:
-            raise ValueError("trailing bytes")
-        return accounts
-
-
-class _Records:
-    """The vault file's payload as a store source: its size, and its parts written record by
-    record through one 15-byte buffer (labels and secret are written from the account's own
-    bytes: no copy is made)."""
-
-    def __init__(self, accounts, seal):
-        self.accounts = accounts
-        self._seal = seal
-        self._buf = bytearray(_FIXED)
-
-    def __len__(self):
-        size = 2 if self._seal.header is None else 2 + _PIN_BLOCK
-        for a in self.accounts:
-            size += _FIXED + len(a._rec)
-        return size
-
-    def parts(self, out):
-        buf = self._buf
-        accounts = self.accounts
-        header = self._seal.header
-        buf[0] = _VERSION if header is None else _VERSION_PIN
-        buf[1] = len(accounts)
-        out(memoryview(buf)[:2])
-        if header is not None:
-            out(header)
-        for a in accounts:
-            meta = a._meta
-            struct.pack_into(
-                _REC_FMT,
-                buf,
-                0,
-                meta & 0xFF,
-                (meta >> 8) & 0xF,
-                meta >> 12,
-                a.counter,
-                a._sizes & 0xFF,
-                a._sizes >> 8,
-                len(a._rec) - (a._sizes & 0xFF) - (a._sizes >> 8),
-            )
-            out(buf)
-            out(a._rec)

@@ -11,6 +11,7 @@ from host_tools.errors import (
     DeviceTimeoutError,
     ProtocolError,
     TokenLockedError,
+    TokenOutOfMemoryError,
 )
 from host_tools.ports import resolve_port
 from host_tools.session import open_session
@@ -18,11 +19,13 @@ from host_tools.session import open_session
 
 def refuse_if_locked(port: str) -> None:
     """Stop before touching the REPL of a locked token: it would only time out. A device that
-    does not answer the protocol (no firmware yet, or already at the REPL) goes ahead."""
+    does not answer the protocol (no firmware yet, or already at the REPL) goes ahead, and so
+    does one whose heap has no room for the answer (firmware run from source compiles each
+    module it imports: a deploy brings the compiled files)."""
     try:
         with open_session(port, timeout=0.5, attempts=2) as s:
             locked = s.info().locked
-    except (DeviceTimeoutError, ProtocolError):
+    except (DeviceTimeoutError, ProtocolError, TokenOutOfMemoryError):
         return
     if locked:
         raise TokenLockedError("the token is locked: run `host_tools unlock`")

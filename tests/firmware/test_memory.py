@@ -11,7 +11,6 @@ import fsutil
 import mptest
 import protocol
 import server
-import store
 import vault
 from fakes import RTC, Button, Display
 
@@ -49,11 +48,17 @@ def _failing_writes(after):
         f = _real_open(path, mode)
         return _FailingFile(f, after) if "w" in mode else f
 
-    store.open = fake_open  # the store module's global shadows the builtin
+    # The module's global shadows the builtin. Looked up now: an app's boot drops the store's
+    # write module (app._COMMAND_MODULES) and the save imports it again.
+    import storewrite
+
+    storewrite.open = fake_open
 
 
 def _normal_writes():
-    store.open = _real_open
+    import storewrite
+
+    storewrite.open = _real_open
 
 
 def _snapshot(d):

@@ -1,4 +1,5 @@
-# store.Store: atomic, checksummed file with a previous good copy (firmware/store.py).
+# store.Store: atomic, checksummed file with a previous good copy (firmware/store.py, its
+# write half firmware/storewrite.py).
 # Expected file bytes are built here from the documented layout with struct and hashlib.
 import hashlib
 import os
@@ -7,6 +8,7 @@ import struct
 import fsutil
 import mptest
 import store
+import storewrite
 
 
 def _expected(magic, generation, payload):
@@ -262,7 +264,8 @@ def test_save_over_damaged_primary_keeps_the_good_backup():
 
 
 class _FailingRename:
-    # Stands in for the os module inside store: every rename fails, as on a full disk.
+    # Stands in for the os module inside storewrite (the store's write half): every rename
+    # fails, as on a full disk.
     def __getattr__(self, name):
         return getattr(os, name)
 
@@ -273,11 +276,11 @@ class _FailingRename:
 def test_failed_rename_keeps_old_content_and_leaves_no_new_copy():
     d, s = _fresh()
     s.save(b"old")
-    store.os = _FailingRename()
+    storewrite.os = _FailingRename()
     try:
         mptest.raises(OSError, s.save, b"new")
     finally:
-        store.os = os
+        storewrite.os = os
     assert not fsutil.exists(d + "/f.bin.new")
     t = store.Store(d + "/f.bin", b"TEST")
     assert t.load() == b"old"
@@ -327,11 +330,11 @@ def test_interrupted_save_without_backup_states_load_old_or_new():
 def test_failed_last_rename_without_backup_keeps_the_saved_copy():
     d, s = _fresh()
     s.save(b"old")
-    store.os = _FailingRename()
+    storewrite.os = _FailingRename()
     try:
         s.save(b"new", backup=False)  # PATH was removed: PATH.new holds the saved content
     finally:
-        store.os = os
+        storewrite.os = os
     assert not fsutil.exists(d + "/f.bin") and not fsutil.exists(d + "/f.bin.bak")
     assert store.Store(d + "/f.bin", b"TEST").load() == b"new"
     s.save(b"newer")

@@ -134,6 +134,7 @@ def test_only_the_last_four_keys_stay_built():
     assert len(calls) == 6
     assert accounts[0].key() is not keys[0] and accounts[0].key() == keys[0]
     assert len(calls) == 7  # built again once, then kept
+
     # A deleted or replaced account's key is dropped with it, and so are all on a wipe.
     def built(a):
         return [p for p in vault._keys if p[0] is a]
@@ -530,9 +531,11 @@ def test_find_rules():
     mptest.raises(vault.InvalidError, v.find, "")
     acc = v.accounts()[3]
     assert v.find(acc) is acc
-    other = vault.Account("x", "y", SECRET, "sha1", 6, 30, "totp", 0)
+    e, w = _fresh()
+    other = w.add("x", "y", SECRET)  # an account of another vault
     mptest.raises(vault.NotFoundError, v.find, other)
     fsutil.rmtree(d)
+    fsutil.rmtree(e)
 
 
 def test_delete():
@@ -766,7 +769,8 @@ def test_random_operations_match_a_simple_model():
                 return i
         return -1
 
-    absent = vault.Account("none", "none", b"k", "sha1", 6, 30, "totp", 0)
+    elsewhere, w = _fresh()
+    absent = w.add("none", "none", b"k")  # an account of another vault
 
     def exact(issuer, name):
         # By object, not by query: a query would also match "n1x" by substring.
@@ -829,6 +833,7 @@ def test_random_operations_match_a_simple_model():
         got = [(a.issuer, a.name, a.key()[0], a.kind, a.counter) for a in view.accounts()]
         assert got == [tuple(m) for m in model], step
     fsutil.rmtree(d)
+    fsutil.rmtree(elsewhere)
 
 
 # ---- power cuts on the sim's flash (boards/sim/simflash.py): every write position
