@@ -10,7 +10,8 @@
 #                         (a divisor of a day): the core checks both and computes the step
 #   scratch()             the shared array (made with the module, which run() reads as a
 #                         global): message schedule, round constants, work words
-#   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
+#   RING, WORDS, BLOCK   message block offset in scratch(), state words, block bytes
+#   IV                   the initial state as big-endian bytes (WORDS 32-bit words)
 # A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
@@ -22,6 +23,14 @@ from array import array
 def _words(block, data, off):
     # The big-endian 32-bit words of one block (a tuple: setup only, it may allocate).
     return struct.unpack_from(">16I" if block == 64 else ">32I", data, off)
+
+
+def _state(core):
+    # A state array: the IV twice (the inner and outer midstates to be), then the code modulus
+    # 0. The IV is bytes: as a tuple of ints most words would be big-int objects, kept with
+    # the core.
+    iv = struct.unpack(">%dI" % core.WORDS, core.IV)
+    return array("I", iv + iv + (0,))
 
 
 def _fold(core, st, slot, words, x=0):
@@ -36,7 +45,7 @@ def _fold(core, st, slot, words, x=0):
 def digest(core, data):
     """The hash of `data` (bytes-like), e.g. of an HMAC key longer than the block."""
     block = core.BLOCK
-    st = array("I", core.IV + (0,) * (core.WORDS + 1))  # modulus 0: fold blocks
+    st = _state(core)  # modulus 0: fold blocks into st[0:]
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
@@ -63,7 +72,7 @@ def new(core, key, mod):
     if len(key) > block:
         key = digest(core, key)
     words = core.WORDS
-    st = array("I", core.IV + core.IV + (0,))
+    st = _state(core)
     padded = bytearray(block)
     padded[: len(key)] = key
     kw = _words(block, padded, 0)
