@@ -648,7 +648,7 @@ class App:
 # Modules that only commands use: imported by the protocol server (or a command's own path),
 # dropped with it once the host is quiet. A module named here must not be referred to by
 # anything that outlives the command (no global, attribute or bound method keeps it).
-_COMMAND_MODULES = ("server", "protocol")
+_COMMAND_MODULES = ("server", "protocol", "clockset")
 
 
 def _unload_server():
