@@ -19,9 +19,10 @@
 # Memory. An idle token only reads the time and the oscillator flag (days_seconds() and
 # oscillator_stopped(), every few seconds): that is all this module holds. Everything else is
 # in ds3231_extra.py, reached through the same methods (rtc.set_time(...)): __getattr__
-# loads that module for the lookup and drops it again at once, so its code is on the heap only
-# while the function it returned is held. A caller that must act at an exact moment (the
-# clock writing the time at a second edge) looks the method up before waiting.
+# loads that module for the lookup and drops it again at once (drivers.extra()), so its code
+# is on the heap only while the function it returned is held. A caller that must act at an
+# exact moment (the clock writing the time at a second edge) looks the method up before
+# waiting.
 #
 # The calendar arithmetic is done here (days from 1970-01-01, Gregorian), not with
 # time.mktime/localtime, which follow TZ on the unix port and use another epoch on bare metal.
@@ -80,17 +81,10 @@ class DS3231:
         self._fields = [0] * 6
 
     def __getattr__(self, name):
-        # The rest of the driver (see the header): loaded, looked up, and dropped from the
-        # module table and the package, so nothing but the returned function keeps it.
-        import sys
-
+        # The rest of the driver, in ds3231_extra.py (see the header and drivers.extra()).
         import drivers
-        from drivers import ds3231_extra
 
-        del drivers.ds3231_extra
-        sys.modules.pop("drivers.ds3231_extra")
-        fn = getattr(ds3231_extra, name)  # AttributeError for a name it does not have either
-        return lambda *args: fn(self, *args)
+        return drivers.extra(self, "ds3231_extra", name)
 
     def error(self, errno, what):
         return OSError(errno, "DS3231 at 0x%02x: %s" % (self.addr, what))
