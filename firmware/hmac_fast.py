@@ -20,11 +20,6 @@ import struct
 from array import array
 
 
-def _words(block, data, off):
-    # The big-endian 32-bit words of one block (a tuple: setup only, it may allocate).
-    return struct.unpack_from(">16I" if block == 64 else ">32I", data, off)
-
-
 def _state(core):
     # A state array: the IV twice (the inner and outer midstates to be), then the code modulus
     # 0. The IV is bytes: as a tuple of ints most words would be big-int objects, kept with
@@ -33,8 +28,10 @@ def _state(core):
     return array("I", iv + iv + (0,))
 
 
-def _fold(core, st, slot, words, x=0):
-    # One block's words (each XOR x) into the scratch array, then compress into st[slot:].
+def _fold(core, st, slot, data, off, x=0):
+    # The block at data[off:] as big-endian 32-bit words, each XOR x, into the scratch array,
+    # then compressed into st[slot:] (unpacked as a tuple: setup only, it may allocate).
+    words = struct.unpack_from(">16I" if core.BLOCK == 64 else ">32I", data, off)
     sc = core.scratch()
     ring = core.RING
     for i in range(len(words)):
@@ -49,7 +46,7 @@ def digest(core, data):
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
-        _fold(core, st, 0, _words(block, data, off))
+        _fold(core, st, 0, data, off)
     tail = bytearray(data[whole:])
     tail.append(0x80)
     size = block // 8
@@ -57,7 +54,7 @@ def digest(core, data):
         tail.append(0)
     tail.extend((n * 8).to_bytes(size, "big"))
     for off in range(0, len(tail), block):
-        _fold(core, st, 0, _words(block, tail, off))
+        _fold(core, st, 0, tail, off)
     out = bytearray()
     for i in range(core.WORDS):
         out.extend(st[i].to_bytes(4, "big"))
@@ -75,8 +72,7 @@ def new(core, key, mod):
     st = _state(core)
     padded = bytearray(block)
     padded[: len(key)] = key
-    kw = _words(block, padded, 0)
-    _fold(core, st, 0, kw, 0x36363636)  # key XOR ipad, four bytes at a time
-    _fold(core, st, words, kw, 0x5C5C5C5C)  # key XOR opad
+    _fold(core, st, 0, padded, 0, 0x36363636)  # key XOR ipad, four bytes at a time
+    _fold(core, st, words, padded, 0, 0x5C5C5C5C)  # key XOR opad
     st[2 * words] = mod
     return st

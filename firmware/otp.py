@@ -76,22 +76,6 @@ def __getattr__(name):
     return getattr(otp_more, name)
 
 
-def _core(kind):
-    # The viper core module for an algorithm, imported on first use; None without viper.
-    if _NO_VIPER:
-        return None
-    try:
-        if kind == 1:
-            import hmac_sha1 as core
-        elif kind == 2:
-            import hmac_sha256 as core
-        else:
-            import hmac_sha512 as core
-    except SyntaxError:  # no viper emitter: the slow path (hashlib, sha512.py)
-        return None
-    return core
-
-
 def counter(days, second_of_day, period):
     """The TOTP time step of Unix time days * 86400 + second_of_day, using only small ints
     (see the module docstring)."""
@@ -139,7 +123,17 @@ class Key:
         # A Steam key is known by its modulus (no attribute more: the hot path's attribute
         # lookups stay as they were).
         self._mod = _STEAM_MOD if steam else 10**digits
-        core = _core(kind)
+        core = None  # the viper core module, imported on first use; None without viper
+        if not _NO_VIPER:
+            try:
+                if kind == 1:
+                    import hmac_sha1 as core
+                elif kind == 2:
+                    import hmac_sha256 as core
+                else:
+                    import hmac_sha512 as core
+            except SyntaxError:  # no viper emitter: the slow path (hashlib, sha512.py)
+                pass
         if core is None:
             import otp_more
 
@@ -221,3 +215,4 @@ def _entry_points_maker():
 
 
 _entry_points = _entry_points_maker()
+del _entry_points_maker  # run once: its own code is freed (make() lives on in _entry_points)

@@ -57,13 +57,6 @@ def days_from_civil(year, month, day):
     return era * 146097 + doe - 719468
 
 
-def month_days(year, month):
-    """Days in a month (1..12) of a Gregorian year."""
-    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
-        return 29
-    return b"\x1f\x1c\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"[month - 1]
-
-
 def _unbcd(b):
     lo = b & 0x0F
     hi = b >> 4
@@ -78,6 +71,7 @@ class DS3231:
         self.addr = addr
         self._buf = bytearray(7)
         self._one = bytearray(1)
+        # The last days_seconds() read as year, month, day, hour, minute, second.
         self._fields = [0] * 6
 
     def __getattr__(self, name):
@@ -86,18 +80,15 @@ class DS3231:
 
         return drivers.extra(self, "ds3231_extra", name)
 
-    def error(self, errno, what):
-        return OSError(errno, "DS3231 at 0x%02x: %s" % (self.addr, what))
-
     def read(self, reg, buf):
         try:
             self.i2c.readfrom_mem_into(self.addr, reg, buf)
         except OSError as e:
-            raise self.error(e.errno, "I2C read failed") from None
+            raise OSError(e.errno, "DS3231 at 0x%02x: I2C read failed" % self.addr) from None
 
-    def read_fields(self):
-        # Decodes into self._fields (year, month, day, hour, minute, second): no allocation.
+    def days_seconds(self):
         # One transaction: the chip latches all seven registers at START, so they agree.
+        # Decoded into self._fields (no allocation but the returned tuple).
         b = self._buf
         self.read(_REG_TIME, b)
         second = _unbcd(b[0] & 0x7F)
@@ -114,17 +105,14 @@ class DS3231:
         day = _unbcd(b[4] & 0x3F)
         month = _unbcd(b[5] & 0x1F)
         year = _unbcd(b[6])
-        if (
-            not 0 <= second <= 59
-            or not 0 <= minute <= 59
-            or not 0 <= hour <= 23
-            or not 1 <= month <= 12
-            or year < 0
-        ):
-            raise self.error(_EIO, "invalid time registers")
-        year += 2100 if b[5] & _CENTURY else 2000
-        if not 1 <= day <= month_days(year, month):
-            raise self.error(_EIO, "invalid time registers")
+        last = 0  # the month's last day; 0 for no month
+        if 1 <= month <= 12 and year >= 0:
+            year += 2100 if b[5] & _CENTURY else 2000
+            last = b"\x1f\x1c\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"[month - 1]
+            if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+                last = 29
+        if not (0 <= second <= 59 and 0 <= minute <= 59 and 0 <= hour <= 23 and 1 <= day <= last):
+            raise OSError(_EIO, "DS3231 at 0x%02x: invalid time registers" % self.addr)
         f = self._fields
         f[0] = year
         f[1] = month
@@ -132,11 +120,7 @@ class DS3231:
         f[3] = hour
         f[4] = minute
         f[5] = second
-        return f
-
-    def days_seconds(self):
-        f = self.read_fields()
-        return days_from_civil(f[0], f[1], f[2]), f[3] * 3600 + f[4] * 60 + f[5]
+        return days_from_civil(year, month, day), hour * 3600 + minute * 60 + second
 
     def oscillator_stopped(self):
         self.read(_REG_STATUS, self._one)

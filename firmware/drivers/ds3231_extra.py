@@ -5,7 +5,7 @@
 
 from micropython import const
 
-from drivers.ds3231 import days_from_civil, month_days
+from drivers.ds3231 import days_from_civil
 
 _REG_TIME = const(0x00)
 _REG_CONTROL = const(0x0E)
@@ -41,7 +41,7 @@ def _write(rtc, reg, buf):
     try:
         rtc.i2c.writeto_mem(rtc.addr, reg, buf)
     except OSError as e:
-        raise rtc.error(e.errno, "I2C write failed") from None
+        raise OSError(e.errno, "DS3231 at 0x%02x: I2C write failed" % rtc.addr) from None
 
 
 def _read_byte(rtc, reg):
@@ -60,8 +60,9 @@ def time(rtc):
 
 
 def datetime(rtc):
-    y, mo, d, h, mi, s = rtc.read_fields()
-    return y, mo, d, h, mi, s, (days_from_civil(y, mo, d) + 3) % 7
+    days = rtc.days_seconds()[0]
+    y, mo, d, h, mi, s = rtc._fields
+    return y, mo, d, h, mi, s, (days + 3) % 7
 
 
 def _write_fields(rtc, days, second):
@@ -93,11 +94,12 @@ def set_datetime(rtc, dt):
     if len(dt) < 6:
         raise ValueError("DS3231: need (year, month, day, hour, minute, second)")
     y, mo, d, h, mi, s = dt[0], dt[1], dt[2], dt[3], dt[4], dt[5]
-    if not 2000 <= y <= 2099 or not 1 <= mo <= 12 or not 1 <= d <= month_days(y, mo):
+    days = days_from_civil(y, mo, d) if 2000 <= y <= 2099 and 1 <= mo <= 12 else 0
+    if not days or _civil_from_days(days) != (y, mo, d):  # a day the month does not have
         raise ValueError("DS3231: date outside 2000-01-01..2099-12-31")
     if not 0 <= h <= 23 or not 0 <= mi <= 59 or not 0 <= s <= 59:
         raise ValueError("DS3231: bad time of day")
-    _write_fields(rtc, days_from_civil(y, mo, d), h * 3600 + mi * 60 + s)
+    _write_fields(rtc, days, h * 3600 + mi * 60 + s)
 
 
 def clear_oscillator_stop(rtc):

@@ -114,11 +114,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self._cmd1[1] = cmd
         self._write(self._cmd1)
 
-    def _write_cmd2(self, cmd, arg):
-        self._cmd2[1] = cmd
-        self._cmd2[2] = arg
-        self._write(self._cmd2)
-
     # --- controls -----------------------------------------------------------------------------
 
     def poweroff(self):
@@ -130,7 +125,10 @@ class SSD1306_I2C(framebuf.FrameBuffer):
     def contrast(self, value):
         if not 0 <= value <= 255:
             raise ValueError("contrast must be 0..255")
-        self._write_cmd2(_SET_CONTRAST, value)
+        c = self._cmd2
+        c[1] = _SET_CONTRAST
+        c[2] = value
+        self._write(c)
 
     # --- refresh ------------------------------------------------------------------------------
 

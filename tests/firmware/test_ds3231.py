@@ -202,6 +202,8 @@ def test_invalid_registers_raise_oserror():
         b"\x56\x34\x12\x04\x29\x02\x23",  # February 29 in 2023
         b"\x56\x34\x12\x04\x29\x13\x24",  # month 13
         b"\x56\x34\x12\x04\x00\x02\x24",  # day 0
+        b"\x56\x34\x12\x04\x29\x00\x24",  # month 0
+        b"\x56\x34\x12\x04\x29\x02\x2a",  # year not BCD
     ):
         e = mptest.raises(OSError, DS3231(FixedRegisters(bad)).time)
         assert e.errno == 5 and "DS3231" in str(e), bad
