@@ -36,16 +36,11 @@ from micropython import const
 
 _SET_CONTRAST = const(0x81)
 _SET_DISP = const(0xAE)
-_SET_COL_ADDR = const(0x21)
-_SET_PAGE_ADDR = const(0x22)
 
-_CTRL_CMD = const(0x00)  # Co=0, D/C=0: the rest of the transaction is commands
-_CTRL_DATA = const(0x40)  # Co=0, D/C=1: the rest of the transaction is GDDRAM data
 _VOUCHED = const(1)  # area[4]: every change since the last show() lies inside area[0:4]
 _FULL = const(3)  # area[4]: send the whole frame, changed or not
 # area[4] = 0: nothing vouched since the last show(); 2: anything may have changed. Both
 # make show() compare the whole frame.
-_NO_AREA = b"\xff\xff\x00\x00\x00"  # area[0:5] after a show(): empty, nothing vouched
 
 
 class SSD1306_I2C(framebuf.FrameBuffer):
@@ -65,34 +60,12 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         size = self.pages * width
         self.buffer = bytearray(size)
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
-        self._stale = True  # shadow unknown: next show() is full
-        # What a caller that draws straight into the buffer vouches for (the UI does): x0, y0,
-        # x1, y1 (ends excluded) holding every change since the last show(), and a state byte
-        # (0: nothing vouched, _VOUCHED, 2: anything may have changed, _FULL: send it all).
-        # show() compares only that rectangle when vouched. Bytes 5.. are the driver's own:
-        # the page count, and the data length the send vector is set up for (low, high).
-        self.area = bytearray(_NO_AREA + bytes((self.pages, 0, 0)))
-        # The shadow of GDDRAM (size bytes: what the panel holds), then 1,023 bytes of
-        # staging: a changed window of n bytes goes out as one writevto of the staging
-        # regions that n's binary digits name, largest first. Fixed views over fixed
-        # regions: sending any window allocates nothing and puts exactly n data bytes on the
-        # bus, for 10 views (about 200 bytes) where a view per length would take 16 KB.
-        self._shadow = bytearray(size + 1023)
-        tx = memoryview(self._shadow)[size:]
-        # Region of bit j (2 ** j bytes) at 1024 - 2 ** (j + 1) in the staging: bit 9 first.
-        self._views = tuple(tx[1024 - (2 << j) : 1024 - (1 << j)] for j in range(9, -1, -1)) + (
-            b"",
-            self.buffer,
-        )
-        self._txvec = [b"\x40"] + [b""] * 10
-        self._cmd1 = bytearray((_CTRL_CMD, 0))
-        self._cmd2 = bytearray((_CTRL_CMD, 0, 0))
-        self._win = bytearray((_CTRL_CMD, _SET_COL_ADDR, 0, 0, _SET_PAGE_ADDR, 0, 0))
-        self.bytes_sent = 0
-        self.init_display()
+        # The rest (the shadow and its staging, the command buffers) and the panel's init:
+        # ssd1306_extra.setup(), boot-time code the idle token does not keep.
+        self._setup()
 
     def __getattr__(self, name):
-        # init_display(), rotate(), invert(), show_area(): see the header.
+        # init_display(), rotate(), invert(), show_area(), _setup(): see the header.
         import drivers
 
         return drivers.extra(self, "ssd1306_extra", name)

@@ -24,7 +24,41 @@ _SET_VCOM_DESEL = const(0xDB)
 _SET_CHARGE_PUMP = const(0x8D)
 _DEACTIVATE_SCROLL = const(0x2E)
 _CTRL_CMD = const(0x00)  # Co=0, D/C=0: the rest of the transaction is commands
+_SET_COL_ADDR = const(0x21)
+_SET_PAGE_ADDR = const(0x22)
 _VOUCHED = const(1)  # area[4]: every change since the last show() lies inside area[0:4]
+_NO_AREA = b"\xff\xff\x00\x00\x00"  # area[0:5] after a show(): empty, nothing vouched
+
+
+def _setup(d):
+    # The second half of SSD1306_I2C.__init__ (attributes set in the same order as ever):
+    # everything after the frame buffer, then the panel's init.
+    size = len(d.buffer)
+    d._stale = True  # shadow unknown: next show() is full
+    # What a caller that draws straight into the buffer vouches for (the UI does): x0, y0,
+    # x1, y1 (ends excluded) holding every change since the last show(), and a state byte
+    # (0: nothing vouched, _VOUCHED, 2: anything may have changed, _FULL: send it all).
+    # show() compares only that rectangle when vouched. Bytes 5.. are the driver's own:
+    # the page count, and the data length the send vector is set up for (low, high).
+    d.area = bytearray(_NO_AREA + bytes((d.pages, 0, 0)))
+    # The shadow of GDDRAM (size bytes: what the panel holds), then 1,023 bytes of
+    # staging: a changed window of n bytes goes out as one writevto of the staging
+    # regions that n's binary digits name, largest first. Fixed views over fixed
+    # regions: sending any window allocates nothing and puts exactly n data bytes on the
+    # bus, for 10 views (about 200 bytes) where a view per length would take 16 KB.
+    d._shadow = bytearray(size + 1023)
+    tx = memoryview(d._shadow)[size:]
+    # Region of bit j (2 ** j bytes) at 1024 - 2 ** (j + 1) in the staging: bit 9 first.
+    d._views = tuple(tx[1024 - (2 << j) : 1024 - (1 << j)] for j in range(9, -1, -1)) + (
+        b"",
+        d.buffer,
+    )
+    d._txvec = [b"\x40"] + [b""] * 10
+    d._cmd1 = bytearray((_CTRL_CMD, 0))
+    d._cmd2 = bytearray((_CTRL_CMD, 0, 0))
+    d._win = bytearray((_CTRL_CMD, _SET_COL_ADDR, 0, 0, _SET_PAGE_ADDR, 0, 0))
+    d.bytes_sent = 0
+    init_display(d)
 
 
 def init_display(d):
