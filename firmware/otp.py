@@ -60,7 +60,6 @@ periods (15, 30, 60: divisors of 86400) r is 0 and this is days * q + sod // per
 from micropython import const
 
 _DAY = const(86400)
-_SHA512 = const(3)
 _SMALL = const(0x3FFFFFFF)  # the largest small int on a 32-bit port (2**30 - 1)
 _STEAM_DIGITS = const(5)
 _STEAM_MOD = const(11881376)  # 26**5: five Steam characters

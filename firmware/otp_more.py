@@ -8,7 +8,6 @@ import hashlib
 
 from micropython import const
 
-_DAY = const(86400)
 _SMALL = const(0x3FFFFFFF)  # the largest small int on a 32-bit port (2**30 - 1)
 _SHA1 = const(1)
 _SHA512 = const(3)

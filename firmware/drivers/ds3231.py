@@ -5,7 +5,8 @@
 #
 #   days_seconds() -> (days, s)   days since 1970-01-01 and second of the day: small ints
 #   oscillator_stopped() -> bool  the OSF flag: the time cannot be trusted while it is set
-# and, in drivers/ds3231_extra.py (below):
+#   read(reg, buf)                registers from reg on into buf (what ds3231_extra.py uses)
+# and, in drivers/ds3231_extra.py (see "Memory" below):
 #   time() -> int                 UTC Unix seconds (a big int on 32-bit ports from 2004 on)
 #   set_time(unix_seconds)        2000-01-01 .. 2099-12-31, written in 24-hour mode
 #   datetime() -> (year, month, day, hour, minute, second, weekday)   weekday 0 = Monday
