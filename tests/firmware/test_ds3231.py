@@ -264,6 +264,11 @@ def test_rarely_used_methods_leave_no_module_loaded():
         assert rtc.aging() == -3 and rtc.temperature() == 25.0
         assert rtc.time() == 1709210096 and rtc.datetime()[:3] == (2024, 2, 29)
 
+    sys.modules.pop("drivers.ds3231_extra", None)
+    model.set_unix(1709210096)
+    rtc.days_seconds()  # the idle token's reads: nothing more loaded
+    rtc.oscillator_stopped()
+    assert "drivers.ds3231_extra" not in sys.modules and "ds3231_extra" not in dir(drivers)
     calls()  # the first round interns the module's names for good
     gc.collect()
     before = gc.mem_alloc()
