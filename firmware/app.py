@@ -689,6 +689,7 @@ _COMMAND_MODULES = (
     "configfile",
     "storeread",
     "storewrite",
+    "clockset",
 )
 
 

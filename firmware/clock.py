@@ -9,6 +9,7 @@
     c.sample()                  # hot path: sets c.days, c.sod, c.ms (small ints, no allocation)
     c.unix(), c.unix_ms()       # ints (big ints on a 32-bit port: not for the hot path)
     await c.set_unix_ms(ms)     # write the RTC at the new time's second edge, clear OSF
+                                #   (clockset.py, loaded for it)
     c.revision                  # +1 whenever the time jumps or validity changes
     c.status                    # OK, or why the clock is not valid: NOT_READ, NO_RTC,
                                 #   NOT_SET (oscillator stopped), NO_ANSWER, NOT_TICKING
@@ -208,36 +209,15 @@ class Clock:
 
     # ---- setting the time
 
-    async def set_unix_ms(self, ms):
+    def set_unix_ms(self, ms):
         """Set the RTC to `ms` (Unix milliseconds, as of this call): wait for that time's next
         second edge, write the seconds then (the DS3231 restarts its countdown on that write,
-        so the phase is right too), clear the oscillator-stop flag. ValueError if out of the
-        RTC's range (2000..2099); OSError if the bus fails."""
-        import asyncio
-
+        so the phase is right too), clear the oscillator-stop flag. A coroutine: await it.
+        ValueError if out of the RTC's range (2000..2099); OSError if the bus fails."""
+        # Only the protocol's time sync sets the clock: the code is in a command-only module
+        # (app.py drops it with the protocol server). "As of this call" is now, not after the
+        # import.
         t0 = self._ticks()
-        if not isinstance(ms, int) or ms < 946684800000 or ms >= 4102444800000:
-            raise ValueError("time must be Unix ms within 2000..2099")
-        if self._rtc is None:
-            raise OSError(19, "no RTC")
-        rtc = self._rtc
-        while True:
-            el = time.ticks_diff(self._ticks(), t0)
-            rem = 1000 - (ms + el) % 1000  # until the next edge of the new time
-            if rem == 1000:
-                rem = 0
-            if rem > 4:
-                await asyncio.sleep_ms(rem - 3)
-                continue  # recompute: the loop may have been busy for longer
-            while time.ticks_diff(self._ticks(), t0) < el + rem:
-                pass  # the last few ms: spin, sleep_ms granularity would cost accuracy
-            secs = (ms + el + rem) // 1000
-            break
-        rtc.set_time(secs)
-        edge = self._ticks()
-        rtc.clear_oscillator_stop()
-        # Not divmod(): on a 32-bit port it returns big-int objects even for small values,
-        # and every later += on them would allocate; // and % give real small ints.
-        self._set(secs // _DAY, secs % _DAY, edge, True)
-        self.last_sync = edge
-        self.revision += 1
+        import clockset
+
+        return clockset.set_unix_ms(self, ms, t0)

@@ -10,7 +10,8 @@
 #                         (a divisor of a day): the core checks both and computes the step
 #   scratch()             the shared array (made with the module, which run() reads as a
 #                         global): message schedule, round constants, work words
-#   RING, WORDS, BLOCK, IV   message block offset in scratch(), state words, block bytes, IV
+#   RING, WORDS, BLOCK   message block offset in scratch(), state words, block bytes
+#   IV                   the initial state as big-endian bytes (WORDS 32-bit words)
 # A key's state array: inner midstate, outer midstate (WORDS words each), code modulus.
 # The bit length at the end of the last block takes BLOCK // 8 bytes: 8 for SHA1/SHA256, 16
 # for SHA512.
@@ -19,13 +20,18 @@ import struct
 from array import array
 
 
-def _words(block, data, off):
-    # The big-endian 32-bit words of one block (a tuple: setup only, it may allocate).
-    return struct.unpack_from(">16I" if block == 64 else ">32I", data, off)
+def _state(core):
+    # A state array: the IV twice (the inner and outer midstates to be), then the code modulus
+    # 0. The IV is bytes: as a tuple of ints most words would be big-int objects, kept with
+    # the core.
+    iv = struct.unpack(">%dI" % core.WORDS, core.IV)
+    return array("I", iv + iv + (0,))
 
 
-def _fold(core, st, slot, words, x=0):
-    # One block's words (each XOR x) into the scratch array, then compress into st[slot:].
+def _fold(core, st, slot, data, off, x=0):
+    # The block at data[off:] as big-endian 32-bit words, each XOR x, into the scratch array,
+    # then compressed into st[slot:] (unpacked as a tuple: setup only, it may allocate).
+    words = struct.unpack_from(">16I" if core.BLOCK == 64 else ">32I", data, off)
     sc = core.scratch()
     ring = core.RING
     for i in range(len(words)):
@@ -36,11 +42,11 @@ def _fold(core, st, slot, words, x=0):
 def digest(core, data):
     """The hash of `data` (bytes-like), e.g. of an HMAC key longer than the block."""
     block = core.BLOCK
-    st = array("I", core.IV + (0,) * (core.WORDS + 1))  # modulus 0: fold blocks
+    st = _state(core)  # modulus 0: fold blocks into st[0:]
     n = len(data)
     whole = n - n % block
     for off in range(0, whole, block):
-        _fold(core, st, 0, _words(block, data, off))
+        _fold(core, st, 0, data, off)
     tail = bytearray(data[whole:])
     tail.append(0x80)
     size = block // 8
@@ -48,7 +54,7 @@ def digest(core, data):
         tail.append(0)
     tail.extend((n * 8).to_bytes(size, "big"))
     for off in range(0, len(tail), block):
-        _fold(core, st, 0, _words(block, tail, off))
+        _fold(core, st, 0, tail, off)
     out = bytearray()
     for i in range(core.WORDS):
         out.extend(st[i].to_bytes(4, "big"))
@@ -63,11 +69,10 @@ def new(core, key, mod):
     if len(key) > block:
         key = digest(core, key)
     words = core.WORDS
-    st = array("I", core.IV + core.IV + (0,))
+    st = _state(core)
     padded = bytearray(block)
     padded[: len(key)] = key
-    kw = _words(block, padded, 0)
-    _fold(core, st, 0, kw, 0x36363636)  # key XOR ipad, four bytes at a time
-    _fold(core, st, words, kw, 0x5C5C5C5C)  # key XOR opad
+    _fold(core, st, 0, padded, 0, 0x36363636)  # key XOR ipad, four bytes at a time
+    _fold(core, st, words, padded, 0, 0x5C5C5C5C)  # key XOR opad
     st[2 * words] = mod
     return st

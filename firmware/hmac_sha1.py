@@ -55,7 +55,9 @@ _DAY = const(86400)
 _K = const(80)  # round constants, 4 words
 _SCRATCH_WORDS = const(84)
 
-IV = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
+IV = (  # big-endian words: no big-int objects
+    b"\x67\x45\x23\x01\xef\xcd\xab\x89\x98\xba\xdc\xfe\x10\x32\x54\x76\xc3\xd2\xe1\xf0"
+)
 
 
 @micropython.viper
@@ -290,6 +292,7 @@ def _make_scratch():
 
 
 _scratch = _make_scratch()  # run() reads it as a global: made with the module
+del _make_scratch  # its code and constants are not needed again: freed
 
 
 def scratch():

@@ -26,9 +26,10 @@ BLOCK = const(64)
 _K = const(64)  # round constants, 64 words
 _SCRATCH_WORDS = const(128)
 
-IV = (
-    0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
-)  # fmt: skip
+IV = (  # big-endian words: no big-int objects
+    b"\x6a\x09\xe6\x67\xbb\x67\xae\x85\x3c\x6e\xf3\x72\xa5\x4f\xf5\x3a"
+    b"\x51\x0e\x52\x7f\x9b\x05\x68\x8c\x1f\x83\xd9\xab\x5b\xe0\xcd\x19"
+)
 
 
 @micropython.viper
@@ -287,6 +288,7 @@ def _make_scratch():
 
 
 _scratch = _make_scratch()  # run() reads it as a global: made with the module
+del _make_scratch  # its code and constants are not needed again: freed
 
 
 def scratch():

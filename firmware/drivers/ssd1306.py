@@ -24,39 +24,23 @@
 # segment remap only applies to data written after it), init_display() (full init again, e.g.
 # after the panel lost power). `bytes_sent` counts bytes handed to the bus (control bytes
 # included, address bytes not). Bus errors raise OSError(errno, "SSD1306 at 0x..: ...").
-
-import time
+#
+# Memory. The idle token draws, shows, dims and sleeps the panel; init_display(), rotate(),
+# invert() and show_area() (at boot, on a settings change, or never) are in ssd1306_extra.py,
+# reached through the same methods: __getattr__ loads that module for the call and drops it
+# again at once (drivers.extra()).
 
 import framebuf
 import micropython
 from micropython import const
 
 _SET_CONTRAST = const(0x81)
-_SET_ENTIRE_ON = const(0xA4)
-_SET_NORM_INV = const(0xA6)
 _SET_DISP = const(0xAE)
-_SET_MEM_ADDR = const(0x20)
-_SET_COL_ADDR = const(0x21)
-_SET_PAGE_ADDR = const(0x22)
-_SET_DISP_START_LINE = const(0x40)
-_SET_SEG_REMAP = const(0xA0)
-_SET_MUX_RATIO = const(0xA8)
-_SET_COM_OUT_DIR = const(0xC0)
-_SET_DISP_OFFSET = const(0xD3)
-_SET_COM_PIN_CFG = const(0xDA)
-_SET_DISP_CLK_DIV = const(0xD5)
-_SET_PRECHARGE = const(0xD9)
-_SET_VCOM_DESEL = const(0xDB)
-_SET_CHARGE_PUMP = const(0x8D)
-_DEACTIVATE_SCROLL = const(0x2E)
 
-_CTRL_CMD = const(0x00)  # Co=0, D/C=0: the rest of the transaction is commands
-_CTRL_DATA = const(0x40)  # Co=0, D/C=1: the rest of the transaction is GDDRAM data
 _VOUCHED = const(1)  # area[4]: every change since the last show() lies inside area[0:4]
 _FULL = const(3)  # area[4]: send the whole frame, changed or not
 # area[4] = 0: nothing vouched since the last show(); 2: anything may have changed. Both
 # make show() compare the whole frame.
-_NO_AREA = b"\xff\xff\x00\x00\x00"  # area[0:5] after a show(): empty, nothing vouched
 
 
 class SSD1306_I2C(framebuf.FrameBuffer):
@@ -76,29 +60,15 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         size = self.pages * width
         self.buffer = bytearray(size)
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
-        self._stale = True  # shadow unknown: next show() is full
-        # What a caller that draws straight into the buffer vouches for (the UI does): x0, y0,
-        # x1, y1 (ends excluded) holding every change since the last show(), and a state byte
-        # (0: nothing vouched, _VOUCHED, 2: anything may have changed, _FULL: send it all).
-        # show() compares only that rectangle when vouched. Bytes 5.. are the driver's own:
-        # the page count, and the data length the send vector is set up for (low, high).
-        self.area = bytearray(_NO_AREA + bytes((self.pages, 0, 0)))
-        # The shadow of GDDRAM (size bytes: what the panel holds), then 1,023 bytes of
-        # staging: a changed window of n bytes goes out as one writevto of the staging
-        # regions that n's binary digits name, largest first. Fixed views over fixed
-        # regions: sending any window allocates nothing and puts exactly n data bytes on the
-        # bus, for 10 views (about 200 bytes) where a view per length would take 16 KB.
-        self._shadow = bytearray(size + 1023)
-        tx = memoryview(self._shadow)[size:]
-        # Region of bit j (2 ** j bytes) at 1024 - 2 ** (j + 1) in the staging: bit 9 first.
-        self._views = tuple(tx[1024 - (2 << j):1024 - (1 << j)] for j in range(9, -1, -1)) + (
-            b"", self.buffer)
-        self._txvec = [b"\x40"] + [b""] * 10
-        self._cmd1 = bytearray((_CTRL_CMD, 0))
-        self._cmd2 = bytearray((_CTRL_CMD, 0, 0))
-        self._win = bytearray((_CTRL_CMD, _SET_COL_ADDR, 0, 0, _SET_PAGE_ADDR, 0, 0))
-        self.bytes_sent = 0
-        self.init_display()
+        # The rest (the shadow and its staging, the command buffers) and the panel's init:
+        # ssd1306_extra.setup(), boot-time code the idle token does not keep.
+        self._setup()
+
+    def __getattr__(self, name):
+        # init_display(), rotate(), invert(), show_area(), _setup(): see the header.
+        import drivers
+
+        return drivers.extra(self, "ssd1306_extra", name)
 
     # --- bus --------------------------------------------------------------------------------
 
@@ -117,64 +87,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self._cmd1[1] = cmd
         self._write(self._cmd1)
 
-    def _write_cmd2(self, cmd, arg):
-        self._cmd2[1] = cmd
-        self._cmd2[2] = arg
-        self._write(self._cmd2)
-
-    # --- setup --------------------------------------------------------------------------------
-
-    def init_display(self):
-        """Reset (if there is a reset pin), configure the panel, send the frame, switch on."""
-        if self._reset is not None:
-            self._reset.value(1)
-            time.sleep_ms(1)
-            self._reset.value(0)  # RES# low for at least 3 us
-            time.sleep_ms(10)
-            self._reset.value(1)
-            time.sleep_ms(10)
-        ext = self.external_vcc
-        seq = bytearray((_CTRL_CMD,))
-        seq.extend(
-            (
-                _SET_DISP,  # display off while configuring
-                _SET_MEM_ADDR,
-                0x00,  # horizontal addressing: windows wrap column then page
-                _SET_DISP_START_LINE,
-                _SET_MUX_RATIO,
-                self.height - 1,
-                _SET_DISP_OFFSET,
-                0x00,
-                _SET_COM_PIN_CFG,
-                0x12 if self.height == 64 else 0x02,  # alternative vs sequential COM wiring
-                _SET_DISP_CLK_DIV,
-                0x80,
-                _SET_PRECHARGE,
-                0x22 if ext else 0xF1,
-                _SET_VCOM_DESEL,
-                0x30,  # about 0.83 x Vcc
-                _SET_CONTRAST,
-                0xCF,
-                _SET_ENTIRE_ON,  # follow RAM
-                _SET_NORM_INV,  # not inverted
-                _SET_CHARGE_PUMP,
-                0x10 if ext else 0x14,
-                _DEACTIVATE_SCROLL,
-            )
-        )
-        self._write(seq)
-        self._set_orientation()
-        self._stale = True
-        self.show()
-        self.poweron()
-
-    def _set_orientation(self):
-        # The usual module wiring shows the frame upright with column 127 on SEG0 (0xA1) and
-        # COM scan from COM[N-1] (0xC8); rotating by 180 degrees undoes both.
-        r = self._rotated
-        self.write_cmd(_SET_SEG_REMAP | (0 if r else 1))
-        self.write_cmd(_SET_COM_OUT_DIR | (0 if r else 0x08))
-
     # --- controls -----------------------------------------------------------------------------
 
     def poweroff(self):
@@ -186,16 +98,10 @@ class SSD1306_I2C(framebuf.FrameBuffer):
     def contrast(self, value):
         if not 0 <= value <= 255:
             raise ValueError("contrast must be 0..255")
-        self._write_cmd2(_SET_CONTRAST, value)
-
-    def invert(self, on):
-        self.write_cmd(_SET_NORM_INV | (1 if on else 0))
-
-    def rotate(self, on):
-        """Turn the picture by 180 degrees (on=True) or back; the next show() is full."""
-        self._rotated = bool(on)
-        self._set_orientation()
-        self._stale = True
+        c = self._cmd2
+        c[1] = _SET_CONTRAST
+        c[2] = value
+        self._write(c)
 
     # --- refresh ------------------------------------------------------------------------------
 
@@ -217,24 +123,6 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             raise self._fail(e) from None
         self.bytes_sent += 8 + n
         return n
-
-    def show_area(self, x, y, w, h):
-        """Like show(), for a caller that knows nothing outside the rectangle (x, y, w, h)
-        changed since the last show(): only that area is compared with what the panel holds,
-        which is what makes a one-digit refresh cheap. After init, rotate() or a bus error
-        it sends everything, as show() does. A caller drawing straight into the buffer can
-        instead grow self.area itself (x0, y0, x1, y1, ends excluded, then area[4] = 1) and
-        call show(), as the UI does."""
-        a = self.area
-        if w <= 0 or h <= 0:
-            x = y = 255
-            w = h = -255
-        a[0] = min(max(x, 0), 255)
-        a[1] = min(max(y, 0), 255)
-        a[2] = min(max(x + w, 0), 255)
-        a[3] = min(max(y + h, 0), 255)
-        a[4] = _VOUCHED
-        return self.show()
 
 
 # The diff runs in viper: as bytecode, scanning 1,024 bytes against the shadow cost more than

@@ -162,6 +162,23 @@ def test_set_unix_ms_rejects_out_of_range_without_writing():
     assert rtc.writes == 0
 
 
+def test_the_idle_clock_leaves_the_setting_code_unloaded():
+    # Reading, syncing and checking the clock must not import clockset.py (setting the time:
+    # a command-only module the app drops with the protocol server).
+    import sys
+
+    sys.modules.pop("clockset", None)
+    rtc = RTC(time.ticks_ms, T2026, 250)
+    c = clock.Clock(rtc)
+    c.read()
+    c.refresh()
+    assert asyncio.run(c.check())
+    c.sample()
+    c.unix()
+    c.unix_ms()
+    assert "clockset" not in sys.modules
+
+
 def test_check_notices_a_moved_rtc():
     rtc = RTC(time.ticks_ms, T2026, 250)
     c = clock.Clock(rtc)

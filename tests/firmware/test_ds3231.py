@@ -202,6 +202,8 @@ def test_invalid_registers_raise_oserror():
         b"\x56\x34\x12\x04\x29\x02\x23",  # February 29 in 2023
         b"\x56\x34\x12\x04\x29\x13\x24",  # month 13
         b"\x56\x34\x12\x04\x00\x02\x24",  # day 0
+        b"\x56\x34\x12\x04\x29\x00\x24",  # month 0
+        b"\x56\x34\x12\x04\x29\x02\x2a",  # year not BCD
     ):
         e = mptest.raises(OSError, DS3231(FixedRegisters(bad)).time)
         assert e.errno == 5 and "DS3231" in str(e), bad
@@ -241,6 +243,46 @@ def test_temperature_quarter_degrees():
     for t in (-10.25, 0.75, 85.5, -40.0, 0.0):
         model.temperature = t
         assert rtc.temperature() == t, (t, rtc.temperature())
+
+
+def test_rarely_used_methods_leave_no_module_loaded():
+    # Setting the time, the trim, the temperature and the calendar reads live in
+    # drivers/ds3231_extra.py, loaded for each lookup and forgotten at once (the idle token
+    # must not hold that code): after the calls it is neither in sys.modules nor on the
+    # package, and its code is freed once the caller lets go of the method.
+    import gc
+    import sys
+
+    import drivers
+
+    bus, model, rtc, clock = _rig()
+
+    def calls():
+        rtc.set_time(1709210096)
+        rtc.clear_oscillator_stop()
+        rtc.set_aging(-3)
+        assert rtc.aging() == -3 and rtc.temperature() == 25.0
+        assert rtc.time() == 1709210096 and rtc.datetime()[:3] == (2024, 2, 29)
+
+    sys.modules.pop("drivers.ds3231_extra", None)
+    model.set_unix(1709210096)
+    rtc.days_seconds()  # the idle token's reads: nothing more loaded
+    rtc.oscillator_stopped()
+    assert "drivers.ds3231_extra" not in sys.modules and "ds3231_extra" not in dir(drivers)
+    calls()  # the first round interns the module's names for good
+    gc.collect()
+    before = gc.mem_alloc()
+    set_time = rtc.set_time
+    calls()
+    set_time(1709210100)
+    assert rtc.time() == 1709210100
+    set_time = None
+    gc.collect()
+    assert gc.mem_alloc() - before < 256, gc.mem_alloc() - before
+    assert "drivers.ds3231_extra" not in sys.modules
+    assert "ds3231_extra" not in dir(drivers)
+    mptest.raises(AttributeError, getattr, rtc, "no_such_method")
+    assert rtc.days_seconds() == (1709210100 // 86400, 1709210100 % 86400)
 
 
 def test_absent_device_raises_oserror_naming_it():

@@ -256,6 +256,24 @@ def test_code_argument_errors():
     mptest.raises(ValueError, otp.elapsed, 0, 0, 0)
 
 
+def test_keys_and_codes_leave_the_rarely_used_half_unloaded():
+    # What an idle token runs (building keys with the usual periods, codes by hotp, totp and
+    # totp_at, counter() and elapsed()) must not import otp_more.py: its code would stay on
+    # the heap for good.
+    sys.modules.pop("otp_more", None)
+    for algorithm in ALGORITHMS:
+        key = otp.Key(SEEDS[algorithm], algorithm, 8, 30)
+        key.hotp(1)
+        key.totp(1111111109)
+        key.totp_at(20780, 50000)
+    otp.Key(SEED20, "sha1", 5, 30, True).hotp(0)  # Steam
+    otp.counter(20780, 50000, 30)
+    otp.elapsed(20780, 50000, 30)
+    assert "otp_more" not in sys.modules
+    otp.Key(SEED20).format(7)  # the rest loads it, as it should
+    assert "otp_more" in sys.modules
+
+
 def test_repr_hides_secret():
     key = otp.Key(SEED20)
     text = repr(key) + str(key)

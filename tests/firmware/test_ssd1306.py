@@ -230,6 +230,24 @@ def test_invert_is_visible():
     assert _glass_matches(model, disp, 128, 64, lambda x, y: (x, y, 0)) is None
 
 
+def test_rarely_used_methods_leave_no_module_loaded():
+    # init_display(), rotate(), invert() and show_area() live in drivers/ssd1306_extra.py,
+    # loaded for each lookup and forgotten at once (the idle token must not hold that code).
+    import sys
+
+    import drivers
+
+    bus, model, disp = _rig()
+    disp.rotate(True)
+    disp.invert(True)
+    disp.show_area(0, 0, 8, 8)
+    disp.init_display()
+    assert model.display_on and model.inverted is False  # the init sequence resets inversion
+    assert "drivers.ssd1306_extra" not in sys.modules
+    assert "ssd1306_extra" not in dir(drivers)
+    mptest.raises(AttributeError, getattr, disp, "no_such_method")
+
+
 def test_poweroff_keeps_gddram_and_poweron_restores():
     bus, model, disp = _rig()
     disp.fill_rect(10, 10, 20, 20, 1)
