@@ -22,6 +22,9 @@ pytest 9 the group never reaches the node id it schedules by, so the marks are i
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Any
 
 import pytest
@@ -82,6 +85,26 @@ def _rank(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_rank)
+
+
+# Compiled firmware modules are shared by the run's deploys (host_tools.deploy's cache): the
+# first deploy of a run compiles, the others reuse, and nothing is kept in the user's cache.
+# Made by the process that starts the run, before the xdist workers it starts inherit it; a
+# cache directory already named in the environment is used as it is.
+_COMPILE_CACHE: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "HOST_TOOLS_CACHE_DIR" not in os.environ:
+        made = tempfile.mkdtemp(prefix="host_tools-mpy-")
+        _COMPILE_CACHE.append(made)
+        os.environ["HOST_TOOLS_CACHE_DIR"] = made
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for made in _COMPILE_CACHE:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop("HOST_TOOLS_CACHE_DIR", None)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
