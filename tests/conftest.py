@@ -49,19 +49,24 @@ SHARED_SIMS = (
 # Node id prefixes, in the order they start. The firmware modules go first: they are short,
 # and some assert real-time intervals (test_clock.py: an asyncio sleep of 360 ms must end
 # within 400) that failed in every run where they met the sims' load; first, they meet only
-# each other. Then the long tests, longest first (measured with --durations on 2 cores).
+# each other. Then the long tests, longest first (measured with --durations on 2 cores, other
+# work sharing them).
 LONG_FIRST = (
     "tests/firmware/",
     "tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim",
-    "tests/e2e/test_provision.py::test_verify_10000_vectors_passes",
-    "tests/e2e/test_app_screen.py::test_idle_token_light_sleeps_and_a_press_wakes_it",
-    "tests/e2e/test_app_screen.py::test_figures_boot_time_and_i2c_traffic",
-    "tests/host/test_otp_vectors.py",
-    "tests/e2e/test_deploy.py::test_deploy_fresh_then_nothing_to_copy",
-    "tests/e2e/test_lock.py::test_mpremote_gets_no_repl",
-    "tests/e2e/test_lock.py::test_unlock_opens_the_repl_until_the_next_reset",
-    "tests/e2e/test_lock.py::test_ctrl_c_through_twenty_resets_never_reaches_a_prompt",
     "tests/e2e/test_ram_64_accounts.py",
+    "tests/e2e/test_app_screen.py::test_figures_boot_time_and_i2c_traffic",
+    "tests/e2e/test_lock.py::test_mpremote_gets_no_repl",
+    "tests/e2e/test_provision.py::test_verify_10000_vectors_passes",
+    "tests/e2e/test_vault_power.py::test_power_cut_during_the_first_save_leaves_an_empty_vault",
+    "tests/e2e/test_lock.py::test_ctrl_c_through_twenty_resets_never_reaches_a_prompt",
+    "tests/host/test_otp_vectors.py",
+    "tests/e2e/test_app_screen.py::test_idle_token_light_sleeps_and_a_press_wakes_it",
+    "tests/e2e/test_factory_reset.py::test_the_power_on_gesture_erases_everything",
+    "tests/e2e/test_harvest.py::test_small_corrections_and_a_first_set_need_no_press",
+    "tests/e2e/test_lock.py::test_unlock_opens_the_repl_until_the_next_reset",
+    "tests/e2e/test_pin.py::test_wrong_pins_are_counted_across_a_reset",
+    "tests/e2e/test_deploy.py::test_deploy_fresh_then_nothing_to_copy",
 )
 
 
