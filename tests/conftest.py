@@ -36,9 +36,11 @@ SHARED_SIMS = (
     ("tests/e2e/test_app_screen.py::test_labels_are_drawn", "app_screen-token"),
     ("tests/e2e/test_app_screen.py::test_code_flips_within_50ms", "app_screen-token"),
     ("tests/e2e/test_app_screen.py::test_buttons_step_and_wrap", "app_screen-token"),
-    # test_deploy.py: the `deployed` fixture, on two sims so that the slowest firmware module
-    # on the sim (test_simflash) overlaps the rest.
+    # test_deploy.py: the `deployed` fixture, on two sims that share the firmware modules
+    # about evenly (measured on 2 cores: test_vault and test_app about 20 s each under load,
+    # test_simflash 12, others1 28, others2 14, the deploy tests 11), so that they overlap.
     ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[test_simflash]", "deployed-a"),
+    ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[test_app]", "deployed-a"),
     ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[others1]", "deployed-a"),
     ("tests/e2e/test_deploy.py::test_device_test_passes_on_the_sim[", "deployed-b"),
     ("tests/e2e/test_deploy.py::test_data_dir_survives_redeploy", "deployed-b"),

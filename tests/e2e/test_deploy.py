@@ -114,8 +114,7 @@ def _failures(report: str) -> str:
 
 
 # The tests on `deployed` share two deployed sims (two xdist groups, tests/conftest.py),
-# so the two longest runs overlap: the slowest module and a light group on one, everything
-# else on the other.
+# which the modules share about evenly, so that the two overlap.
 @pytest.mark.parametrize("group", list(DEVICE_TEST_GROUPS))  # the slowest first
 def test_device_test_passes_on_the_sim(deployed, group: str) -> None:  # type: ignore[no-untyped-def]
     port, _control = deployed
