@@ -7,8 +7,8 @@ worker, in collection order:
 
 - A firmware test module is one unit: one interpreter run serves all its tests
   (tests/firmware/conftest.py), and every worker that got one of them would run it again.
-- Tests that share a module-scoped sim are one unit (SHARED_SIMS), so that sim is started
-  and prepared once, not once per worker.
+- Tests that share a module-scoped sim (or another costly module-scoped fixture) are one
+  unit (SHARED_SIMS), so that it is started and prepared once, not once per worker.
 - Every other test is its own unit.
 - LONG_FIRST, the firmware modules and then the tests known to take tens of seconds, are
   moved to the front of the collection (stable, so everything else keeps its order). A test
@@ -46,6 +46,9 @@ SHARED_SIMS = (
     ("tests/e2e/test_deploy.py::test_data_dir_survives_redeploy", "deployed-b"),
     ("tests/e2e/test_deploy.py::test_provisioned_accounts_survive_redeploy", "deployed-b"),
     ("tests/e2e/test_deploy.py::test_mpremote_sees_the_deployed_files", "deployed-b"),
+    # test_deploy_lint.py: not a sim, but as costly to make twice: one mypy run over every
+    # case's broken board file (the `misuse_lint` fixture).
+    ("tests/host/test_deploy_lint.py::test_api_misuse_fails", "deploy-lint-misuse"),
 )
 
 # Node id prefixes, in the order they start. The firmware modules go first: they are short,
