@@ -313,7 +313,12 @@ def cache_dir() -> Path | None:
     if CACHE_ENV in os.environ:
         chosen = os.environ[CACHE_ENV]
         return Path(chosen) if chosen else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no home directory: no cache
+            return None
     return Path(base) / "host_tools" / "mpy"
 
 
