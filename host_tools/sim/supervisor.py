@@ -187,8 +187,10 @@ class Supervisor:
 
     def _board_env(self) -> dict[str, str]:
         # Always set, so that the user's environment never shortens the firmware's waits.
-        waits = {"SIM_SERIAL_QUIET_MS": self.opt.serial_quiet_ms}
-        waits["SIM_SERVER_IDLE_MS"] = self.opt.server_idle_ms
+        waits = {
+            "SIM_SERIAL_QUIET_MS": self.opt.serial_quiet_ms,
+            "SIM_SERVER_IDLE_MS": self.opt.server_idle_ms,
+        }
         return {name: "" if ms is None else str(ms) for name, ms in waits.items()}
 
     def spawn(self, run_main: bool, power_on: bool = False) -> None:
