@@ -580,7 +580,8 @@ class App:
                 self.memory_note = "serial: protocol server"
                 gc.collect()
                 return True
-            await server.serve(self.token, reader, writer, first, _SERVER_IDLE_MS)
+            idle_ms = getattr(self.board, "server_idle_ms", _SERVER_IDLE_MS)  # sim: shorter
+            await server.serve(self.token, reader, writer, first, idle_ms)
         finally:
             server = None  # noqa: F841 - dropped, with the modules, before the collection
             _unload_server()

@@ -21,7 +21,7 @@ _LIGHT_NAP_MS = const(1000)
 _BETWEEN_NAPS_MS = const(40)
 _DEEP_FACTOR = const(6)  # deep sleep after this many times sleep_ms
 _DEEP_TIMER_MS = const(86400000)  # a deep sleep also ends after a day (then sleeps again)
-_SERIAL_QUIET_MS = const(30000)
+_SERIAL_QUIET_MS = const(30000)  # unless the board says (serial_quiet_ms: the sim's tests)
 
 
 class Power:
@@ -53,13 +53,14 @@ class Power:
 
         board = self._board
         screen = self._screen
+        quiet_ms = getattr(board, "serial_quiet_ms", _SERIAL_QUIET_MS)
         while True:
             await asyncio.sleep_ms(1000)
             # Nap while the screen is off, no serial traffic came for a while and nothing
             # waits to be read.
             while not screen.on and self.sleep_ms:
                 now = time.ticks_ms()
-                if time.ticks_diff(now, self.serial_at) < _SERIAL_QUIET_MS:
+                if time.ticks_diff(now, self.serial_at) < quiet_ms:
                     break
                 if self._input_pending():
                     break

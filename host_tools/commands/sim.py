@@ -121,6 +121,20 @@ def register(group: click.Group) -> None:
         "limit: the interpreter's default heap).",
     )
     @click.option(
+        "--serial-quiet-ms",
+        type=click.IntRange(min=1),
+        default=None,
+        help="For tests: the firmware's wait for a quiet USB line before an idle token may "
+        "sleep (default: the firmware's own, 30 s).",
+    )
+    @click.option(
+        "--server-idle-ms",
+        type=click.IntRange(min=1),
+        default=None,
+        help="For tests: the firmware's wait for a quiet host before it unloads its protocol "
+        "server (default: the firmware's own, 12 s).",
+    )
+    @click.option(
         "--micropython",
         "micropython",
         envvar="SIM_MICROPYTHON",
@@ -134,6 +148,8 @@ def register(group: click.Group) -> None:
         rx_buffer: int,
         baud: int,
         heap: str,
+        serial_quiet_ms: int | None,
+        server_idle_ms: int | None,
         micropython: str | None,
     ) -> None:
         """Run the virtual token: the firmware in MicroPython with the sim board.
@@ -172,6 +188,8 @@ def register(group: click.Group) -> None:
             headless=not interactive,
             rx_buffer=rx_buffer,
             baud=baud,
+            serial_quiet_ms=serial_quiet_ms,
+            server_idle_ms=server_idle_ms,
         )
         sup = Supervisor(options)
         if interactive:

@@ -59,6 +59,10 @@ class SimOptions:
     off_ms: int = 200  # how long the power stays off after a cut or a reset
     baud: int = 115200  # the serial line's rate, input is paced at it; 0: unpaced
     heap: HeapOptions | None = None  # the firmware's heap budget; None: the interpreter's
+    # The firmware's own waits, shortened for tests (the sim board hands them to the firmware
+    # as board.serial_quiet_ms / board.server_idle_ms); None: the firmware's (30 s, 12 s).
+    serial_quiet_ms: int | None = None
+    server_idle_ms: int | None = None
 
 
 class Supervisor:
@@ -181,9 +185,17 @@ class Supervisor:
 
     # --- the board's life cycle ----------------------------------------------------------------
 
+    def _board_env(self) -> dict[str, str]:
+        # Always set, so that the user's environment never shortens the firmware's waits.
+        waits = {
+            "SIM_SERIAL_QUIET_MS": self.opt.serial_quiet_ms,
+            "SIM_SERVER_IDLE_MS": self.opt.server_idle_ms,
+        }
+        return {name: "" if ms is None else str(ms) for name, ms in waits.items()}
+
     def spawn(self, run_main: bool, power_on: bool = False) -> None:
         """Start the firmware: at power-on (main.py, empty UART ring) or a soft reset."""
-        self.process.start(run_main, power_on, self.channel.env())
+        self.process.start(run_main, power_on, {**self.channel.env(), **self._board_env()})
         self.panel.boot()
         self.phase = Phase.BOOTING
         self.hello_seen = False
@@ -411,6 +423,8 @@ class Supervisor:
             "rx_dropped": self.line.rx_dropped,
             "rx_dropped_asleep": self.line.rx_dropped_asleep,
             "baud": self.opt.baud,
+            "serial_quiet_ms": self.opt.serial_quiet_ms,
+            "server_idle_ms": self.opt.server_idle_ms,
             "tx_dropped": self.user.tx_dropped,
             "first_frame_s": self.panel.first_frame_s,
             "boot_first_frame_s": self.panel.boot_first_frame_s,

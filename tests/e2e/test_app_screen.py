@@ -324,16 +324,18 @@ def test_one_button_mode_short_is_next_long_is_previous(sim):
     assert pd.decode(sim.control.panel()["gddram"]).position == "3/3"
 
 
-def test_idle_token_light_sleeps_and_a_press_wakes_it(sim):
+def test_idle_token_light_sleeps_and_a_press_wakes_it(sim_factory):
+    # The firmware naps only once USB was quiet for 30 s (power._SERIAL_QUIET_MS); this sim
+    # shortens that wait to 3 s (`sim --serial-quiet-ms`), so the nap comes when the screen
+    # timeout and sleep_s (10 s, the shortest setting) allow, not 30 s after the last command.
+    sim = sim_factory("--serial-quiet-ms", "3000")
     provision(sim, ACCOUNTS[:2])
     cli(sim, "config", "set", "screen_timeout_s", "5")
     cli(sim, "config", "set", "sleep_s", "10")
     reboot_at(sim, time.time())
     sim.control.press(BUTTON_NEXT, 100)
     wait_screen(sim, shows("2/2"))
-    # Screen off after 5 s; naps once USB was quiet 30 s. That 30 s is the firmware's own
-    # constant (app._SERIAL_QUIET_MS), so this test waits it out in real time: about 30 s,
-    # overlapped with other tests.
+    # Screen off after 5 s; naps 10 s after the press (sleep_s), USB being quiet by then.
     deadline = time.monotonic() + 45
     while sim.control.status()["sleep"] != "light":
         assert time.monotonic() < deadline, "no light sleep"

@@ -26,16 +26,20 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 @pytest.fixture
 def protected(unpaced_sim, capsys, monkeypatch):
     """An unpaced sim with one account and a password set; no password in the environment."""
+    return _protect(unpaced_sim, capsys, monkeypatch)
+
+
+def _protect(sim, capsys, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.delenv("HOST_TOOLS_PASSWORD", raising=False)
     status, out, err = host_tools(
-        unpaced_sim, capsys, "provision", "--secret", SECRET, "--name", "alice", "--issuer", "ACME"
+        sim, capsys, "provision", "--secret", SECRET, "--name", "alice", "--issuer", "ACME"
     )
     assert status == 0, out + err
     monkeypatch.setenv("HOST_TOOLS_NEW_PASSWORD", PASSWORD)
-    status, out, err = host_tools(unpaced_sim, capsys, "password", "set")
+    status, out, err = host_tools(sim, capsys, "password", "set")
     assert status == 0, out + err
     monkeypatch.delenv("HOST_TOOLS_NEW_PASSWORD")
-    return unpaced_sim
+    return sim
 
 
 # Every command that shows labels or codes or changes the vault or settings, with arguments
@@ -194,16 +198,17 @@ def test_a_short_new_password_is_refused_and_nothing_changes(unpaced_sim, capsys
         assert not s.info().password_set
 
 
-def test_a_login_outlives_the_unloaded_protocol_server(protected):
+def test_a_login_outlives_the_unloaded_protocol_server(sim_factory, capsys, monkeypatch):
     # The token unloads its protocol server after 12 s without a byte from the host; the app
     # keeps the session (the login, its challenge, the CHECK window), so a host that pauses
     # longer (a user typing the code the token shows) stays logged in: the 5-minute idle rule
     # decides, not the unload. Sent through the link: the session would log in again itself.
-    sim = protected
+    # This sim unloads after 2 s instead (`sim --server-idle-ms`): the same, without the wait.
+    sim = _protect(sim_factory("--baud", "0", "--server-idle-ms", "2000"), capsys, monkeypatch)
     with open_session(sim.port) as s:
         s.login(PASSWORD)
         s.link.request(p.Command.LIST, b"\x00", timeout=5)
-        time.sleep(13)  # past the 12 s after which the server is unloaded
+        time.sleep(4)  # past the 2 s after which the server is unloaded
         s.link.request(p.Command.LIST, b"\x00", timeout=5)  # no AUTH_REQUIRED
     with open_session(sim.port) as s:  # a new session (HELLO) logs in again
         with pytest.raises(AuthRequiredError):

@@ -62,14 +62,15 @@ def test_heap_zero_lifts_the_limit(sim_factory) -> None:  # type: ignore[no-unty
 
 def test_the_protocol_server_is_unloaded_when_the_host_is_quiet(sim_factory, capsys) -> None:  # type: ignore[no-untyped-def]
     # The protocol server (server.py and protocol.py) is imported at the host's first byte and
-    # dropped after 12 s without one: a token spends most of its life showing codes.
-    sim = sim_factory("--heap", f"{LIMIT // 1024}K", "--baud", "0")
+    # dropped after 12 s without one: a token spends most of its life showing codes. This sim
+    # drops it after 2 s (`sim --server-idle-ms`), so the test need not wait the 12 s out.
+    sim = sim_factory("--heap", f"{LIMIT // 1024}K", "--baud", "0", "--server-idle-ms", "2000")
     idle = sim_ctl_status(sim)["heap"]["used"]
     code, _, err = host_tools(sim, capsys, "info")
     assert code == 0, err
     talking = sim_ctl_status(sim)["heap"]["used"]
     assert talking > idle + 8_000, (idle, talking)  # 15 KB on micropython32, more on 64-bit
-    time.sleep(13.5)
+    time.sleep(4.0)  # 2 s of quiet, and margin for a loaded machine
     quiet = sim_ctl_status(sim)["heap"]["used"]
     assert quiet < talking - 8_000, (idle, talking, quiet)
     code, out, err = host_tools(sim, capsys, "info")  # and it comes back at the next command

@@ -301,6 +301,21 @@ def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
     assert b.sleeps == [], b.sleeps[:3]
 
 
+def test_a_board_may_shorten_the_wait_for_a_quiet_usb_line():
+    # board.serial_quiet_ms (the sim's --serial-quiet-ms, for tests) replaces the 30 s.
+    b, a = make([("A", "one", SEED20)])
+    a.config.set("sleep_s", 10)
+    a._apply_config()
+    a.screen.off()
+    _idle_for(a, 20000)  # quiet for 20 s: not long enough for the firmware's own 30 s
+    _run_power(a, 1200)
+    assert b.sleeps == [], b.sleeps[:3]
+    b.serial_quiet_ms = 5000
+    _idle_for(a, 20000)
+    _run_power(a, 1200)
+    assert b.sleeps and set(b.sleeps) == {("light", 1000)}, b.sleeps[:3]
+
+
 def test_hotp_long_press_persists_the_counter_before_showing_the_code():
     d = fsutil.tmpdir("app")
     v = vault.Vault(d)
