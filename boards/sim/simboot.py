@@ -9,14 +9,17 @@
 #   2. The flash: a littlefs2 image (_state/flash.img, simflash.FileBlockDevice, made on first
 #      start) mounted at / and made the working directory, as on an ESP32.
 #   3. The side channel to the supervisor (simlink.Link) and the board's hardware models.
-#   4. sys.path: "" (the flash), ".frozen", "/lib", then the repo's firmware/ ONLY if the flash
-#      holds no main.py (nothing deployed yet), then boards/sim. A deployed main.py on the
-#      flash wins; without one the repo's firmware/main.py runs.
+#   4. sys.path: "" (the flash), ".frozen", "/lib", then the firmware ONLY if the flash holds
+#      no main.py (nothing deployed yet), then boards/sim. A deployed main.py on the flash
+#      wins; without one the firmware's main.py runs: SIM_FIRMWARE, the repo's firmware
+#      compiled by the supervisor as deploy compiles it (/_state/firmware), or the repo's
+#      firmware/ sources (sim --source).
 #   5. main.py, if SIM_RUN_MAIN is 1 (power-up, friendly-REPL soft reset, deep-sleep wake);
 #      a soft reset from the raw REPL boots without it, as a board does.
 # Environment (set by the supervisor): SIM_REPO, SIM_STATE, SIM_LINK_PORT, SIM_LINK_KEY,
-# SIM_RUN_MAIN, SIM_FLASH_BLOCKS, SIM_HEAP and SIM_HEAP_RESERVE (the firmware's heap budget
-# and the plumbing's reserve, bytes; the interpreter's -X heapsize has room for both).
+# SIM_RUN_MAIN, SIM_FLASH_BLOCKS, SIM_FIRMWARE, SIM_HEAP and SIM_HEAP_RESERVE (the firmware's
+# heap budget and the plumbing's reserve, bytes; the interpreter's -X heapsize has room for
+# both).
 
 import os
 import sys
@@ -110,9 +113,10 @@ def _boot():
     vfs.mount(fs, "/")
     os.chdir("/")
     deployed = _exists("/main.py")
+    firmware = os.getenv("SIM_FIRMWARE") or "/_sim/firmware"
     path = ["", ".frozen", "/lib"]
     if not deployed:
-        path.append("/_sim/firmware")
+        path.append(firmware)
     path.append("/_sim/boards/sim")
     sys.path[:] = path
     run_main = os.getenv("SIM_RUN_MAIN") == "1"
@@ -136,7 +140,7 @@ def _boot():
         )
     if not run_main:
         return None
-    return "/" if deployed else "/_sim/firmware/"
+    return "/" if deployed else firmware + "/"
 
 
 def _ctrl_c_on():

@@ -141,6 +141,13 @@ def register(group: click.Group) -> None:
         default=None,
         help="MicroPython unix interpreter (default: the venv's micropython).",
     )
+    @click.option(
+        "--source",
+        is_flag=True,
+        help="Run the repository's firmware/ as source while nothing is deployed on the "
+        "flash. By default it is compiled to .mpy as deploy compiles it for a board: a board "
+        "never compiles the firmware in its own heap.",
+    )
     def sim(
         state_dir: Path,
         link: Path | None,
@@ -151,6 +158,7 @@ def register(group: click.Group) -> None:
         serial_quiet_ms: int | None,
         server_idle_ms: int | None,
         micropython: str | None,
+        source: bool,
     ) -> None:
         """Run the virtual token: the firmware in MicroPython with the sim board.
 
@@ -190,6 +198,7 @@ def register(group: click.Group) -> None:
             baud=baud,
             serial_quiet_ms=serial_quiet_ms,
             server_idle_ms=server_idle_ms,
+            source=source,
         )
         sup = Supervisor(options)
         if interactive:

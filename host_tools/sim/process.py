@@ -101,6 +101,9 @@ class FirmwareProcess:
         self.started = 0.0
         self.generation = 0  # counts starts, so a timer can tell its process from a later one
         self._stop: Stop | None = None
+        # Where the firmware process finds the firmware while none is deployed on its flash
+        # (SIM_FIRMWARE; empty: the repository's firmware/ sources).
+        self.firmware_path = ""
 
     @property
     def pid(self) -> int | None:
@@ -126,6 +129,7 @@ class FirmwareProcess:
             SIM_FLASH_BLOCKS=str(self.flash_blocks),
             **env,
         )
+        full_env["SIM_FIRMWARE"] = self.firmware_path
         args = [self.micropython]
         full_env["SIM_HEAP"] = "0"  # no budget (never the user's SIM_HEAP, a CLI option)
         if self.heap is not None and self.heap.firmware:

@@ -63,6 +63,9 @@ class SimOptions:
     # as board.serial_quiet_ms / board.server_idle_ms); None: the firmware's (30 s, 12 s).
     serial_quiet_ms: int | None = None
     server_idle_ms: int | None = None
+    # Run the repository's firmware/ as source; by default it is compiled as deploy compiles
+    # it for a board (host_tools/sim/firmware_image.py), so the heap it uses is a board's.
+    source: bool = False
 
 
 class Supervisor:
@@ -130,6 +133,12 @@ class Supervisor:
             self.clock,
             self.opt.heap,
         )
+        if not self.opt.source:
+            from host_tools.sim import firmware_image
+
+            self.process.firmware_path = firmware_image.install(
+                self.opt.micropython, self.state_dir
+            )
         self.channel = SideChannel(
             self.sel, self.clock, self._on_fw_message, self.fw_status.update
         )
