@@ -28,16 +28,18 @@ an HOTP account a long press (either mode) makes a new code: the vault persists 
 (vault.next_hotp) before the code is drawn. While the screen is off or dimmed, the first
 press only wakes it.
 
-token (what the protocol server sees): vault, clock, config, display (framebuf or None),
-changed() (redraw soon; also wakes the screen and selects an account the host just added),
-FIRMWARE_VERSION. Using any of them counts as serial activity (keeps the token out of sleep).
+Off the hot path (each imported when needed, dropped after use; app.py keeps only what the
+idle token runs: the code screen, stepping through accounts, the tasks):
+    appload     boot, and applying new settings or a changed vault (refresh())
+    appscreens  every screen but a TOTP code (messages, HOTP, the PIN) and its presses
+    apptoken    what the protocol server sees of the app (token), made per server run
 """
 
 import gc
+import sys
 import time
 
 import buttons as _buttons
-import clock as _clock
 from micropython import const
 
 _POLL_MS = const(10)
@@ -48,118 +50,9 @@ _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 # the host's longest wait for an answer (10 s) before it repeats a request, so a repeat is
 # still answered from the server's cache instead of being run twice.
 _SERVER_IDLE_MS = const(12000)
-
-# Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
-_NOT_SET = (
-    "Clock not set", "", "Connect USB and", "run on the PC:", "", "host_tools", "  time sync"
-)
-_STOPPED = (
-    "Clock stopped", "", "Check the RTC", "coin cell, then", "", "host_tools", "  time sync"
-)
-_NO_RTC = (
-    "RTC not found", "", "No DS3231 found", "on the I2C bus:", "check wiring", "(address 0x68)"
-)
-_NO_ACCOUNTS = (
-    "No accounts", "", "Connect USB and", "run on the PC:", "", "host_tools", "  provision URI"
-)
-_VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
-_STORAGE = (
-    "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
-)
-
-
-class Token:
-    """What the protocol server may use; any access counts as serial activity."""
-
-    def __init__(self, app):
-        import version
-
-        self._app = app
-        self.FIRMWARE_VERSION = version.FIRMWARE_VERSION
-        # The protocol server's session (a login, its challenge, the CHECK window of the
-        # account added last), kept here while the server is unloaded between commands: a
-        # host that pauses longer than _SERVER_IDLE_MS (a user typing a code) keeps its login,
-        # each part still within its own time limit (server.Server.kept).
-        self.session = None
-
-    @property
-    def vault(self):
-        self._app.power.serial_seen()
-        return self._app.vault
-
-    @property
-    def clock(self):
-        self._app.power.serial_seen()
-        return self._app.clock
-
-    @property
-    def config(self):
-        self._app.power.serial_seen()
-        return self._app.config
-
-    @property
-    def display(self):
-        self._app.power.serial_seen()
-        return self._app.display
-
-    @property
-    def memory_note(self):
-        return self._app.memory_note
-
-    @memory_note.setter
-    def memory_note(self, note):
-        # Kept by the app: the protocol server is unloaded when idle, its state with it.
-        self._app.memory_note = note
-
-    @property
-    def pin(self):
-        self._app.power.serial_seen()
-        return self._app.pin()
-
-    def changed(self):
-        self._app.power.serial_seen()
-        self._app.screen.wake_soon()
-
-    # ---- security (firmware/security.py, docs/security.md)
-
-    @property
-    def security(self):
-        app = self._app
-        if app.security is None:
-            import security
-
-            app.security = security.State(app.board.data_dir)
-        return app.security
-
-    def set_repl(self, on):
-        """Open (Ctrl-C reaches the REPL) or close the REPL until the next reset."""
-        import security
-
-        security.open_repl(on)
-        self._app.board.set_interrupt_char(on)
-
-    def factory_reset(self):
-        """Erase every secret and the security state; the token is then empty and unlocked."""
-        self._app.factory_reset()
-
-    @property
-    def clockguard(self):
-        app = self._app
-        if app.clockguard is None:
-            import clockguard
-
-            app.clockguard = clockguard.Guard(app.board.data_dir)
-        return app.clockguard
-
-    def login_failed(self, now_s):
-        """A wrong password (or a try during the back-off): the panel shows the delay."""
-        self._app.backoff_note = (time.ticks_ms(), now_s)
-        self.changed()
-
-    def ask_presence(self, unix_ms):
-        """A clock change waits for a press: the panel asks for it (60 s)."""
-        self._app.pending_clock = (unix_ms, time.ticks_ms())
-        self.changed()
+# What the code screen does not need: dropped once it is drawn again (appscreens imports the
+# others; a PinPad the app holds keeps its own class).
+_RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
 
 
 class App:
@@ -174,12 +67,14 @@ class App:
         self.power = None
         self.accounts = ()
         self.index = 0
-        self.vault_error = None
+        self.vault_error = None  # appscreens' name of the vault's screen, or None
         self.memory_note = None  # what ran out of memory at boot (INFO reports it)
         self.security = None  # security.State, made at first use
         self.clockguard = None  # clockguard.Guard, made at first use
         self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
         self.backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
+        # The protocol server's session, kept while the server is unloaded (apptoken).
+        self.session = None
         self.selected_at = time.ticks_ms()
         self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
@@ -193,75 +88,41 @@ class App:
         self._preview_s = 5
         self._two = False
         self._need_sync = False
+        self._rare = False  # a module of _RARE may be loaded: dropped at the next code frame
         self._failure = None  # the exception that ended a task: stops the app
         self._draw_fn = self._draw  # bound once: the screen calls it every frame
         self._pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
         self._pad = None  # pinpad.PinPad while the PIN is asked for
         self._notice = None  # a message shown until the next press (the PIN wipe)
-        self.token = Token(self)
 
-    # ---- boot
+    @property
+    def token(self):
+        """What the protocol server sees (apptoken.Token): a new view each time."""
+        import apptoken
+
+        return apptoken.Token(self)
+
+    # ---- boot, and changes from the host (appload)
 
     def start(self):
         """Everything up to the first frame, as fast as possible (no phase search yet)."""
-        t0 = time.ticks_ms()
-        board = self.board
-        import config
-        import power
-        import screen
-        import ui
-        import vault
+        import appload
 
-        self.display = self._make_display()
-        self._view = ui.View()
-        rtc = None
-        try:
-            rtc = board.rtc()
-        except Exception as e:  # noqa: BLE001
-            self._log("rtc", e)
-        self.clock = _clock.Clock(rtc)
-        self.clock.read()
-        self._clock_rev = self.clock.revision
-        self.screen = screen.Screen(self.display, self.clock, self._draw_fn, self)
-        self.power = power.Power(board, self.screen, self._resync)
-        self.buttons = _buttons.Buttons(board.buttons)
-        self.config = config.Config(board.data_dir)
-        self._apply_config()
-        self.vault = vault.Vault(board.data_dir)
-        try:
-            self.vault.load()
-        except vault.VaultError as e:
-            self._log("vault", e)
-        except OSError as e:
-            self._log("vault", e)
-            self._storage_rev = self.vault.revision  # until the vault changes again
-        self._factory_gesture()
-        self._sync_accounts()
-        self.screen.render()
-        self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
+        appload.start(self)
+        _drop(("appload",))
         gc.collect()  # what loading the modules left behind (about 13 KB on a 32-bit port)
 
-    def _make_display(self):
-        # A MemoryError is not a missing panel: collect and try once more, and if the heap
-        # still has no room, say so (log and INFO) instead of "no display".
-        for attempt in (0, 1):
-            try:
-                return self.board.display()
-            except MemoryError as e:
-                self._log("display", e)
-                if attempt:
-                    self.memory_note = "boot: display"
-                    return None
-                gc.collect()
-            except Exception as e:  # noqa: BLE001 - a token without a panel still serves USB
-                self._log("display", e)
-                return None
-        return None
+    def refresh(self):
+        """Apply new settings and a changed vault (each only if its revision moved)."""
+        import appload
 
-    # ---- state changes
+        appload.refresh(self)
+        _drop(("appload",))
 
     def _log(self, what, e):
         print("token: %s: %s: %s" % (what, type(e).__name__, e))
+
+    # ---- state changes
 
     def _resync(self):
         self._need_sync = True
@@ -297,67 +158,6 @@ class App:
     def _pin_asked(self):
         return self._pin_set() and not self.vault.unlocked
 
-    def _pinpad(self):
-        if self._pad is None:
-            import pinpad
-
-            self._pad = pinpad.PinPad()
-        return self._pad
-
-    def _pin_button(self, ev):
-        # The picker handles the press; once the PIN is right (or wiped) it is done.
-        pad = self._pinpad()
-        done = pad.press(ev, self._two, self.pin(), self.screen)
-        self.screen.changed()
-        if done:
-            self._pad = None
-            self._notice = pad.notice  # the wipe says so until the next press
-            self._vault_rev = -1  # the codes (or the empty vault) are drawn again
-
-    def _apply_config(self):
-        c = self.config
-        self._cfg_rev = c.revision
-        self._preview_s = c.get("preview_s")
-        self.power.sleep_ms = c.get("sleep_s") * 1000
-        two = self.buttons is not None and self.buttons.count >= 2
-        self._two = two and c.get("button_mode") != "one"
-        self.screen.configure(c.get("contrast"), c.get("rotate"),
-                              c.get("screen_timeout_s") * 1000)
-
-    def _sync_accounts(self):
-        v = self.vault
-        if v.revision == self._vault_rev:
-            return
-        self._vault_rev = v.revision
-        self._key = self._key_of = None  # built again for what is shown now
-        old = self.accounts
-        current = old[self.index] if self.index < len(old) else None
-        try:
-            accounts = v.accounts()
-        except OSError as e:
-            self._log("vault", e)
-            self._storage_rev = v.revision
-            accounts = ()
-        if v.corrupt:
-            self.vault_error = _VAULT_DAMAGED
-        elif v.revision == self._storage_rev:
-            self.vault_error = _STORAGE
-        else:
-            self.vault_error = None
-        self.accounts = accounts
-        index = 0
-        added = None
-        for i, a in enumerate(accounts):
-            if a is current:
-                index = i
-            if a not in old:
-                added = i
-        if added is not None and old:
-            index = added  # show what the host just provisioned
-        elif current is not None and current not in accounts:
-            index = min(self.index, len(accounts) - 1) if accounts else 0
-        self._select(index)
-
     def _select(self, index):
         import ui
 
@@ -381,43 +181,32 @@ class App:
             v.period_ms = a.period * 1000
         self.screen.changed()
 
+    def _screens(self):
+        # appscreens, for a screen or a press off the hot path (dropped at the next code).
+        import appscreens
+
+        self._rare = True
+        return appscreens
+
     # ---- what the screen shows (called by the screen only)
 
     def _draw(self, ui):
         clock = self.clock
         clock.sample()
-        if self.pending_clock is not None or self.backoff_note is not None:
-            import appsec  # only while one of its screens is up
-
-            if appsec.draw(self, ui):
-                return
-        if self.vault_error is not None:
-            ui.message(self.vault_error)
-            return
-        if self._notice is not None:
-            ui.message(self._notice)
-            return
-        if self._pin_asked():
-            ui.message(self._pinpad().lines(self.pin(), self._two))
-            return
         accounts = self.accounts
-        if not accounts:
-            ui.message(_NO_ACCOUNTS)
+        if (self.pending_clock is not None or self.backoff_note is not None
+                or self.vault_error is not None or self._notice is not None or not accounts
+                or self._pin_asked() or accounts[self.index].kind == "hotp"
+                or not clock.valid()) and self._screens().draw(self, ui):
             return
+        if self._rare:
+            self._rare = False
+            _drop(_RARE)
+        import otp
+
         a = accounts[self.index]
         v = self._view
         v.step = time.ticks_diff(time.ticks_ms(), self.selected_at) // 1000
-        if a.kind == "hotp":
-            v.code = self._hotp_code
-            ui.hotp(v)
-            return
-        if not clock.valid():
-            status = clock.status
-            ui.message(_NOT_SET if status == _clock.NOT_SET else
-                       _STOPPED if status == _clock.NOT_TICKING else _NO_RTC)
-            return
-        import otp
-
         days = clock.days
         sod = clock.sod
         period = a.period
@@ -440,54 +229,32 @@ class App:
         screen = self.screen
         screen.touch()
         down = ev == b.DOWN_0 or ev == b.DOWN_1
-        if self.pending_clock is not None and screen.on:
-            if not down:
-                import appsec
-
-                appsec.accept_clock(self)
-            return
-        if not screen.on or screen.dimmed:
+        if self.pending_clock is None or not screen.on:  # else the clock change's press
+            if not screen.on or screen.dimmed:
+                if down:
+                    screen.wake()
+                    self.buttons.swallow()  # the press that woke does nothing else
+                return
             if down:
-                screen.wake()
-                self.buttons.swallow()  # the press that woke does nothing else
-            return
-        if down:
-            return
-        if self._notice is not None:
-            self._notice = None  # read: back to the token's screens
-            screen.changed()
-            return
-        if self._pin_asked():
-            self._pin_button(ev)
-            return
-        accounts = self.accounts
-        n = len(accounts)
-        if not n:
-            return
-        long = ev == b.LONG_0 or ev == b.LONG_1
-        if long and accounts[self.index].kind == "hotp":
-            self._new_hotp(accounts[self.index])
-            return
-        if self._two:
-            step = 1 if ev == b.SHORT_0 or ev == b.LONG_0 else -1
-        elif ev == b.SHORT_0:
-            step = 1
-        elif ev == b.LONG_0:
-            step = -1
-        else:
-            return  # button 1 does nothing in one-button mode
-        self._select((self.index + step) % n)
-
-    def _new_hotp(self, account):
-        try:
-            counter = self.vault.next_hotp(account)  # on flash before the code is shown
-        except (ValueError, OSError) as e:
-            self.screen.fail(e)
-            return
-        self._vault_rev = self.vault.revision  # our own change: keep the selection and code
-        self._hotp_code = account.key().hotp(counter)
-        self._view.counter_text = "#%d" % counter
-        self.screen.changed()
+                return
+            accounts = self.accounts
+            n = len(accounts)
+            if self._notice is None and not self._pin_asked():
+                if not n:
+                    return
+                long = ev == b.LONG_0 or ev == b.LONG_1
+                if not long or accounts[self.index].kind != "hotp":  # else a new HOTP code
+                    if self._two:
+                        step = 1 if ev == b.SHORT_0 or ev == b.LONG_0 else -1
+                    elif ev == b.SHORT_0:
+                        step = 1
+                    elif ev == b.LONG_0:
+                        step = -1
+                    else:
+                        return  # button 1 does nothing in one-button mode
+                    self._select((self.index + step) % n)
+                    return
+        self._screens().press(self, ev, down)
 
     # ---- tasks
 
@@ -503,10 +270,9 @@ class App:
                 ev = poll()
                 if ev:
                     self.on_button(ev)
-                if self._cfg_rev != self.config.revision:
-                    self._apply_config()
-                if self._vault_rev != self.vault.revision:
-                    self._sync_accounts()
+                if (self._cfg_rev != self.config.revision
+                        or self._vault_rev != self.vault.revision):
+                    self.refresh()
             except Exception as e:  # noqa: BLE001 - the token must keep running
                 self._log("input", e)
             await asyncio.sleep_ms(_POLL_MS if screen.on else _POLL_OFF_MS)
@@ -575,6 +341,7 @@ class App:
             await server.serve(self.token, reader, writer, first, _SERVER_IDLE_MS)
         finally:
             server = None  # noqa: F841 - dropped, with the modules, before the collection
+            _drop(("apptoken",))
             _unload_server()
         return True
 
@@ -609,40 +376,22 @@ class App:
             # protocol server among them, are dropped with their loop.
             asyncio.new_event_loop()
             _unload_server()
-            self.stopped(e)
+            if self.display is not None:  # blank the panel and say why (the screen does it)
+                screen = self.screen
+                if screen is None:  # stopped before the screen was made
+                    import screen as screenmod
+
+                    screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
+                screen.stop(e)
             raise
         finally:
             asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
-
-    def _factory_gesture(self):
-        # Every button held as the token starts: the factory reset gesture (factory.py).
-        for pin in self.board.buttons or ():
-            try:
-                if not pin.pressed():
-                    return
-            except OSError:
-                return
-        if self.board.buttons:
-            import appsec
-
-            appsec.factory_gesture(self)
 
     def factory_reset(self):
         """Factory reset (protocol or the power-on gesture): appsec.factory_reset."""
         import appsec
 
         appsec.factory_reset(self)
-
-    def stopped(self, e):
-        """Blank the panel and say why the app stopped (the screen does it)."""
-        if self.display is None:
-            return
-        screen = self.screen
-        if screen is None:  # stopped before the screen was made
-            import screen as screenmod
-
-            screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
-        screen.stop(e)
 
 
 # Modules that only commands use: imported by the protocol server (or a command's own path),
@@ -659,6 +408,13 @@ def _unload_server():
     for name in _COMMAND_MODULES:
         sys.modules.pop(name, None)
     gc.collect()
+
+
+def _drop(names):
+    # Modules used off the hot path: gone from sys.modules, their code is freed by the next
+    # collection once nothing refers to them.
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 def run(board):

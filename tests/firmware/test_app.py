@@ -195,7 +195,7 @@ def test_button_mode_one_on_a_two_button_board_applies_live():
     accts = [("A", "one", SEED20), ("B", "two", SEED20)]
     b, a = make(accts, nbuttons=2)
     a.config.set("button_mode", "one")
-    a._apply_config()
+    a.refresh()
     a.on_button(PREV_SHORT)  # button 1 is ignored in one-button mode
     assert a.index == 0
     a.on_button(LONG)
@@ -234,7 +234,7 @@ def test_timeout_turns_the_screen_off_and_a_press_only_wakes():
 def test_timeout_setting_applies_live():
     b, a = make([("A", "one", SEED20)])
     a.config.set("screen_timeout_s", 5)
-    a._apply_config()
+    a.refresh()
     a.screen.idle(time.ticks_add(a.screen.input_at, 5000))
     assert not a.screen.on
 
@@ -243,7 +243,7 @@ def test_contrast_and_rotation_apply_live():
     b, a = make([("A", "one", SEED20)])
     a.config.set("contrast", 17)
     a.config.set("rotate", True)
-    a._apply_config()
+    a.refresh()
     assert b.panel.contrast_value == 17
     assert b.panel.rotated is True
 
@@ -272,7 +272,7 @@ def _idle_for(a, ms):
 def test_idle_with_the_screen_off_light_sleeps_then_deep_sleeps():
     b, a = make([("A", "one", SEED20)])
     a.config.set("sleep_s", 10)
-    a._apply_config()
+    a.refresh()
     a.screen.off()
     _idle_for(a, 31000)  # past sleep_s, and USB quiet for 30 s
     _run_power(a, 1200)
@@ -286,7 +286,7 @@ def test_idle_with_the_screen_off_light_sleeps_then_deep_sleeps():
 def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
     b, a = make([("A", "one", SEED20)])
     a.config.set("sleep_s", 10)
-    a._apply_config()
+    a.refresh()
     _idle_for(a, 20000)
     _run_power(a, 1200)  # screen on
     a.screen.off()
@@ -294,7 +294,7 @@ def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
     a.power.serial_at = time.ticks_ms()
     _run_power(a, 1200)  # USB traffic just now
     a.config.set("sleep_s", 0)
-    a._apply_config()
+    a.refresh()
     a.screen.off()
     _idle_for(a, 3600000)
     _run_power(a, 1200)
@@ -334,7 +334,7 @@ def test_a_host_added_account_is_selected_and_the_screen_wakes():
     a.screen.off()
     a.vault.add("New", "acct", SEED20)
     a.token.changed()
-    a._sync_accounts()
+    a.refresh()
     assert a.index == 1
     a.screen.update()  # the screen task's step: wakes as the host asked
     assert a.screen.on
