@@ -52,7 +52,7 @@ _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 _SERVER_IDLE_MS = const(12000)
 # What the code screen does not need: dropped once it is drawn again (appscreens imports the
 # others; a PinPad the app holds keeps its own class).
-_RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
+_RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken", "uiscreens")
 
 
 class App:

@@ -16,6 +16,7 @@ import time
 
 import buttons as b
 import clock as _clock
+import uiscreens
 
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
@@ -43,30 +44,30 @@ def draw(app, ui):
         if appsec.draw(app, ui):
             return True
     if app.vault_error is not None:
-        ui.message(_VAULT_DAMAGED if app.vault_error == "damaged" else _STORAGE)
+        uiscreens.message(ui, _VAULT_DAMAGED if app.vault_error == "damaged" else _STORAGE)
         return True
     if app._notice is not None:
-        ui.message(app._notice)
+        uiscreens.message(ui, app._notice)
         return True
     if app._pin_asked():
-        ui.message(_pinpad(app).lines(app.pin(), app._two))
+        uiscreens.message(ui, _pinpad(app).lines(app.pin(), app._two))
         return True
     accounts = app.accounts
     if not accounts:
-        ui.message(_NO_ACCOUNTS)
+        uiscreens.message(ui, _NO_ACCOUNTS)
         return True
     if accounts[app.index].kind == "hotp":
         v = app._view
         v.step = time.ticks_diff(time.ticks_ms(), app.selected_at) // 1000
         v.code = app._hotp_code
-        ui.hotp(v)
+        uiscreens.hotp(ui, v)
         return True
     clock = app.clock
     if clock.valid():
         return False  # a TOTP code: the app's own
     status = clock.status
-    ui.message(_NOT_SET if status == _clock.NOT_SET else
-               _STOPPED if status == _clock.NOT_TICKING else _NO_RTC)
+    uiscreens.message(ui, _NOT_SET if status == _clock.NOT_SET else
+                      _STOPPED if status == _clock.NOT_TICKING else _NO_RTC)  # fmt: skip
     return True
 
 

@@ -31,10 +31,6 @@ _POLL_OFF_MS = const(20)
 _EDGE_MARGIN_MS = const(2)  # wake this long after the predicted second edge
 _SHIFT_MS = const(180000)
 _DIM_AFTER_MS = const(60000)
-_STOP_REPL = (
-    "Token stopped", "", "Ctrl-C reached", "the USB REPL.", "", "Press reset to",
-    "start again."
-)
 # Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
 _SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1))
 
@@ -131,11 +127,8 @@ class Screen:
 
     def _draw_fault(self, e):
         self.fault = e
-        name = type(e).__name__
-        text = str(e)
         try:
-            self.ui.message(("Error", name[:16], text[:16], text[16:32], text[32:48], "",
-                             "USB: REPL has", "the details"))
+            _report(self.ui, e, False)
         except Exception:  # noqa: BLE001, S110 - nothing more to show
             pass
 
@@ -150,7 +143,10 @@ class Screen:
                 d.fill(0)
                 d.show(True)  # all of it: an interrupted show() may have left the panel stale
                 try:
-                    self._stop_message(e)
+                    import gc
+
+                    gc.collect()  # what the stopped tasks held is garbage now: room for text
+                    _report(self.ui, e, True)
                     d.show(True)
                 finally:
                     d.poweron()  # also lights a panel that had timed out or dimmed
@@ -162,25 +158,6 @@ class Screen:
                 continue
             except Exception:  # noqa: BLE001, S112 - a failing panel: nothing more to show
                 return
-
-    def _stop_message(self, e):
-        if isinstance(e, KeyboardInterrupt):
-            lines = _STOP_REPL
-        elif isinstance(e, MemoryError):
-            import gc
-
-            gc.collect()  # what the stopped tasks held is garbage now: room for the text
-            lines = ("Token stopped", "", "MemoryError", "", "", "", "Press reset to",
-                     "start again.")
-        else:
-            name = type(e).__name__
-            text = str(e)
-            lines = ("Token stopped", "", name[:16], text[:16], text[16:32], "",
-                     "Press reset to", "start again.")
-        if self.ui is not None:
-            self.ui.message(lines)
-        else:
-            self.display.text(lines[0], 0, 0, 1)
 
     # ---- lit, dimmed, dark
 
@@ -264,6 +241,19 @@ class Screen:
                     wait = _POLL_MS
             await asyncio.sleep_ms(wait)
             self.update()
+
+
+def _report(ui, e, stopped):
+    # screenmsg draws the report; it is dropped at once (a fault is rare, a stop the end).
+    import sys
+
+    import screenmsg
+
+    try:
+        screenmsg.draw(ui, e, stopped)
+    finally:
+        sys.modules.pop("screenmsg", None)
+        sys.modules.pop("uiscreens", None)
 
 
 def _log(e):

@@ -8,6 +8,7 @@ import micropython
 import mptest
 import panelread
 import screen
+import uiscreens
 from fakes import RTC, Display
 
 
@@ -19,7 +20,7 @@ class Owner:
 
     def draw(self, ui):
         self.draws += 1
-        ui.message(("Title", "", "frame"))
+        uiscreens.message(ui, ("Title", "", "frame"))
 
     def screen_woke(self, was_off):
         self.woke.append(was_off)
