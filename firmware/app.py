@@ -50,9 +50,12 @@ _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 # the host's longest wait for an answer (10 s) before it repeats a request, so a repeat is
 # still answered from the server's cache instead of being run twice.
 _SERVER_IDLE_MS = const(12000)
-# What the code screen does not need: dropped once it is drawn again (appscreens imports the
-# others; a PinPad the app holds keeps its own class).
-_RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken", "uiscreens")
+# What the code screen does not need: dropped once a code is drawn again (appscreens imports
+# the others; a PinPad the app holds keeps its own class). uiscreens, which also draws HOTP
+# accounts, goes once a TOTP code is drawn.
+_RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
+_RARE_LOADED = const(1)  # App._rare: modules of _RARE (and uiscreens) may be loaded
+_HOTP_UI = const(2)  # App._rare: uiscreens is (an HOTP account is shown)
 
 
 class App:
@@ -88,7 +91,7 @@ class App:
         self._preview_s = 5
         self._two = False
         self._need_sync = False
-        self._rare = False  # a module of _RARE may be loaded: dropped at the next code frame
+        self._rare = 0  # what may be loaded off the hot path (_RARE_LOADED, _HOTP_UI)
         self._failure = None  # the exception that ended a task: stops the app
         self._draw_fn = self._draw  # bound once: the screen calls it every frame
         self._pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
@@ -185,7 +188,7 @@ class App:
         # appscreens, for a screen or a press off the hot path (dropped at the next code).
         import appscreens
 
-        self._rare = True
+        self._rare = _RARE_LOADED
         return appscreens
 
     # ---- what the screen shows (called by the screen only)
@@ -194,19 +197,35 @@ class App:
         clock = self.clock
         clock.sample()
         accounts = self.accounts
-        if (self.pending_clock is not None or self.backoff_note is not None
-                or self.vault_error is not None or self._notice is not None or not accounts
-                or self._pin_asked() or accounts[self.index].kind == "hotp"
-                or not clock.valid()) and self._screens().draw(self, ui):
+        if (
+            self.pending_clock is not None
+            or self.backoff_note is not None
+            or self.vault_error is not None
+            or self._notice is not None
+            or not accounts
+            or self._pin_asked()
+            or not clock.valid()
+        ) and self._screens().draw(self, ui):
             return
-        if self._rare:
-            self._rare = False
-            _drop(_RARE)
-        import otp
-
         a = accounts[self.index]
         v = self._view
         v.step = time.ticks_diff(time.ticks_ms(), self.selected_at) // 1000
+        if a.kind == "hotp":
+            # Drawn by uiscreens, which stays while HOTP accounts are shown; the rest goes.
+            import uiscreens
+
+            if self._rare == _RARE_LOADED:
+                _drop(_RARE)
+            self._rare = _HOTP_UI
+            v.code = self._hotp_code
+            uiscreens.hotp(ui, v)
+            return
+        if self._rare:
+            self._rare = 0
+            _drop(_RARE)
+            sys.modules.pop("uiscreens", None)
+        import otp
+
         days = clock.days
         sod = clock.sod
         period = a.period

@@ -83,7 +83,7 @@ def _factory_gesture(app):
             return
     import appsec
 
-    app._rare = True  # appsec and factory go at the first code frame
+    app._rare = 1  # appsec and factory go at the first code frame (app._RARE_LOADED)
     appsec.factory_gesture(app)
 
 

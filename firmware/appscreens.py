@@ -1,18 +1,16 @@
 """Every screen of the app but a TOTP code, and the presses they take (app.App calls these
 only off its hot path; the module is dropped once a code is drawn again).
 
-    appscreens.draw(app, ui)        # True if it drew a screen (else the app draws the code):
-                                    #   a security prompt (appsec), the vault's error, a
-                                    #   notice, the PIN picker, no accounts, an HOTP account,
-                                    #   a clock that is not set, stopped or missing
+    appscreens.draw(app, ui)        # True if it drew a screen (else the app draws the code,
+                                    #   TOTP or HOTP): a security prompt (appsec), the vault's
+                                    #   error, a notice, the PIN picker, no accounts, a clock
+                                    #   that is not set, stopped or missing
     appscreens.press(app, ev, down) # a press one of them takes: the clock change's accept,
                                     #   a notice read, a PIN digit, a new HOTP code
 
 HOTP: a long press (either button mode) makes a new code; the vault persists the counter
 (vault.next_hotp) before the code is drawn.
 """
-
-import time
 
 import buttons as b
 import clock as _clock
@@ -57,11 +55,7 @@ def draw(app, ui):
         uiscreens.message(ui, _NO_ACCOUNTS)
         return True
     if accounts[app.index].kind == "hotp":
-        v = app._view
-        v.step = time.ticks_diff(time.ticks_ms(), app.selected_at) // 1000
-        v.code = app._hotp_code
-        uiscreens.hotp(ui, v)
-        return True
+        return False  # the app draws it (uiscreens.hotp), whatever the clock says
     clock = app.clock
     if clock.valid():
         return False  # a TOTP code: the app's own
