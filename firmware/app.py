@@ -340,29 +340,27 @@ class App:
                 stream = asyncio.StreamReader(reader)
                 one = bytearray(1)
                 while await stream.readinto(one):
-                    if not await self._serve(reader, writer, one[0]):
+                    try:
+                        import server
+                    except ImportError:
+                        _unload_server()
                         return  # a build without the protocol
+                    except MemoryError:
+                        # The host gets no answer this time (it retries); INFO says why once
+                        # one fits. What did load goes below.
+                        self.memory_note = "serial: protocol server"
+                        server = None
+                    try:
+                        if server is not None:
+                            await server.serve(self.token, reader, writer, one[0],
+                                               _SERVER_IDLE_MS)  # fmt: skip
+                    finally:
+                        server = None  # dropped, with the modules, before the collection
+                        _drop(("apptoken",))
+                        _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
             await asyncio.sleep_ms(1000)
-
-    async def _serve(self, reader, writer, first):
-        try:
-            try:
-                import server
-            except ImportError:
-                return False
-            except MemoryError:
-                # The host gets no answer this time (it retries); INFO says why once one fits.
-                self.memory_note = "serial: protocol server"
-                gc.collect()
-                return True
-            await server.serve(self.token, reader, writer, first, _SERVER_IDLE_MS)
-        finally:
-            server = None  # noqa: F841 - dropped, with the modules, before the collection
-            _drop(("apptoken",))
-            _unload_server()
-        return True
 
     async def main(self):
         import asyncio

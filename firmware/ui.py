@@ -177,17 +177,6 @@ class UI:
                     x = over
         return x
 
-    def _split_code(self, code, digits):
-        """Put the code's decimal digits, most significant first, into the preallocated
-        self._split (zero-padded to `digits`) and return it; allocates nothing."""
-        split = self._split
-        i = digits
-        while i:
-            i -= 1
-            split[i] = code % 10
-            code //= 10
-        return split
-
     def _shifted(self, y, digits):
         """The glyph columns (self._cols) for a code of `digits` drawn at row y (a Steam code
         needs the letters' columns too)."""
@@ -222,7 +211,12 @@ class UI:
                 x += _CHAR
                 i += 1
             return x
-        split = self._split_code(code, digits)
+        split = self._split  # the digits, most significant first, zero-padded (no allocation)
+        i = digits
+        while i:
+            i -= 1
+            split[i] = code % 10
+            code //= 10
         first = group_split(digits)
         i = 0
         while i < digits:
