@@ -59,6 +59,21 @@ _HOTP_UI = const(2)  # App._rare: uiscreens is (an HOTP account is shown)
 
 
 class App:
+    # Defaults of what is set only now and then: on the class, not in every instance's dict
+    # (which then needs fewer slots).
+    vault_error = None  # appscreens' name of the vault's screen, or None
+    memory_note = None  # what ran out of memory at boot (INFO reports it)
+    security = None  # security.State, made at first use
+    clockguard = None  # clockguard.Guard, made at first use
+    pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
+    backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
+    session = None  # the protocol server's session, kept while it is unloaded (apptoken)
+    first_frame_ms = -1
+    _failure = None  # the exception that ended a task: stops the app
+    _pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
+    _pad = None  # pinpad.PinPad while the PIN is asked for
+    _notice = None  # a message shown until the next press (the PIN wipe)
+
     def __init__(self, board):
         self.board = board
         self.display = None
@@ -70,16 +85,7 @@ class App:
         self.power = None
         self.accounts = ()
         self.index = 0
-        self.vault_error = None  # appscreens' name of the vault's screen, or None
-        self.memory_note = None  # what ran out of memory at boot (INFO reports it)
-        self.security = None  # security.State, made at first use
-        self.clockguard = None  # clockguard.Guard, made at first use
-        self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
-        self.backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
-        # The protocol server's session, kept while the server is unloaded (apptoken).
-        self.session = None
         self.selected_at = time.ticks_ms()
-        self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
         self._key = None  # otp.Key of the account whose code is drawn (_key_of)
         self._key_of = None
@@ -92,11 +98,7 @@ class App:
         self._two = False
         self._need_sync = False
         self._rare = 0  # what may be loaded off the hot path (_RARE_LOADED, _HOTP_UI)
-        self._failure = None  # the exception that ended a task: stops the app
         self._draw_fn = self._draw  # bound once: the screen calls it every frame
-        self._pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
-        self._pad = None  # pinpad.PinPad while the PIN is asked for
-        self._notice = None  # a message shown until the next press (the PIN wipe)
 
     @property
     def token(self):

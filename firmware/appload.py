@@ -101,7 +101,21 @@ def apply_config(app):
     app.power.sleep_ms = c.get("sleep_s") * 1000
     two = app.buttons is not None and app.buttons.count >= 2
     app._two = two and c.get("button_mode") != "one"
-    app.screen.configure(c.get("contrast"), c.get("rotate"), c.get("screen_timeout_s") * 1000)
+    s = app.screen
+    s.contrast = c.get("contrast")
+    s.timeout_ms = c.get("screen_timeout_s") * 1000
+    rotate = c.get("rotate")
+    d = s.display
+    if d is not None:
+        try:
+            if not s.dimmed:  # a dimmed panel gets it when it lights up again
+                d.contrast(s.contrast)
+            if rotate != s.rotated:
+                d.rotate(rotate)
+                s.rotated = rotate
+        except OSError as e:
+            app._log("display", e)
+    s.changed()
 
 
 def sync_accounts(app):

@@ -2,7 +2,7 @@
 
     s = screen.Screen(display, clock, draw, owner)  # draw(ui): the content; owner (or None)
                                # hears owner.screen_woke(was_off) and owner.screen_dark()
-    s.configure(contrast, rotate, timeout_ms)
+    s.contrast, s.timeout_ms   # settings (appload.apply_config sets them and the panel's)
     s.render()                 # boot: the first frame now
     s.changed()                # anyone: redraw soon (within one poll, 10 ms)
     s.wake_soon()              # anyone: light the panel and redraw soon (the host changed it)
@@ -57,9 +57,10 @@ class Screen:
         self._shift_at = now
         self._second = -1  # clock.sod of the last frame drawn
         self._wake_ask = False
-        self._contrast = 128
-        self._rotated = None
-        self._timeout_ms = 30000
+        # The settings (appload.apply_config writes them and applies them to the panel).
+        self.contrast = 128
+        self.rotated = None
+        self.timeout_ms = 30000
 
     # ---- requests from the rest of the token
 
@@ -72,21 +73,6 @@ class Screen:
 
     def touch(self):
         self.input_at = time.ticks_ms()
-
-    def configure(self, contrast, rotate, timeout_ms):
-        self._contrast = contrast
-        self._timeout_ms = timeout_ms
-        d = self.display
-        if d is not None:
-            try:
-                if not self.dimmed:
-                    d.contrast(contrast)
-                if rotate != self._rotated:
-                    d.rotate(rotate)
-                    self._rotated = rotate
-            except OSError as e:
-                _log(e)
-        self.dirty = True
 
     # ---- drawing
 
@@ -150,7 +136,7 @@ class Screen:
                     d.show(True)
                 finally:
                     d.poweron()  # also lights a panel that had timed out or dimmed
-                    d.contrast(self._contrast)
+                    d.contrast(self.contrast)
                 self.on = True
                 self.dimmed = False
                 return
@@ -176,7 +162,7 @@ class Screen:
                 if was_off:
                     d.poweron()
                 if self.dimmed:
-                    d.contrast(self._contrast)
+                    d.contrast(self.contrast)
             except OSError as e:
                 _log(e)
         self.dimmed = False
@@ -195,7 +181,7 @@ class Screen:
     def idle(self, now):
         """Timeout and dimming, by the time since the last input."""
         idle = time.ticks_diff(now, self.input_at)
-        timeout = self._timeout_ms
+        timeout = self.timeout_ms
         if self.on and timeout and idle >= timeout:
             self.off()
         elif self.on and not self.dimmed and idle >= _DIM_AFTER_MS:
@@ -203,7 +189,7 @@ class Screen:
             d = self.display
             if d is not None:
                 try:
-                    d.contrast(self._contrast // 4)
+                    d.contrast(self.contrast // 4)
                 except OSError as e:
                     _log(e)
 

@@ -35,7 +35,8 @@ def make(timeout_ms=30000):
     d = Display()
     o = Owner()
     s = screen.Screen(d, c, o.draw, o)
-    s.configure(100, False, timeout_ms)
+    s.contrast = 100  # the settings, as appload.apply_config sets them
+    s.timeout_ms = timeout_ms
     s.render()
     return s, d, o, c
 
