@@ -369,18 +369,17 @@ class App:
 
         self.start()
         # A task that dies would leave its part of the token frozen (a dead screen task
-        # leaves a code on the panel): its exception stops the whole app instead (run()).
-        asyncio.create_task(self._guard(self.screen.run()))
-        asyncio.create_task(self._guard(self._clock_task()))
-        asyncio.create_task(self._guard(self._server_task()))
-        asyncio.create_task(self._guard(self.power.run()))
+        # leaves a code on the panel): the loop hands its exception to _task_died, and the
+        # input task stops the whole app with it (run() says why).
+        asyncio.get_event_loop().set_exception_handler(self._task_died)
+        asyncio.create_task(self.screen.run())
+        asyncio.create_task(self._clock_task())
+        asyncio.create_task(self._server_task())
+        asyncio.create_task(self.power.run())
         await self._input_task()
 
-    async def _guard(self, task):
-        try:
-            await task
-        except Exception as e:  # noqa: BLE001 - handed to the input task, which stops the app
-            self._failure = e
+    def _task_died(self, loop, context):
+        self._failure = context["exception"]
 
     def run(self):
         """Run the tasks until something stops them. Whatever stops them (Ctrl-C, a crash,
@@ -404,7 +403,10 @@ class App:
                 screen.stop(e)
             raise
         finally:
-            asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
+            # A clean loop for whatever runs next (the REPL, tests), which no longer hands
+            # exceptions to this app.
+            asyncio.get_event_loop().set_exception_handler(None)
+            asyncio.new_event_loop()
 
     def factory_reset(self):
         """Factory reset (protocol or the power-on gesture): appsec.factory_reset."""
