@@ -18,7 +18,8 @@ Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift,
     54..61  next code (left, in the last seconds), position "2/7" (right)
 A 128x32 panel shows one label line, the digits, and the bar upright at the right edge.
 
-The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB), written
+The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB, imported only
+while the glyphs are shifted to the code's row: at boot and after a burn-in shift), written
 straight into the frame's buffer by a viper routine (blit() would visit every pixel through
 calls); small text is framebuf's built-in 8x8 font, ASCII only.
 Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
@@ -121,8 +122,6 @@ class View:
 
 class UI:
     def __init__(self, fb):
-        import font_digits
-
         buf = getattr(fb, "buffer", None)
         if buf is None or getattr(fb, "width", 0) != 128 or len(buf) != fb.height * 16:
             raise ValueError("UI: needs a 128-column MONO_VLSB frame with .buffer")
@@ -130,7 +129,6 @@ class UI:
         self.width = fb.width
         self.height = fb.height
         self.tall = self.height >= 64
-        self._font = font_digits.DIGITS
         self._steam = None  # font_steam, once a Steam code is drawn
         # The glyphs' columns moved down to the code's row within its page (a 32-bit word per
         # column c of glyph d at [d * 12 + c], page k in its byte k), made when that row
@@ -185,8 +183,16 @@ class UI:
             self._cols = bytearray(_ALL_GLYPHS * _GW * 4)
             self._cols_shift = -1
         if y & 7 != self._cols_shift:
+            # The digits' font is needed only now (at boot, after a burn-in shift): imported
+            # for this and dropped (624 B of heap on a 32-bit port).
+            import sys
+
+            import font_digits
+
             self._cols_shift = y & 7
-            _shift_glyphs(self._font, self._cols, y & 7, 0)
+            _shift_glyphs(font_digits.DIGITS, self._cols, y & 7, 0)
+            font_digits = None  # noqa: F841 - nothing keeps it once out of sys.modules
+            sys.modules.pop("font_digits", None)
             if len(self._cols) > _DIGIT_GLYPHS * _GW * 4:
                 _shift_glyphs(self._steam.LETTERS, self._cols, y & 7, _DIGIT_GLYPHS)
         return self._cols
