@@ -381,6 +381,66 @@ def test_message_screen_redraw_allocates_nothing():
     assert panelread.has_text(bytes(b.panel.buffer), "No accounts", ink=0)
 
 
+# What the code screen does not run: imported when needed, dropped once a code is drawn again.
+_OFF_HOT_PATH = ("appload", "appscreens", "apptoken", "appsec", "pinpad", "factory",
+                 "uiscreens", "screenmsg", "font_digits")  # fmt: skip
+
+
+def _loaded_off_hot_path():
+    import sys
+
+    return [m for m in _OFF_HOT_PATH if m in sys.modules]
+
+
+def _as_at_power_on():
+    # The tests before ran other apps in this process: none of their modules is loaded on a
+    # token that just started.
+    import sys
+
+    for m in _OFF_HOT_PATH:
+        sys.modules.pop(m, None)
+
+
+def test_the_code_screen_holds_no_module_of_the_other_screens():
+    d = fsutil.tmpdir("app")
+    v = vault.Vault(d)
+    v.add("T", "totp", SEED20)
+    v.add("H", "hotp", SEED20, kind="hotp")
+    b = Board(d)
+    a = appmod.App(b)
+    _as_at_power_on()
+    a.start()
+    assert panelread.code(shown(b)) is not None
+    assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
+    a.on_button(SHORT)  # the HOTP account: drawn with uiscreens only
+    a.screen.render()
+    assert panelread.has_text(shown(b), "hold: code")
+    assert _loaded_off_hot_path() == ["uiscreens"], _loaded_off_hot_path()
+    a.on_button(LONG)  # a new HOTP code: appscreens handles the press
+    a.screen.render()
+    assert panelread.code(shown(b)) == RFC4226[0]
+    assert _loaded_off_hot_path() == ["uiscreens"], _loaded_off_hot_path()
+    a.token.changed()  # the protocol server's view, made and dropped with it
+    a.vault.delete(a.vault.accounts()[0])  # the host deletes the TOTP account...
+    a.refresh()
+    a.vault.add("T", "again", SEED20)  # ...and adds one: shown, as the host just added it
+    a.refresh()
+    a.screen.render()
+    assert panelread.code(shown(b)) is not None and panelread.has_text(shown(b), "again")
+    assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
+
+
+def test_a_message_screen_loads_its_modules_and_the_next_code_drops_them():
+    _as_at_power_on()
+    b, a = make()  # "No accounts"
+    assert "appscreens" in _loaded_off_hot_path()
+    a.vault.add("A", "one", SEED20)
+    a.refresh()
+    a.screen.render()
+    assert panelread.code(shown(b)) is not None
+    assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
+
+
 def teardown_function():
     fsutil.cleanup()  # the scratch directories of the test that just ran
 
