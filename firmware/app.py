@@ -206,7 +206,7 @@ class App:
             or self._notice is not None
             or not accounts
             or self._pin_asked()
-            or not clock.valid()
+            or not (clock.valid() or accounts[self.index].kind == "hotp")  # HOTP needs no clock
         ) and self._screens().draw(self, ui):
             return
         a = accounts[self.index]

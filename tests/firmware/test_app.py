@@ -430,6 +430,27 @@ def test_the_code_screen_holds_no_module_of_the_other_screens():
     assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
 
 
+def test_an_hotp_account_is_shown_without_a_clock():
+    d = fsutil.tmpdir("app")
+    vault.Vault(d).add("H", "counter", SEED20, kind="hotp")
+    b = Board(d, rtc=False)
+    a = appmod.App(b)
+    _as_at_power_on()
+    a.start()
+    assert panelread.has_text(shown(b), "hold: code")
+    a.on_button(LONG)
+    a.screen.render()
+    assert panelread.code(shown(b)) == RFC4226[0]
+    micropython.heap_lock()  # its frames need nothing but uiscreens: nothing loaded each second
+    try:
+        a.screen.render()
+    finally:
+        micropython.heap_unlock()
+    assert a.screen.fault is None, a.screen.fault
+    assert panelread.code(shown(b)) == RFC4226[0]
+    assert _loaded_off_hot_path() == ["uiscreens"], _loaded_off_hot_path()
+
+
 def test_a_message_screen_loads_its_modules_and_the_next_code_drops_them():
     _as_at_power_on()
     b, a = make()  # "No accounts"
