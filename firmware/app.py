@@ -31,7 +31,9 @@ press only wakes it.
 Off the hot path (each imported when needed, dropped after use; app.py keeps only what the
 idle token runs: the code screen, stepping through accounts, the tasks):
     appload     boot, and applying new settings or a changed vault (refresh())
-    appscreens  every screen but a TOTP code (messages, HOTP, the PIN) and its presses
+    appscreens  every screen but a code (messages, the PIN, security prompts) and the presses
+                they take, the HOTP counter's too
+    uiscreens   the UI's message and HOTP screens (kept while HOTP accounts are shown)
     apptoken    what the protocol server sees of the app (token), made per server run
 """
 
@@ -250,32 +252,34 @@ class App:
         screen = self.screen
         screen.touch()
         down = ev == b.DOWN_0 or ev == b.DOWN_1
-        if self.pending_clock is None or not screen.on:  # else the clock change's press
-            if not screen.on or screen.dimmed:
-                if down:
-                    screen.wake()
-                    self.buttons.swallow()  # the press that woke does nothing else
-                return
+        if self.pending_clock is not None and screen.on:
+            self._screens().press(self, ev, down)  # the clock change waits for a press
+            return
+        if not screen.on or screen.dimmed:
             if down:
-                return
-            accounts = self.accounts
-            n = len(accounts)
-            if self._notice is None and not self._pin_asked():
-                if not n:
-                    return
-                long = ev == b.LONG_0 or ev == b.LONG_1
-                if not long or accounts[self.index].kind != "hotp":  # else a new HOTP code
-                    if self._two:
-                        step = 1 if ev == b.SHORT_0 or ev == b.LONG_0 else -1
-                    elif ev == b.SHORT_0:
-                        step = 1
-                    elif ev == b.LONG_0:
-                        step = -1
-                    else:
-                        return  # button 1 does nothing in one-button mode
-                    self._select((self.index + step) % n)
-                    return
-        self._screens().press(self, ev, down)
+                screen.wake()
+                self.buttons.swallow()  # the press that woke does nothing else
+            return
+        if down:
+            return
+        accounts = self.accounts
+        n = len(accounts)
+        long = ev == b.LONG_0 or ev == b.LONG_1
+        if (self._notice is not None or self._pin_asked()
+                or n and long and accounts[self.index].kind == "hotp"):  # fmt: skip
+            self._screens().press(self, ev, down)  # a notice read, a PIN digit, an HOTP code
+            return
+        if not n:
+            return
+        if self._two:
+            step = 1 if ev == b.SHORT_0 or ev == b.LONG_0 else -1
+        elif ev == b.SHORT_0:
+            step = 1
+        elif ev == b.LONG_0:
+            step = -1
+        else:
+            return  # button 1 does nothing in one-button mode
+        self._select((self.index + step) % n)
 
     # ---- tasks
 
