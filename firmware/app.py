@@ -362,7 +362,10 @@ class App:
                                                _SERVER_IDLE_MS)  # fmt: skip
                     finally:
                         server = None  # dropped, with the modules, before the collection
-                        _drop(("apptoken",))
+                        # The clock guard's figures are all on flash: it is made again at
+                        # its next use (security.State stays: its back-off keeps time).
+                        self.clockguard = None
+                        _drop(("apptoken", "clockguard"))
                         _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
