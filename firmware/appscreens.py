@@ -1,5 +1,5 @@
-"""Every screen of the app but a TOTP code, and the presses they take (app.App calls these
-only off its hot path; the module is dropped once a code is drawn again).
+"""Every screen of the app but a code (TOTP or HOTP), and the presses they take (app.App
+calls these only off its hot path; the module is dropped once a code is drawn again).
 
     appscreens.draw(app, ui)        # True if it drew a screen (else the app draws the code,
                                     #   TOTP or HOTP): a security prompt (appsec), the vault's
