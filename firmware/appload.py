@@ -23,6 +23,7 @@ def start(app):
     import ui
     import vault
 
+    gc.collect()  # what loading the modules left: the display's buffers need whole blocks
     app.display = _make_display(app)
     app._view = ui.View()
     rtc = None
