@@ -295,8 +295,7 @@ class App:
                 ev = poll()
                 if ev:
                     self.on_button(ev)
-                if (self._cfg_rev != self.config.revision
-                        or self._vault_rev != self.vault.revision):
+                if self._cfg_rev != self.config.revision or self._vault_rev != self.vault.revision:
                     self.refresh()
             except Exception as e:  # noqa: BLE001 - the token must keep running
                 self._log("input", e)

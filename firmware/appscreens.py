@@ -19,20 +19,20 @@ import uiscreens
 # Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
 _NOT_SET = (
     "Clock not set", "", "Connect USB and", "run on the PC:", "", "host_tools", "  time sync"
-)
+)  # fmt: skip
 _STOPPED = (
     "Clock stopped", "", "Check the RTC", "coin cell, then", "", "host_tools", "  time sync"
-)
+)  # fmt: skip
 _NO_RTC = (
     "RTC not found", "", "No DS3231 found", "on the I2C bus:", "check wiring", "(address 0x68)"
-)
+)  # fmt: skip
 _NO_ACCOUNTS = (
     "No accounts", "", "Connect USB and", "run on the PC:", "", "host_tools", "  provision URI"
-)
+)  # fmt: skip
 _VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
 _STORAGE = (
     "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
-)
+)  # fmt: skip
 
 
 def draw(app, ui):
