@@ -20,8 +20,8 @@ App's own tasks:
              its phase every minute or after a sleep; a jump redraws at once.
     server   firmware/server.py's serve(token, reader, writer) on the board's serial streams,
              if that module exists.
-A task whose exception escapes stops the app (run() then blanks the panel and says why); one
-that runs out of heap is started again instead, and the panel and INFO say so.
+A task whose exception escapes stops the app (run() then blanks the panel and says why); when
+that was a MemoryError, main.py starts the app again and INFO says so (memory_note).
 
 Buttons (button_mode "auto" picks "two" when the board has two): with two, a short press of
 button 0 is next and of button 1 previous; with one, short is next and long is previous. On
@@ -29,16 +29,20 @@ an HOTP account a long press (either mode) makes a new code: the vault persists 
 (vault.next_hotp) before the code is drawn. While the screen is off or dimmed, the first
 press only wakes it.
 
-token (what the protocol server sees): vault, clock, config, display (framebuf or None),
-changed() (redraw soon; also wakes the screen and selects an account the host just added),
-FIRMWARE_VERSION. Using any of them counts as serial activity (keeps the token out of sleep).
+Off the hot path (each imported when needed, dropped after use; app.py keeps only what the
+idle token runs: the code screen, stepping through accounts, the tasks):
+    appload     boot, and applying new settings or a changed vault (refresh())
+    appscreens  every screen but a code (messages, the PIN, security prompts) and the presses
+                they take, the HOTP counter's too
+    uiscreens   the UI's message and HOTP screens (kept while HOTP accounts are shown)
+    apptoken    what the protocol server sees of the app (token), made per server run
 """
 
 import gc
+import sys
 import time
 
 import buttons as _buttons
-import clock as _clock
 from micropython import const
 
 _POLL_MS = const(10)
@@ -49,127 +53,33 @@ _SYNC_EVERY = const(12)  # checks per full phase sync (one a minute)
 # the host's longest wait for an answer (10 s) before it repeats a request, so a repeat is
 # still answered from the server's cache instead of being run twice.
 _SERVER_IDLE_MS = const(12000)
-_RESTART_MS = const(200)  # a task that ran out of heap starts again after this
-
-# Message screens: up to 8 lines of at most 15 characters (the burn-in shift needs 2 px).
-_NOT_SET = (
-    "Clock not set", "", "Connect USB and", "run on the PC:", "", "host_tools", "  time sync"
-)
-_STOPPED = (
-    "Clock stopped", "", "Check the RTC", "coin cell, then", "", "host_tools", "  time sync"
-)
-_NO_RTC = (
-    "RTC not found", "", "No DS3231 found", "on the I2C bus:", "check wiring", "(address 0x68)"
-)
-_NO_ACCOUNTS = (
-    "No accounts", "", "Connect USB and", "run on the PC:", "", "host_tools", "  provision URI"
-)
-_VAULT_DAMAGED = ("Vault damaged", "", "No good copy on", "flash. Reset:", "", "host_tools wipe")
-_STORAGE = (
-    "Storage error", "", "Flash could not", "be read. Retry", "or reflash the", "firmware."
-)
-_OUT_OF_MEMORY = (
-    "Out of memory", "", "A task ran out", "of heap and was", "restarted. Its", "name: run",
-    "host_tools info"
-)
-
-
-class Token:
-    """What the protocol server may use; any access counts as serial activity."""
-
-    def __init__(self, app):
-        import version
-
-        self._app = app
-        self.FIRMWARE_VERSION = version.FIRMWARE_VERSION
-        # The protocol server's session (a login, its challenge, the CHECK window of the
-        # account added last), kept here while the server is unloaded between commands: a
-        # host that pauses longer than _SERVER_IDLE_MS (a user typing a code) keeps its login,
-        # each part still within its own time limit (server.Server.kept).
-        self.session = None
-
-    @property
-    def vault(self):
-        self._app.power.serial_seen()
-        return self._app.vault
-
-    @property
-    def clock(self):
-        self._app.power.serial_seen()
-        return self._app.clock
-
-    @property
-    def config(self):
-        self._app.power.serial_seen()
-        return self._app.config
-
-    @property
-    def display(self):
-        self._app.power.serial_seen()
-        return self._app.display
-
-    @property
-    def memory_note(self):
-        return self._app.memory_note
-
-    @memory_note.setter
-    def memory_note(self, note):
-        # Kept by the app: the protocol server is unloaded when idle, its state with it.
-        self._app.memory_note = note
-
-    @property
-    def pin(self):
-        self._app.power.serial_seen()
-        return self._app.pin()
-
-    def changed(self):
-        self._app.power.serial_seen()
-        self._app.screen.wake_soon()
-
-    # ---- security (firmware/security.py, docs/security.md)
-
-    @property
-    def security(self):
-        app = self._app
-        if app.security is None:
-            import security
-
-            app.security = security.State(app.board.data_dir)
-        return app.security
-
-    def set_repl(self, on):
-        """Open (Ctrl-C reaches the REPL) or close the REPL until the next reset."""
-        import security
-
-        security.open_repl(on)
-        self._app.board.set_interrupt_char(on)
-
-    def factory_reset(self):
-        """Erase every secret and the security state; the token is then empty and unlocked."""
-        self._app.factory_reset()
-
-    @property
-    def clockguard(self):
-        app = self._app
-        if app.clockguard is None:
-            import clockguard
-
-            app.clockguard = clockguard.Guard(app.board.data_dir)
-        return app.clockguard
-
-    def login_failed(self, now_s):
-        """A wrong password (or a try during the back-off): the panel shows the delay."""
-        self._app.backoff_note = (time.ticks_ms(), now_s)
-        self.changed()
-
-    def ask_presence(self, unix_ms):
-        """A clock change waits for a press: the panel asks for it (60 s)."""
-        self._app.pending_clock = (unix_ms, time.ticks_ms())
-        self.changed()
+# What the code screen does not need: dropped once a code is drawn again (appscreens imports
+# the others; a PinPad the app holds keeps its own class). uiscreens, which also draws HOTP
+# accounts, goes once a TOTP code is drawn.
+_RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
+_RARE_LOADED = const(1)  # App._rare: modules of _RARE (and uiscreens) may be loaded
+_HOTP_UI = const(2)  # App._rare: uiscreens is (an HOTP account is shown)
 
 
 class App:
+    # Defaults of what is set only now and then: on the class, not in every instance's dict
+    # (which then needs fewer slots).
+    vault_error = None  # appscreens' name of the vault's screen, or None
+    memory_note = None  # what ran out of memory (INFO reports it)
+    security = None  # security.State, made at first use
+    clockguard = None  # clockguard.Guard, made at first use
+    pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
+    backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
+    session = None  # the protocol server's session, kept while it is unloaded (apptoken)
+    first_frame_ms = -1
+    _failure = None  # the exception that ended a task: stops the app
+    _pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
+    _pad = None  # pinpad.PinPad while the PIN is asked for
+    _notice = None  # a message shown until the next press (the PIN wipe)
+
     def __init__(self, board):
+        if _stopped_by_memory[0] is not None:  # the app before this one (main.py restarted it)
+            self.memory_note = _stopped_by_memory[0]
         self.board = board
         self.display = None
         self.clock = None
@@ -180,14 +90,7 @@ class App:
         self.power = None
         self.accounts = ()
         self.index = 0
-        self.vault_error = None
-        self.memory_note = _stopped_by_memory[0]  # what ran out of memory (INFO reports it)
-        self.security = None  # security.State, made at first use
-        self.clockguard = None  # clockguard.Guard, made at first use
-        self.pending_clock = None  # (unix ms, ticks): a clock change waiting for a press
-        self.backoff_note = None  # (ticks, token s) of the last wrong password (shown 30 s)
         self.selected_at = time.ticks_ms()
-        self.first_frame_ms = -1
         self._view = None  # ui.View of the selected account, filled per frame
         self._key = None  # otp.Key of the account whose code is drawn (_key_of)
         self._key_of = None
@@ -199,77 +102,39 @@ class App:
         self._preview_s = 5
         self._two = False
         self._need_sync = False
-        self._failure = None  # the exception that ended a task: stops the app
+        self._rare = 0  # what may be loaded off the hot path (_RARE_LOADED, _HOTP_UI)
         self._draw_fn = self._draw  # bound once: the screen calls it every frame
-        self._pin = None  # pin.Pin, made when a PIN is first used (pin.py is imported then)
-        self._pad = None  # pinpad.PinPad while the PIN is asked for
-        self._notice = None  # a message shown until the next press (the PIN wipe)
-        self.token = Token(self)
 
-    # ---- boot
+    @property
+    def token(self):
+        """What the protocol server sees (apptoken.Token): a new view each time."""
+        import apptoken
+
+        return apptoken.Token(self)
+
+    # ---- boot, and changes from the host (appload)
 
     def start(self):
         """Everything up to the first frame, as fast as possible (no phase search yet)."""
-        t0 = time.ticks_ms()
-        board = self.board
-        import config
-        import power
-        import screen
-        import ui
-        import vault
+        import appload
 
-        self.display = self._make_display()
-        self._view = ui.View()
-        rtc = None
-        try:
-            rtc = board.rtc()
-        except Exception as e:  # noqa: BLE001
-            self._log("rtc", e)
-        self.clock = _clock.Clock(rtc)
-        self.clock.read()
-        self._clock_rev = self.clock.revision
-        self.screen = screen.Screen(self.display, self.clock, self._draw_fn, self)
-        self.power = power.Power(board, self.screen, self._resync)
-        self.buttons = _buttons.Buttons(board.buttons)
-        self.config = config.Config(board.data_dir)
-        self._apply_config()
-        self.vault = vault.Vault(board.data_dir)
-        try:
-            self.vault.load()
-        except vault.VaultError as e:
-            self._log("vault", e)
-        except OSError as e:
-            self._log("vault", e)
-            self._storage_rev = self.vault.revision  # until the vault changes again
-        self._factory_gesture()
-        self._sync_accounts()
-        self.screen.render()
-        self.first_frame_ms = time.ticks_diff(time.ticks_ms(), t0)
+        appload.start(self)
+        _drop(("appload",))
         # What loading the modules left behind (about 13 KB on a 32-bit port), and the code
         # that read the vault and the settings (in _COMMAND_MODULES: loaded again if needed).
         _unload_server()
 
-    def _make_display(self):
-        # A MemoryError is not a missing panel: collect and try once more, and if the heap
-        # still has no room, say so (log and INFO) instead of "no display".
-        for attempt in (0, 1):
-            try:
-                return self.board.display()
-            except MemoryError as e:
-                self._log("display", e)
-                if attempt:
-                    self.memory_note = "boot: display"
-                    return None
-                gc.collect()
-            except Exception as e:  # noqa: BLE001 - a token without a panel still serves USB
-                self._log("display", e)
-                return None
-        return None
+    def refresh(self):
+        """Apply new settings and a changed vault (each only if its revision moved)."""
+        import appload
 
-    # ---- state changes
+        appload.refresh(self)
+        _drop(("appload",))
 
     def _log(self, what, e):
         print("token: %s: %s: %s" % (what, type(e).__name__, e))
+
+    # ---- state changes
 
     def _resync(self):
         self._need_sync = True
@@ -305,67 +170,6 @@ class App:
     def _pin_asked(self):
         return self._pin_set() and not self.vault.unlocked
 
-    def _pinpad(self):
-        if self._pad is None:
-            import pinpad
-
-            self._pad = pinpad.PinPad()
-        return self._pad
-
-    def _pin_button(self, ev):
-        # The picker handles the press; once the PIN is right (or wiped) it is done.
-        pad = self._pinpad()
-        done = pad.press(ev, self._two, self.pin(), self.screen)
-        self.screen.changed()
-        if done:
-            self._pad = None
-            self._notice = pad.notice  # the wipe says so until the next press
-            self._vault_rev = -1  # the codes (or the empty vault) are drawn again
-
-    def _apply_config(self):
-        c = self.config
-        self._cfg_rev = c.revision
-        self._preview_s = c.get("preview_s")
-        self.power.sleep_ms = c.get("sleep_s") * 1000
-        two = self.buttons is not None and self.buttons.count >= 2
-        self._two = two and c.get("button_mode") != "one"
-        self.screen.configure(c.get("contrast"), c.get("rotate"),
-                              c.get("screen_timeout_s") * 1000)
-
-    def _sync_accounts(self):
-        v = self.vault
-        if v.revision == self._vault_rev:
-            return
-        self._vault_rev = v.revision
-        self._key = self._key_of = None  # built again for what is shown now
-        old = self.accounts
-        current = old[self.index] if self.index < len(old) else None
-        try:
-            accounts = v.accounts()
-        except OSError as e:
-            self._log("vault", e)
-            self._storage_rev = v.revision
-            accounts = ()
-        if v.corrupt:
-            self.vault_error = _VAULT_DAMAGED
-        elif v.revision == self._storage_rev:
-            self.vault_error = _STORAGE
-        else:
-            self.vault_error = None
-        self.accounts = accounts
-        index = 0
-        added = None
-        for i, a in enumerate(accounts):
-            if a is current:
-                index = i
-            if a not in old:
-                added = i
-        if added is not None and old:
-            index = added  # show what the host just provisioned
-        elif current is not None and current not in accounts:
-            index = min(self.index, len(accounts) - 1) if accounts else 0
-        self._select(index)
-
     def _select(self, index):
         import ui
 
@@ -389,41 +193,46 @@ class App:
             v.period_ms = a.period * 1000
         self.screen.changed()
 
+    def _screens(self):
+        # appscreens, for a screen or a press off the hot path (dropped at the next code).
+        import appscreens
+
+        self._rare = _RARE_LOADED
+        return appscreens
+
     # ---- what the screen shows (called by the screen only)
 
     def _draw(self, ui):
         clock = self.clock
         clock.sample()
-        if self.pending_clock is not None or self.backoff_note is not None:
-            import appsec  # only while one of its screens is up
-
-            if appsec.draw(self, ui):
-                return
-        if self.vault_error is not None:
-            ui.message(self.vault_error)
-            return
-        if self._notice is not None:
-            ui.message(self._notice)
-            return
-        if self._pin_asked():
-            ui.message(self._pinpad().lines(self.pin(), self._two))
-            return
         accounts = self.accounts
-        if not accounts:
-            ui.message(_NO_ACCOUNTS)
+        if (
+            self.pending_clock is not None
+            or self.backoff_note is not None
+            or self.vault_error is not None
+            or self._notice is not None
+            or not accounts
+            or self._pin_asked()
+            or not (clock.valid() or accounts[self.index].kind == "hotp")  # HOTP needs no clock
+        ) and self._screens().draw(self, ui):
             return
         a = accounts[self.index]
         v = self._view
         v.step = time.ticks_diff(time.ticks_ms(), self.selected_at) // 1000
         if a.kind == "hotp":
+            # Drawn by uiscreens, which stays while HOTP accounts are shown; the rest goes.
+            import uiscreens
+
+            if self._rare == _RARE_LOADED:
+                _drop(_RARE)
+            self._rare = _HOTP_UI
             v.code = self._hotp_code
-            ui.hotp(v)
+            uiscreens.hotp(ui, v)
             return
-        if not clock.valid():
-            status = clock.status
-            ui.message(_NOT_SET if status == _clock.NOT_SET else
-                       _STOPPED if status == _clock.NOT_TICKING else _NO_RTC)
-            return
+        if self._rare:
+            self._rare = 0
+            _drop(_RARE)
+            sys.modules.pop("uiscreens", None)
         import otp
 
         days = clock.days
@@ -449,10 +258,7 @@ class App:
         screen.touch()
         down = ev == b.DOWN_0 or ev == b.DOWN_1
         if self.pending_clock is not None and screen.on:
-            if not down:
-                import appsec
-
-                appsec.accept_clock(self)
+            self._screens().press(self, ev, down)  # the clock change waits for a press
             return
         if not screen.on or screen.dimmed:
             if down:
@@ -461,20 +267,14 @@ class App:
             return
         if down:
             return
-        if self._notice is not None:
-            self._notice = None  # read: back to the token's screens
-            screen.changed()
-            return
-        if self._pin_asked():
-            self._pin_button(ev)
-            return
         accounts = self.accounts
         n = len(accounts)
-        if not n:
-            return
         long = ev == b.LONG_0 or ev == b.LONG_1
-        if long and accounts[self.index].kind == "hotp":
-            self._new_hotp(accounts[self.index])
+        if (self._notice is not None or self._pin_asked()
+                or n and long and accounts[self.index].kind == "hotp"):  # fmt: skip
+            self._screens().press(self, ev, down)  # a notice read, a PIN digit, an HOTP code
+            return
+        if not n:
             return
         if self._two:
             step = 1 if ev == b.SHORT_0 or ev == b.LONG_0 else -1
@@ -486,17 +286,6 @@ class App:
             return  # button 1 does nothing in one-button mode
         self._select((self.index + step) % n)
 
-    def _new_hotp(self, account):
-        try:
-            counter = self.vault.next_hotp(account)  # on flash before the code is shown
-        except (ValueError, OSError) as e:
-            self.screen.fail(e)
-            return
-        self._vault_rev = self.vault.revision  # our own change: keep the selection and code
-        self._hotp_code = account.key().hotp(counter)
-        self._view.counter_text = "#%d" % counter
-        self.screen.changed()
-
     # ---- tasks
 
     async def _input_task(self):
@@ -506,15 +295,13 @@ class App:
         screen = self.screen
         while True:
             if self._failure is not None:
-                return  # another task died: main() raises its exception (run() says why)
+                raise self._failure  # another task died: stop the app (run() says why)
             try:
                 ev = poll()
                 if ev:
                     self.on_button(ev)
-                if self._cfg_rev != self.config.revision:
-                    self._apply_config()
-                if self._vault_rev != self.vault.revision:
-                    self._sync_accounts()
+                if self._cfg_rev != self.config.revision or self._vault_rev != self.vault.revision:
+                    self.refresh()
             except Exception as e:  # noqa: BLE001 - the token must keep running
                 self._log("input", e)
             await asyncio.sleep_ms(_POLL_MS if screen.on else _POLL_OFF_MS)
@@ -563,64 +350,48 @@ class App:
                 stream = asyncio.StreamReader(reader)
                 one = bytearray(1)
                 while await stream.readinto(one):
-                    if not await self._serve(reader, writer, one[0]):
+                    try:
+                        import server
+                    except ImportError:
+                        _unload_server()
                         return  # a build without the protocol
+                    except MemoryError:
+                        # The host gets no answer this time (it retries); INFO says why once
+                        # one fits. What did load goes below.
+                        self.memory_note = "serial: protocol server"
+                        server = None
+                    try:
+                        if server is not None:
+                            # The sim's board may shorten the wait (tests of what follows)
+                            idle_ms = getattr(self.board, "server_idle_ms", _SERVER_IDLE_MS)
+                            await server.serve(self.token, reader, writer, one[0], idle_ms)
+                    finally:
+                        server = None  # dropped, with the modules, before the collection
+                        # The clock guard's figures are all on flash: it is made again at
+                        # its next use (security.State stays: its back-off keeps time).
+                        self.clockguard = None
+                        _drop(("apptoken", "clockguard"))
+                        _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
             await asyncio.sleep_ms(1000)
-
-    async def _serve(self, reader, writer, first):
-        try:
-            try:
-                import server
-            except ImportError:
-                return False
-            except MemoryError:
-                # The host gets no answer this time (it retries); INFO says why once one fits.
-                self.memory_note = "serial: protocol server"
-                gc.collect()
-                return True
-            idle_ms = getattr(self.board, "server_idle_ms", _SERVER_IDLE_MS)  # sim: shorter
-            await server.serve(self.token, reader, writer, first, idle_ms)
-        finally:
-            server = None  # noqa: F841 - dropped, with the modules, before the collection
-            _unload_server()
-        return True
 
     async def main(self):
         import asyncio
 
         self.start()
-        asyncio.create_task(self._guard("screen", self.screen.run))
-        asyncio.create_task(self._guard("clock", self._clock_task))
-        asyncio.create_task(self._guard("serial", self._server_task))
-        asyncio.create_task(self._guard("power", self.power.run))
-        await self._guard("buttons", self._input_task)
-        raise self._failure  # the input task ends only when some task died
+        # A task that dies would leave its part of the token frozen (a dead screen task
+        # leaves a code on the panel): the loop hands its exception to _task_died, and the
+        # input task stops the whole app with it (run() says why).
+        asyncio.get_event_loop().set_exception_handler(self._task_died)
+        asyncio.create_task(self.screen.run())
+        asyncio.create_task(self._clock_task())
+        asyncio.create_task(self._server_task())
+        asyncio.create_task(self.power.run())
+        await self._input_task()
 
-    async def _guard(self, name, task):
-        """Run one of the app's tasks. A task that dies would leave its part of the token
-        frozen (a dead screen task leaves a code on the panel): its exception stops the whole
-        app instead (the input task raises it, run() blanks the panel and says why). Running
-        out of heap is not a bug of the task, and stopping would hide it behind the REPL: the
-        heap is collected, the panel says so until the next press, INFO names the task
-        (memory_note), and the task starts again."""
-        import asyncio
-
-        while True:
-            try:
-                await task()
-                return
-            except MemoryError:
-                self.memory_note = name
-                self._notice = _OUT_OF_MEMORY
-                gc.collect()
-                if self.screen is not None:
-                    self.screen.changed()
-            except Exception as e:  # noqa: BLE001 - handed to the input task (see above)
-                self._failure = e
-                return
-            await asyncio.sleep_ms(_RESTART_MS)
+    def _task_died(self, loop, context):
+        self._failure = context["exception"]
 
     def run(self):
         """Run the tasks until something stops them. Whatever stops them (Ctrl-C, a crash,
@@ -637,23 +408,19 @@ class App:
             _unload_server()
             if isinstance(e, MemoryError):  # main.py starts the app again: INFO says why
                 _stopped_by_memory[0] = "app (restarted)"
-            self.stopped(e)
+            if self.display is not None:  # blank the panel and say why (the screen does it)
+                screen = self.screen
+                if screen is None:  # stopped before the screen was made
+                    import screen as screenmod
+
+                    screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
+                screen.stop(e)
             raise
         finally:
-            asyncio.new_event_loop()  # a clean loop for whatever runs next (the REPL, tests)
-
-    def _factory_gesture(self):
-        # Every button held as the token starts: the factory reset gesture (factory.py).
-        for pin in self.board.buttons or ():
-            try:
-                if not pin.pressed():
-                    return
-            except OSError:
-                return
-        if self.board.buttons:
-            import appsec
-
-            appsec.factory_gesture(self)
+            # A clean loop for whatever runs next (the REPL, tests), which no longer hands
+            # exceptions to this app.
+            asyncio.get_event_loop().set_exception_handler(None)
+            asyncio.new_event_loop()
 
     def factory_reset(self):
         """Factory reset (protocol or the power-on gesture): appsec.factory_reset."""
@@ -661,20 +428,10 @@ class App:
 
         appsec.factory_reset(self)
 
-    def stopped(self, e):
-        """Blank the panel and say why the app stopped (the screen does it)."""
-        if self.display is None:
-            return
-        screen = self.screen
-        if screen is None:  # stopped before the screen was made
-            import screen as screenmod
 
-            screen = screenmod.Screen(self.display, self.clock, self._draw_fn)
-        screen.stop(e)
-
-
-# Set when the app stopped out of memory (outside its tasks, e.g. at boot): main.py starts it
-# again, and the new App's INFO still says so.
+# Set when the app stopped out of memory (a task or boot ran out of heap): main.py starts it
+# again, as a token whose heap is back, rather than fall to the REPL, which would hide it from
+# the host; the new App's INFO says so.
 _stopped_by_memory = [None]
 
 # Modules that only commands use: imported by the protocol server (or a command's own path,
@@ -702,6 +459,13 @@ def _unload_server():
     for name in _COMMAND_MODULES:
         sys.modules.pop(name, None)
     gc.collect()
+
+
+def _drop(names):
+    # Modules used off the hot path: gone from sys.modules, their code is freed by the next
+    # collection once nothing refers to them.
+    for name in names:
+        sys.modules.pop(name, None)
 
 
 def run(board):

@@ -10,6 +10,7 @@ the state (pending_clock, backoff_note, security); this module draws and acts on
 
 import time
 
+import uiscreens
 from micropython import const
 
 _PRESENCE_MS = const(60000)  # how long a clock change waits for a press
@@ -47,7 +48,8 @@ def _presence_prompt(app, ui):
         text = "%s%d hours" % (sign, delta // 3600)
     else:
         text = "%s%d min" % (sign, delta // 60)
-    ui.message(
+    uiscreens.message(
+        ui,
         ("Clock change?", "USB asks to", "move the clock", text, "", "Press a button",
          "to accept it")
     )  # fmt: skip
@@ -62,7 +64,9 @@ def _backoff_message(app, ui):
         return False
     back = app.security.backoff()
     left = back.wait_s(now_s + waited // 1000)
-    ui.message(("Wrong password", "%d in a row" % back.failures, "", "Next try in", "%d s" % left))
+    uiscreens.message(
+        ui, ("Wrong password", "%d in a row" % back.failures, "", "Next try in", "%d s" % left)
+    )
     return True
 
 

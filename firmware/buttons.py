@@ -62,10 +62,6 @@ class Buttons:
         except OSError:
             return 0
 
-    def held(self, i):
-        """The debounced state of button i."""
-        return self._stable[i] == 1
-
     def swallow(self):
         """Drop the SHORT/LONG of every press now in progress (a press that woke the screen)."""
         for i in range(self.count):

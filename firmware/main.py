@@ -25,18 +25,9 @@ def _fallback(e, locked=False):
 
     sys.print_exception(e)
     try:
-        import board
+        import bootfail  # the panel's message: its code is loaded only when it is needed
 
-        d = board.make().display()
-        text = str(e)
-        d.fill(0)
-        d.fill_rect(0, 0, 128, 8, 1)
-        d.text("Firmware error", 1, 0, 0)
-        d.text(type(e).__name__[:16], 0, 16, 1)
-        for i in range(3):
-            d.text(text[i * 16 : i * 16 + 16], 0, 28 + 8 * i, 1)
-        d.text("Restarting" if locked else "REPL on USB", 0, 56, 1)
-        d.show()
+        bootfail.show(e, locked)
     except Exception as e2:  # noqa: BLE001 - nothing else left to try
         sys.print_exception(e2)
 

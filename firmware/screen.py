@@ -2,7 +2,7 @@
 
     s = screen.Screen(display, clock, draw, owner)  # draw(ui): the content; owner (or None)
                                # hears owner.screen_woke(was_off) and owner.screen_dark()
-    s.configure(contrast, rotate, timeout_ms)
+    s.contrast, s.timeout_ms   # settings (appload.apply_config sets them and the panel's)
     s.render()                 # boot: the first frame now
     s.changed()                # anyone: redraw soon (within one poll, 10 ms)
     s.wake_soon()              # anyone: light the panel and redraw soon (the host changed it)
@@ -31,10 +31,6 @@ _POLL_OFF_MS = const(20)
 _EDGE_MARGIN_MS = const(2)  # wake this long after the predicted second edge
 _SHIFT_MS = const(180000)
 _DIM_AFTER_MS = const(60000)
-_STOP_REPL = (
-    "Token stopped", "", "Ctrl-C reached", "the USB REPL.", "", "Press reset to",
-    "start again."
-)
 # Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
 _SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1))
 
@@ -61,9 +57,10 @@ class Screen:
         self._shift_at = now
         self._second = -1  # clock.sod of the last frame drawn
         self._wake_ask = False
-        self._contrast = 128
-        self._rotated = None
-        self._timeout_ms = 30000
+        # The settings (appload.apply_config writes them and applies them to the panel).
+        self.contrast = 128
+        self.rotated = None
+        self.timeout_ms = 30000
 
     # ---- requests from the rest of the token
 
@@ -76,21 +73,6 @@ class Screen:
 
     def touch(self):
         self.input_at = time.ticks_ms()
-
-    def configure(self, contrast, rotate, timeout_ms):
-        self._contrast = contrast
-        self._timeout_ms = timeout_ms
-        d = self.display
-        if d is not None:
-            try:
-                if not self.dimmed:
-                    d.contrast(contrast)
-                if rotate != self._rotated:
-                    d.rotate(rotate)
-                    self._rotated = rotate
-            except OSError as e:
-                _log(e)
-        self.dirty = True
 
     # ---- drawing
 
@@ -131,11 +113,8 @@ class Screen:
 
     def _draw_fault(self, e):
         self.fault = e
-        name = type(e).__name__
-        text = str(e)
         try:
-            self.ui.message(("Error", name[:16], text[:16], text[16:32], text[32:48], "",
-                             "USB: REPL has", "the details"))
+            _report(self.ui, e, False)
         except Exception:  # noqa: BLE001, S110 - nothing more to show
             pass
 
@@ -150,11 +129,14 @@ class Screen:
                 d.fill(0)
                 d.show(True)  # all of it: an interrupted show() may have left the panel stale
                 try:
-                    self._stop_message(e)
+                    import gc
+
+                    gc.collect()  # what the stopped tasks held is garbage now: room for text
+                    _report(self.ui, e, True)
                     d.show(True)
                 finally:
                     d.poweron()  # also lights a panel that had timed out or dimmed
-                    d.contrast(self._contrast)
+                    d.contrast(self.contrast)
                 self.on = True
                 self.dimmed = False
                 return
@@ -162,25 +144,6 @@ class Screen:
                 continue
             except Exception:  # noqa: BLE001, S112 - a failing panel: nothing more to show
                 return
-
-    def _stop_message(self, e):
-        if isinstance(e, KeyboardInterrupt):
-            lines = _STOP_REPL
-        elif isinstance(e, MemoryError):
-            import gc
-
-            gc.collect()  # what the stopped tasks held is garbage now: room for the text
-            lines = ("Token stopped", "", "MemoryError", "", "", "", "Press reset to",
-                     "start again.")
-        else:
-            name = type(e).__name__
-            text = str(e)
-            lines = ("Token stopped", "", name[:16], text[:16], text[16:32], "",
-                     "Press reset to", "start again.")
-        if self.ui is not None:
-            self.ui.message(lines)
-        else:
-            self.display.text(lines[0], 0, 0, 1)
 
     # ---- lit, dimmed, dark
 
@@ -199,7 +162,7 @@ class Screen:
                 if was_off:
                     d.poweron()
                 if self.dimmed:
-                    d.contrast(self._contrast)
+                    d.contrast(self.contrast)
             except OSError as e:
                 _log(e)
         self.dimmed = False
@@ -218,7 +181,7 @@ class Screen:
     def idle(self, now):
         """Timeout and dimming, by the time since the last input."""
         idle = time.ticks_diff(now, self.input_at)
-        timeout = self._timeout_ms
+        timeout = self.timeout_ms
         if self.on and timeout and idle >= timeout:
             self.off()
         elif self.on and not self.dimmed and idle >= _DIM_AFTER_MS:
@@ -226,7 +189,7 @@ class Screen:
             d = self.display
             if d is not None:
                 try:
-                    d.contrast(self._contrast // 4)
+                    d.contrast(self.contrast // 4)
                 except OSError as e:
                     _log(e)
 
@@ -264,6 +227,19 @@ class Screen:
                     wait = _POLL_MS
             await asyncio.sleep_ms(wait)
             self.update()
+
+
+def _report(ui, e, stopped):
+    # screenmsg draws the report; it is dropped at once (a fault is rare, a stop the end).
+    import sys
+
+    import screenmsg
+
+    try:
+        screenmsg.draw(ui, e, stopped)
+    finally:
+        sys.modules.pop("screenmsg", None)
+        sys.modules.pop("uiscreens", None)
 
 
 def _log(e):

@@ -6,8 +6,7 @@
     v = ui.View()                      # what an account screen shows: made once, filled per frame
     u.totp(v)                          # top, bottom, step, code, digits, left_ms, period_ms,
                                        #   position, preview
-    u.hotp(v)                          # top, bottom, step, code, digits, counter_text, position
-    u.message(lines)                   # a few lines of small text (errors, guidance)
+    (uiscreens.py draws the other screens, a message and an HOTP account, with this UI)
     display.show()                     # the display shows the frame (only what was redrawn)
     ascii_label(text) -> str           # a label the 8x8 font can draw (call once per label)
 
@@ -19,7 +18,8 @@ Layout of a 128x64 panel (y in pixels; everything may move by the burn-in shift,
     54..61  next code (left, in the last seconds), position "2/7" (right)
 A 128x32 panel shows one label line, the digits, and the bar upright at the right edge.
 
-The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB), written
+The large digits are the project's own font (font_digits.py, 12x24, MONO_VLSB, imported only
+while the glyphs are shifted to the code's row: at boot and after a burn-in shift), written
 straight into the frame's buffer by a viper routine (blit() would visit every pixel through
 calls); small text is framebuf's built-in 8x8 font, ASCII only.
 Drawing a code screen allocates nothing: the digits of a code are split into a preallocated
@@ -30,6 +30,9 @@ only; docs/protocol.md), whose value (otp.py) holds five base-26 characters, the
 significant first. They are drawn in the same cells, ungrouped, with the letters of
 font_steam.py: a character of value v is glyph v + 2 (digits 0-9, then LETTER_CHARS). That
 module and the letters' shifted columns (864 bytes) are loaded only once a Steam code is shown.
+
+Only the TOTP screen lives here: it is what the idle token draws; the other screens are in
+uiscreens.py, imported while one is shown.
 
 A TOTP screen is redrawn in place: the UI remembers what it drew (labels and their scroll
 offsets, each digit, the bar's length, the bottom line) and redraws only the parts that differ,
@@ -119,8 +122,6 @@ class View:
 
 class UI:
     def __init__(self, fb):
-        import font_digits
-
         buf = getattr(fb, "buffer", None)
         if buf is None or getattr(fb, "width", 0) != 128 or len(buf) != fb.height * 16:
             raise ValueError("UI: needs a 128-column MONO_VLSB frame with .buffer")
@@ -128,7 +129,6 @@ class UI:
         self.width = fb.width
         self.height = fb.height
         self.tall = self.height >= 64
-        self._font = font_digits.DIGITS
         self._steam = None  # font_steam, once a Steam code is drawn
         # The glyphs' columns moved down to the code's row within its page (a 32-bit word per
         # column c of glyph d at [d * 12 + c], page k in its byte k), made when that row
@@ -146,7 +146,6 @@ class UI:
         # a state), which that show() resets; shared with the display, so no call between.
         self._area = getattr(fb, "area", None) or bytearray(b"\xff\xff\x00\x00\x02")
         self._dcode = bytearray(8)  # the digit in each cell
-        self._blank = bytearray(8)
         if self.tall:
             self.y_top, self.y_name, self.y_code, self.y_bar, self.bar_h, self.y_bottom = (
                 0, 8, 18, 45, 3, 54)
@@ -162,11 +161,6 @@ class UI:
 
     # ---- pieces
 
-    def label(self, text, y, step):
-        """One line of small text at y; a label wider than the panel scrolls by one character
-        per step, resting at both ends, for two passes (step counts from when it appeared)."""
-        self.fb.text(text, self.dx - self.scroll(text, step), y + self.dy, 1)
-
     def scroll(self, text, step):
         """How far (pixels) a label is scrolled to the left at this step."""
         over = len(text) * _CHAR - (self.width - 2)
@@ -181,37 +175,6 @@ class UI:
                     x = over
         return x
 
-    def _split_code(self, code, digits):
-        """Put the code's decimal digits, most significant first, into the preallocated
-        self._split (zero-padded to `digits`) and return it; allocates nothing."""
-        split = self._split
-        i = digits
-        while i:
-            i -= 1
-            split[i] = code % 10
-            code //= 10
-        return split
-
-    def digits(self, code, digits, y):
-        """The code in large digits, grouped, centred at row y (over whatever screen is there:
-        the next one is drawn whole)."""
-        self._drawn = _NONE
-        self._area[4] = _UNKNOWN
-        blank = self._blank
-        i = 0
-        while i < 8:
-            blank[i] = _NO_DIGIT
-            i += 1
-        self._cells(code, digits, y, blank)
-
-    def _cells(self, code, digits, y, drawn):
-        """The large digits that differ from those in `drawn` (a bytearray(8): the digit each
-        cell holds, _NO_DIGIT if none), drawn and recorded there."""
-        x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        _cells(self._buf, self._shifted(y + self.dy, digits), drawn, code,
-               x | ((y + self.dy) << 8) | (digits << 16) | ((self.height >> 3) << 24),
-               self._area)
-
     def _shifted(self, y, digits):
         """The glyph columns (self._cols) for a code of `digits` drawn at row y (a Steam code
         needs the letters' columns too)."""
@@ -220,8 +183,16 @@ class UI:
             self._cols = bytearray(_ALL_GLYPHS * _GW * 4)
             self._cols_shift = -1
         if y & 7 != self._cols_shift:
+            # The digits' font is needed only now (at boot, after a burn-in shift): imported
+            # for this and dropped (624 B of heap on a 32-bit port).
+            import sys
+
+            import font_digits
+
             self._cols_shift = y & 7
-            _shift_glyphs(self._font, self._cols, y & 7, 0)
+            _shift_glyphs(font_digits.DIGITS, self._cols, y & 7, 0)
+            font_digits = None  # noqa: F841 - nothing keeps it once out of sys.modules
+            sys.modules.pop("font_digits", None)
             if len(self._cols) > _DIGIT_GLYPHS * _GW * 4:
                 _shift_glyphs(self._steam.LETTERS, self._cols, y & 7, _DIGIT_GLYPHS)
         return self._cols
@@ -246,7 +217,12 @@ class UI:
                 x += _CHAR
                 i += 1
             return x
-        split = self._split_code(code, digits)
+        split = self._split  # the digits, most significant first, zero-padded (no allocation)
+        i = digits
+        while i:
+            i -= 1
+            split[i] = code % 10
+            code //= 10
         first = group_split(digits)
         i = 0
         while i < digits:
@@ -254,22 +230,6 @@ class UI:
             x += _CHAR + (_CHAR // 2 if i == first - 1 else 0)
             i += 1
         return x
-
-    def dashes(self, digits, y):
-        """Placeholders where a code will be (an HOTP account before its press)."""
-        x = (self.width - code_width(digits)) // 2 + self.dx - 1
-        first = group_split(digits)
-        mid = y + self.dy + _GH // 2
-        i = 0
-        while i < digits:
-            self.fb.fill_rect(x + 2, mid - 1, _GW - 4, 3, 1)
-            x += _GW + (_GROUP_GAP if i == first - 1 else _GAP)
-            i += 1
-
-    def _labels(self, top, bottom, step):
-        self.label(top, self.y_top, step)
-        if bottom and self.y_name >= 0:
-            self.label(bottom, self.y_name, step)
 
     def _position(self, position):
         if position and self.y_bottom >= 0:
@@ -408,42 +368,6 @@ class UI:
             _grow(self._area, x, y, hi - lo, self.bar_h)
         else:  # drawn whole each frame (see totp())
             self.fb.fill_rect(self.width - 3, self.y_bar + full - hi, 2, hi - lo, ink)
-
-    def hotp(self, v):
-        """An HOTP account (v: View): the code once revealed (v.code >= 0) with its counter,
-        else dashes and a hint to hold the button."""
-        self._drawn = _NONE
-        self._area[4] = _UNKNOWN
-        self.fb.fill(0)
-        self._labels(v.top, v.bottom, v.step)
-        if v.code >= 0:
-            self.digits(v.code, v.digits, self.y_code)
-            hint = v.counter_text
-        else:
-            self.dashes(v.digits, self.y_code)
-            hint = "hold: code"
-        if self.y_bottom >= 0:
-            self.fb.text(hint, self.dx, self.y_bottom + self.dy, 1)
-        self._position(v.position)
-
-    def message(self, lines):
-        """Up to 8 lines (4 on a 32-row panel) of small text, the first one highlighted."""
-        fb = self.fb
-        self._drawn = _NONE
-        self._area[4] = _UNKNOWN
-        fb.fill(0)
-        n = min(len(lines), self.height // 8)
-        y = self.dy
-        i = 0
-        while i < n:  # no slice, no enumerate: a message redrawn each second allocates nothing
-            if i == 0:
-                fb.fill_rect(0, y, self.width, 8, 1)
-                fb.text(lines[0], self.dx + 1, y, 0)
-            else:
-                fb.text(lines[i], self.dx, y, 1)
-            y += 8
-            i += 1
-
 
 @micropython.viper
 def _shift_glyphs(font, cols: ptr32, shift: int, first: int):

@@ -195,7 +195,7 @@ def test_button_mode_one_on_a_two_button_board_applies_live():
     accts = [("A", "one", SEED20), ("B", "two", SEED20)]
     b, a = make(accts, nbuttons=2)
     a.config.set("button_mode", "one")
-    a._apply_config()
+    a.refresh()
     a.on_button(PREV_SHORT)  # button 1 is ignored in one-button mode
     assert a.index == 0
     a.on_button(LONG)
@@ -234,7 +234,7 @@ def test_timeout_turns_the_screen_off_and_a_press_only_wakes():
 def test_timeout_setting_applies_live():
     b, a = make([("A", "one", SEED20)])
     a.config.set("screen_timeout_s", 5)
-    a._apply_config()
+    a.refresh()
     a.screen.idle(time.ticks_add(a.screen.input_at, 5000))
     assert not a.screen.on
 
@@ -243,7 +243,7 @@ def test_contrast_and_rotation_apply_live():
     b, a = make([("A", "one", SEED20)])
     a.config.set("contrast", 17)
     a.config.set("rotate", True)
-    a._apply_config()
+    a.refresh()
     assert b.panel.contrast_value == 17
     assert b.panel.rotated is True
 
@@ -272,7 +272,7 @@ def _idle_for(a, ms):
 def test_idle_with_the_screen_off_light_sleeps_then_deep_sleeps():
     b, a = make([("A", "one", SEED20)])
     a.config.set("sleep_s", 10)
-    a._apply_config()
+    a.refresh()
     a.screen.off()
     _idle_for(a, 31000)  # past sleep_s, and USB quiet for 30 s
     _run_power(a, 1200)
@@ -286,7 +286,7 @@ def test_idle_with_the_screen_off_light_sleeps_then_deep_sleeps():
 def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
     b, a = make([("A", "one", SEED20)])
     a.config.set("sleep_s", 10)
-    a._apply_config()
+    a.refresh()
     _idle_for(a, 20000)
     _run_power(a, 1200)  # screen on
     a.screen.off()
@@ -294,7 +294,7 @@ def test_no_sleep_with_the_screen_on_recent_usb_traffic_or_sleep_s_zero():
     a.power.serial_at = time.ticks_ms()
     _run_power(a, 1200)  # USB traffic just now
     a.config.set("sleep_s", 0)
-    a._apply_config()
+    a.refresh()
     a.screen.off()
     _idle_for(a, 3600000)
     _run_power(a, 1200)
@@ -305,7 +305,7 @@ def test_a_board_may_shorten_the_wait_for_a_quiet_usb_line():
     # board.serial_quiet_ms (the sim's --serial-quiet-ms, for tests) replaces the 30 s.
     b, a = make([("A", "one", SEED20)])
     a.config.set("sleep_s", 10)
-    a._apply_config()
+    a.refresh()
     a.screen.off()
     _idle_for(a, 20000)  # quiet for 20 s: not long enough for the firmware's own 30 s
     _run_power(a, 1200)
@@ -349,7 +349,7 @@ def test_a_host_added_account_is_selected_and_the_screen_wakes():
     a.screen.off()
     a.vault.add("New", "acct", SEED20)
     a.token.changed()
-    a._sync_accounts()
+    a.refresh()
     assert a.index == 1
     a.screen.update()  # the screen task's step: wakes as the host asked
     assert a.screen.on
@@ -394,6 +394,87 @@ def test_message_screen_redraw_allocates_nothing():
     finally:
         micropython.heap_unlock()
     assert panelread.has_text(bytes(b.panel.buffer), "No accounts", ink=0)
+
+
+# What the code screen does not run: imported when needed, dropped once a code is drawn again.
+_OFF_HOT_PATH = ("appload", "appscreens", "apptoken", "appsec", "pinpad", "factory",
+                 "uiscreens", "screenmsg", "font_digits")  # fmt: skip
+
+
+def _loaded_off_hot_path():
+    import sys
+
+    return [m for m in _OFF_HOT_PATH if m in sys.modules]
+
+
+def _as_at_power_on():
+    # The tests before ran other apps in this process: none of their modules is loaded on a
+    # token that just started.
+    import sys
+
+    for m in _OFF_HOT_PATH:
+        sys.modules.pop(m, None)
+
+
+def test_the_code_screen_holds_no_module_of_the_other_screens():
+    d = fsutil.tmpdir("app")
+    v = vault.Vault(d)
+    v.add("T", "totp", SEED20)
+    v.add("H", "hotp", SEED20, kind="hotp")
+    b = Board(d)
+    a = appmod.App(b)
+    _as_at_power_on()
+    a.start()
+    assert panelread.code(shown(b)) is not None
+    assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
+    a.on_button(SHORT)  # the HOTP account: drawn with uiscreens only
+    a.screen.render()
+    assert panelread.has_text(shown(b), "hold: code")
+    assert _loaded_off_hot_path() == ["uiscreens"], _loaded_off_hot_path()
+    a.on_button(LONG)  # a new HOTP code: appscreens handles the press
+    a.screen.render()
+    assert panelread.code(shown(b)) == RFC4226[0]
+    assert _loaded_off_hot_path() == ["uiscreens"], _loaded_off_hot_path()
+    a.token.changed()  # the protocol server's view, made and dropped with it
+    a.vault.delete(a.vault.accounts()[0])  # the host deletes the TOTP account...
+    a.refresh()
+    a.vault.add("T", "again", SEED20)  # ...and adds one: shown, as the host just added it
+    a.refresh()
+    a.screen.render()
+    assert panelread.code(shown(b)) is not None and panelread.has_text(shown(b), "again")
+    assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
+
+
+def test_an_hotp_account_is_shown_without_a_clock():
+    d = fsutil.tmpdir("app")
+    vault.Vault(d).add("H", "counter", SEED20, kind="hotp")
+    b = Board(d, rtc=False)
+    a = appmod.App(b)
+    _as_at_power_on()
+    a.start()
+    assert panelread.has_text(shown(b), "hold: code")
+    a.on_button(LONG)
+    a.screen.render()
+    assert panelread.code(shown(b)) == RFC4226[0]
+    micropython.heap_lock()  # its frames need nothing but uiscreens: nothing loaded each second
+    try:
+        a.screen.render()
+    finally:
+        micropython.heap_unlock()
+    assert a.screen.fault is None, a.screen.fault
+    assert panelread.code(shown(b)) == RFC4226[0]
+    assert _loaded_off_hot_path() == ["uiscreens"], _loaded_off_hot_path()
+
+
+def test_a_message_screen_loads_its_modules_and_the_next_code_drops_them():
+    _as_at_power_on()
+    b, a = make()  # "No accounts"
+    assert "appscreens" in _loaded_off_hot_path()
+    a.vault.add("A", "one", SEED20)
+    a.refresh()
+    a.screen.render()
+    assert panelread.code(shown(b)) is not None
+    assert _loaded_off_hot_path() == [], _loaded_off_hot_path()
 
 
 def teardown_function():

@@ -87,30 +87,18 @@ def test_a_task_that_dies_stops_the_app_and_shows_the_error():
     _assert_stopped(b, "RuntimeError", "screen task bug")
 
 
-def test_a_task_out_of_memory_is_started_again_and_the_panel_and_info_say_so():
+def test_a_task_out_of_memory_stops_the_app_with_the_reason_and_it_is_remembered():
+    # main.py then starts the app again (test_main_lock.py): a fresh heap, never the REPL
     b, a = make([rfc_account()], unix=1234567890)
     assert panelread.code(shown(b)) is not None
-    seen = []
-
-    async def clock_task():
-        import asyncio
-
-        seen.append(a.memory_note)
-        if len(seen) == 1:
-            await asyncio.sleep_ms(50)
-            raise MemoryError()
-        await asyncio.sleep_ms(400)  # the screen task redraws meanwhile
-        seen.append(shown(b))
-        raise RuntimeError("end of test")
-
-    a._clock_task = clock_task
-    mptest.raises(RuntimeError, a.run)
-    assert seen[0] is None and seen[1] == "clock", seen[:2]  # started again, and INFO says so
-    frame = seen[2]
-    assert panelread.code(frame) is None  # no code under the notice
-    assert panelread.has_text(frame, "Out of memory", ink=0)  # the notice's title
-    assert panelread.has_text(frame, "restarted. Its")
-    assert a.memory_note == "clock"
+    a._clock_task = _dying_task(MemoryError())
+    try:
+        mptest.raises(MemoryError, a.run)
+        _assert_stopped(b, "MemoryError")
+        assert appmod.App(b).memory_note == "app (restarted)"  # the next app's INFO
+    finally:
+        appmod._stopped_by_memory[0] = None
+    assert appmod.App(b).memory_note is None
 
 
 def test_memory_error_outside_the_tasks_stops_the_app_with_the_reason_and_is_remembered():

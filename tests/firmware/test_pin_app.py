@@ -83,7 +83,7 @@ def make(code="1234", nbuttons=1, accounts=1):
 
 
 def refresh(a):
-    a._sync_accounts()
+    a.refresh()
     a.screen.render()
 
 

@@ -8,6 +8,7 @@ import micropython
 import mptest
 import panelread
 import screen
+import uiscreens
 from fakes import RTC, Display
 
 
@@ -19,7 +20,7 @@ class Owner:
 
     def draw(self, ui):
         self.draws += 1
-        ui.message(("Title", "", "frame"))
+        uiscreens.message(ui, ("Title", "", "frame"))
 
     def screen_woke(self, was_off):
         self.woke.append(was_off)
@@ -34,7 +35,8 @@ def make(timeout_ms=30000):
     d = Display()
     o = Owner()
     s = screen.Screen(d, c, o.draw, o)
-    s.configure(100, False, timeout_ms)
+    s.contrast = 100  # the settings, as appload.apply_config sets them
+    s.timeout_ms = timeout_ms
     s.render()
     return s, d, o, c
 

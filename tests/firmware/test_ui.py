@@ -3,6 +3,7 @@ import framebuf
 import mptest
 import panelread
 import ui
+import uiscreens
 
 
 def totp_view(top, bottom, code, digits, left_ms, period_ms, position, preview):
@@ -34,7 +35,7 @@ def test_digits_grouped_and_centred():
 def test_group_gap_is_wider_than_the_digit_gap():
     p = Panel()
     u = ui.UI(p)
-    u.digits(111111, 6, 18)
+    uiscreens.digits(u, 111111, 6, 18)
     cols = [x for x in range(128) if any(p.pixel(x, y) for y in range(18, 42))]
     gaps = [cols[i + 1] - cols[i] for i in range(len(cols) - 1) if cols[i + 1] - cols[i] > 1]
     assert len(gaps) == 5, gaps
@@ -56,7 +57,7 @@ def test_shift_moves_everything_by_at_most_two_pixels():
 def test_message_has_highlighted_title_and_lines():
     p = Panel()
     u = ui.UI(p)
-    u.message(("Title", "", "line two"))
+    uiscreens.message(u, ("Title", "", "line two"))
     assert panelread.has_text(p.buffer, "Title", ink=0)
     assert panelread.has_text(p.buffer, "line two")
 
@@ -129,9 +130,9 @@ def test_partial_redraws_leave_the_frame_a_full_redraw_would():
             u.totp(v)
             assert bytes(p.buffer) == _full(v, h, dx, dy), (h, n, changes)
             if n == 5:  # other screens in between: the next TOTP frame is drawn whole
-                u.message(("Error", "x"))
+                uiscreens.message(u, ("Error", "x"))
             if n == 8:
-                u.hotp(v)
+                uiscreens.hotp(u, v)
 
 
 def test_forget_redraws_a_frame_changed_behind_the_ui():
@@ -201,10 +202,10 @@ def test_on_the_panel_partial_updates_leave_what_a_full_redraw_would():
             if n == 1 and h == 64:  # one digit changed: one cell's columns on its 4 pages
                 assert 0 < model.data_bytes <= 12 * 4, model.data_bytes
             if n == 5:
-                u.message(("Error", "x"))
+                uiscreens.message(u, ("Error", "x"))
                 disp.show()
             if n == 8:
-                u.hotp(v)
+                uiscreens.hotp(u, v)
                 disp.show()
 
 
