@@ -327,6 +327,10 @@ async def _op(run, cfg):
     _report("ok", 1 if answered and status == 0 else 0)
     if how == "probe":
         _report("used_after", run.used())
+    if cfg.get("idle_ms"):  # the host quiet since: the protocol server and its modules gone
+        await asyncio.sleep_ms(cfg["idle_ms"])
+        _report("used_idle", run.used())
+        _report("modules_idle", ",".join(sorted(sys.modules)))
 
 
 async def _slope(run, cfg):

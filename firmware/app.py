@@ -370,7 +370,7 @@ class App:
                         # The clock guard's figures are all on flash: it is made again at
                         # its next use (security.State stays: its back-off keeps time).
                         self.clockguard = None
-                        _drop(("apptoken", "clockguard"))
+                        _drop(("apptoken", "clockguard", "version"))
                         _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)

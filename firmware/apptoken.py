@@ -79,6 +79,29 @@ class Token:
             app.security = security.State(app.board.data_dir)
         return app.security
 
+    @property
+    def password_state(self):
+        """security.State when the flash holds a security record, else None: a token that
+        never had a password has nothing to check, and the commands that only ask (INFO, the
+        login check of every protected command) leave security.py (about 4 KB) unloaded.
+        A copy that cannot be stat'ed for another reason than ENOENT counts as a record
+        (fail closed: the State then says what it holds)."""
+        app = self._app
+        if app.security is None:
+            import os
+
+            path = app.board.data_dir + "/security.bin"
+            for suffix in ("", ".bak", ".new"):
+                try:
+                    os.stat(path + suffix)
+                    break
+                except OSError as e:
+                    if e.args[0] != 2:
+                        break
+            else:
+                return None
+        return self.security
+
     def set_repl(self, on):
         """Open (Ctrl-C reaches the REPL) or close the REPL until the next reset."""
         import security

@@ -580,7 +580,8 @@ class Server:
     # ---- security (docs/security.md)
 
     def _security(self):
-        return getattr(self.token, "security", None)
+        # The password's state, or None when the token never had one (see apptoken).
+        return getattr(self.token, "password_state", None)
 
     def _logged_in(self):
         at = self._authed_ms

@@ -184,11 +184,11 @@ class _Seal:
         self.cipher = None
 
 
-# Built keys are kept for the last few accounts only: a key is about 200 bytes on a 32-bit
-# port, 13 KB for 64 accounts once a CODES answer or a walk through the accounts has built
-# them all. Whoever computes codes all the time (the app, for the account it shows) keeps its
-# own reference.
-_KEPT_KEYS = const(4)
+# Built keys are kept for the last account only: a key is 370 (SHA1) to 460 (SHA512) bytes
+# on a 32-bit port, 24 KB for 64 accounts once a CODES answer or a walk through the accounts
+# has built them all, and building one again costs two hash compressions. Whoever computes
+# codes all the time (the app, for the account it shows) keeps its own reference.
+_KEPT_KEYS = const(1)
 _keys = []  # [account, key] pairs, oldest first
 
 
