@@ -179,7 +179,13 @@ def _glyph_pixels(data, i):
 
     n = font.GLYPH_BYTES
     fb = framebuf.FrameBuffer(bytearray(data[i * n : (i + 1) * n]), 12, 24, framebuf.MONO_VLSB)
-    return [fb.pixel(x, y) for y in range(24) for x in range(12)]
+    # One byte a pixel (a list of ints would be 28 glyphs x 288 words: too much for a board's
+    # heap when device-test runs this module there).
+    out = bytearray(12 * 24)
+    for y in range(24):
+        for x in range(12):
+            out[y * 12 + x] = fb.pixel(x, y)
+    return out
 
 
 def test_font_has_the_steam_letters_drawn_apart_from_every_digit():
