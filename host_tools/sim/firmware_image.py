@@ -19,6 +19,7 @@ from pathlib import Path
 
 from host_tools import deploy
 from host_tools.errors import HostToolsError
+from host_tools.sim import SimError
 
 # What deploy asks a board (deploy.parse_probe's tuple), but the board's cwd and manifest.
 _PROBE = (
@@ -29,10 +30,6 @@ IMAGE_DIR = "firmware"  # in the state directory
 DEVICE_PATH = "/_state/" + IMAGE_DIR  # the same, as simboot mounts it
 
 
-class SimFirmwareError(HostToolsError):
-    """The firmware could not be compiled for the sim's interpreter."""
-
-
 def probe(micropython: str) -> deploy.DeviceInfo:
     try:
         out = subprocess.run(
@@ -40,7 +37,7 @@ def probe(micropython: str) -> deploy.DeviceInfo:
         ).stdout
         version, mpy, platform = ast.literal_eval(out.strip())
     except (OSError, subprocess.SubprocessError, ValueError, SyntaxError) as e:
-        raise SimFirmwareError(f"sim: cannot ask {micropython} what it runs: {e}") from e
+        raise SimError(f"sim: cannot ask {micropython} what it runs: {e}") from e
     return deploy.parse_probe((version, mpy, platform, "/", None))
 
 
@@ -52,7 +49,7 @@ def install(micropython: str, state_dir: Path) -> str:
         try:
             image = deploy.build_image(deploy.SIM_BOARD, probe(micropython), Path(tmp))
         except HostToolsError as e:
-            raise SimFirmwareError(f"sim: cannot compile the firmware: {e}") from e
+            raise SimError(f"sim: cannot compile the firmware: {e}") from e
     if dest.exists():
         shutil.rmtree(dest)
     for rel, data in image.items():
