@@ -13,6 +13,7 @@
 
 import asyncio
 import gc
+import sys
 import time
 
 import protocol
@@ -61,20 +62,10 @@ _CORRUPT = const(0x24)
 _AMBIGUOUS = const(0x25)
 _CLOCK_NOT_SET = const(0x30)
 _DENIED = const(0x31)
-_NO_DISPLAY = const(0x32)
 _OUT_OF_MEMORY = const(0x33)
 _PIN_REQUIRED = const(0x38)
 _PIN_WRONG = const(0x39)
 _AUTH_REQUIRED = const(0x34)
-
-# INFO flag bits
-_INFO_CLOCK = const(0x01)
-_INFO_DISPLAY = const(0x02)
-_INFO_CORRUPT = const(0x04)
-_INFO_RECOVERED = const(0x08)
-_INFO_PIN = const(0x40)
-_INFO_PASSWORD = const(0x10)
-_INFO_LOCKED = const(0x20)
 
 # With a password set, these need an authenticated session: everything that changes the vault
 # or the settings, shows labels or codes (VECTORS too: `verify` shows codes, if of the host's
@@ -96,17 +87,13 @@ _VAULT_STATUS = {
     "PIN_REQUIRED": _PIN_REQUIRED,
     "PIN_WRONG": _PIN_WRONG,
 }
-_ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
+ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
 _KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
 _MAX_SECRET = const(128)
-_STEAM_DIGITS = const(5)
-_MAX_VECTORS = const(32)
 _MAX_CHECKS = const(16)
 _ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 code
 _CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
-_WIPE_MAGIC = b"WIPE"
 _ENOSPC = const(28)
-_MAX_ENTROPY = const(32)
 _ACCOUNT_OVERHEAD = const(112)  # an account's object and its bytes' headers (32-bit port)
 HEAP_MARGIN = 8192  # free heap ADD leaves beside the new account (a variable: tests set it)
 
@@ -125,15 +112,14 @@ class Server:
         self._oom = None  # the command that last ran out of memory (INFO reports it)
         self._auth = None  # auth.Auth, made at the first login
         self._authed_ms = None  # ticks of the last command of a logged-in session
-        self._code = 0  # the command being run (authcmds.run dispatches on it)
         kept = getattr(token, "session", None)  # from a server unloaded while idle (serve())
         if kept is not None:
             self._fresh, self._fresh_ms, self._auth, self._authed_ms = kept
         self._handlers = {
             _HELLO: self._hello,
-            _INFO: self._info,
-            _TIME_GET: self._time_get,
-            _TIME_SET: self._time_set,
+            _INFO: "cmdinfo",
+            _TIME_GET: "cmdinfo",
+            _TIME_SET: "cmdinfo",
             _LIST: self._list,
             _ADD: self._add,
             _DELETE: self._delete,
@@ -141,21 +127,21 @@ class Server:
             _CODES: self._codes,
             _CALC: self._calc,
             _CHECK: self._check,
-            _VECTORS: self._vectors,
-            _SCREEN: self._screen,
-            _WIPE: self._wipe,
-            _CONFIG_GET: self._config_get,
-            _CONFIG_SET: self._config_set,
-            _PIN_SET: self._pin_set,
-            _PIN_CLEAR: self._pin_clear,
-            _PIN_STATUS: self._pin_status,
-            _AUTH_CHALLENGE: self._secure,
-            _AUTH_PROOF: self._secure,
-            _PASSWORD_SET: self._secure,
-            _PASSWORD_CLEAR: self._secure,
-            _LOCK: self._secure,
-            _UNLOCK: self._secure,
-            _FACTORY_RESET: self._secure,
+            _VECTORS: "cmdtools",
+            _SCREEN: "cmdtools",
+            _WIPE: "cmdtools",
+            _CONFIG_GET: "cmdconfig",
+            _CONFIG_SET: "cmdconfig",
+            _PIN_SET: "cmdpin",
+            _PIN_CLEAR: "cmdpin",
+            _PIN_STATUS: "cmdpin",
+            _AUTH_CHALLENGE: "authcmds",
+            _AUTH_PROOF: "authcmds",
+            _PASSWORD_SET: "authcmds",
+            _PASSWORD_CLEAR: "authcmds",
+            _LOCK: "authcmds",
+            _UNLOCK: "authcmds",
+            _FACTORY_RESET: "authcmds",
         }
 
     async def run(self, reader, first=-1, idle_ms=0):
@@ -164,13 +150,20 @@ class Server:
     async def _execute(self, code, request, response):
         # Every failure becomes a status and a message: the host always gets an answer.
         handler = self._handlers.get(code)
+        lazy = None
         try:
             if handler is None:
                 raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
             if code in _PROTECTED:
                 self._require_login()
-            self._code = code
-            result = handler(request)
+            if isinstance(handler, str):
+                # A rare command's handler lives in its own module (cmdinfo, cmdtools, ...):
+                # imported for this command only and dropped from sys.modules after it (the
+                # finally below), so the other commands never carry its code on the heap.
+                lazy = handler
+                result = __import__(handler).run(self, code, request)
+            else:
+                result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
             # A quiet moment: what the command left behind is freed now, in one piece,
@@ -207,6 +200,9 @@ class Server:
         except Exception as e:  # noqa: BLE001 - a bug must not leave the host without an answer
             # The type only: an exception's text could quote a value we were given.
             status, message = protocol.INTERNAL, "internal error (%s)" % type(e).__name__
+        finally:
+            if lazy is not None:
+                sys.modules.pop(lazy, None)
         response.message(message)
         return status
 
@@ -216,7 +212,7 @@ class Server:
             "<BBBBHI",
             index,
             _KINDS.index(account.kind),
-            _ALGORITHMS.index(account.algorithm) + 1,
+            ALGORITHMS.index(account.algorithm) + 1,
             account.digits,
             account.period,
             # a u32 on the wire: enough for any counter a person presses to; saturate beyond
@@ -227,7 +223,7 @@ class Server:
 
     # ---- commands
 
-    def _firmware_version(self):
+    def firmware_version(self):
         return str(getattr(self.token, "FIRMWARE_VERSION", "unknown"))
 
     def _hello(self, req):
@@ -246,63 +242,7 @@ class Server:
             protocol.MAX_REQUEST,
             protocol.MAX_RESPONSE,
         )
-        self.resp.put_text(self._firmware_version())
-
-    def _info(self, req):
-        req.end()
-        token = self.token
-        vault = token.vault
-        flags = 0
-        corrupt = bool(getattr(vault, "corrupt", False))
-        count = 0
-        if not corrupt:
-            try:
-                count = vault.count
-            except ValueError:
-                corrupt = True
-        if token.clock.valid():
-            flags |= _INFO_CLOCK
-        if token.display is not None:
-            flags |= _INFO_DISPLAY
-        if corrupt:
-            flags |= _INFO_CORRUPT
-        if getattr(vault, "recovered", False):
-            flags |= _INFO_RECOVERED
-        if not corrupt and getattr(vault, "protected", False):
-            flags |= _INFO_PIN
-        sec = self._security()
-        if sec is not None:
-            if sec.has_password():
-                flags |= _INFO_PASSWORD
-            if sec.locked() and not _repl_open():
-                flags |= _INFO_LOCKED  # the REPL is closed now (UNLOCK opens it until reset)
-        self.resp.put("<BBB", vault.capacity, count, flags)
-        self.resp.put_text(self._firmware_version())
-        # Minor 1: the heap this token has left, and where it last ran out of memory.
-        gc.collect()
-        self.resp.put("<II", gc.mem_free(), largest_free_block())
-        note = getattr(token, "memory_note", None) or ""
-        if self._oom is not None:
-            note = "command 0x%02x" % self._oom
-        self.resp.put_text(note)
-
-    def _time_get(self, req):
-        req.end()
-        clock = self.token.clock
-        valid = clock.valid()
-        self.resp.put("<BQ", 1 if valid else 0, clock.unix_ms() if valid else 0)
-
-    async def _time_set(self, req):
-        ms = req.u64()
-        req.end()
-        guard = getattr(self.token, "clockguard", None)
-        clock = self.token.clock
-        if guard is not None:  # docs/security.md, "Clock changes"
-            guard.check_set(self.token, ms, self._logged_in())
-        result = clock.set_unix_ms(ms)
-        if result is not None:  # a clock may wait for the second edge as a coroutine
-            await result
-        self.token.changed()
+        self.resp.put_text(self.firmware_version())
 
     def _list(self, req):
         start = req.u8()
@@ -367,7 +307,7 @@ class Server:
         name = req.text()
         secret = req.raw(_MAX_SECRET)
         req.end()
-        if kind >= len(_KINDS) or not 1 <= algorithm <= len(_ALGORITHMS):
+        if kind >= len(_KINDS) or not 1 <= algorithm <= len(ALGORITHMS):
             raise Fail(protocol.INVALID, "unknown kind or algorithm")
         vault = self.token.vault
         self._heap_room(vault, len(issuer) + len(name) + len(secret))
@@ -375,7 +315,7 @@ class Server:
             issuer,
             name,
             secret,
-            algorithm=_ALGORITHMS[algorithm - 1],
+            algorithm=ALGORITHMS[algorithm - 1],
             digits=digits,
             period=period,
             kind=_KINDS[kind],
@@ -463,76 +403,6 @@ class Server:
             await asyncio.sleep_ms(0)  # a SHA512 code takes a while on an ESP32: let the UI run
         req.end()
 
-    async def _vectors(self, req):
-        import otp
-
-        n = req.u8()
-        if n > _MAX_VECTORS:
-            raise Fail(protocol.BAD_REQUEST, "at most %d vectors" % _MAX_VECTORS)
-        for _ in range(n):
-            algorithm = req.u8()
-            digits = req.u8()
-            period = req.u16()
-            value = req.u64()
-            secret = req.raw(_MAX_SECRET)
-            if not 1 <= algorithm <= len(_ALGORITHMS):
-                raise Fail(protocol.INVALID, "unknown algorithm")
-            if not secret:
-                raise Fail(protocol.INVALID, "empty secret")
-            steam = digits == _STEAM_DIGITS  # digits 5: a Steam code (docs/protocol.md)
-            if period == 0:  # HOTP: value is the counter
-                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, 30, steam)
-                code = key.hotp(value)
-            else:
-                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, period, steam)
-                code = key.totp(value)
-            self.resp.put("<I", code)
-            await asyncio.sleep_ms(0)  # let the display run between vectors
-        req.end()
-
-    def _screen(self, req):
-        req.end()
-        self._unlocked()
-        self._no_codes_after_a_jump()  # the panel shows the codes
-        display = self.token.display
-        if display is None:
-            raise Fail(_NO_DISPLAY, "this token has no display")
-        buf = display.buffer
-        self.resp.put("<BBB", display.width, display.height, 0)  # 0: MONO_VLSB, page-major
-        self.resp.put_bytes(buf)
-
-    def _wipe(self, req):
-        if bytes(req.buf) != _WIPE_MAGIC:
-            raise Fail(protocol.BAD_REQUEST, "wipe needs its confirmation bytes")
-        self.token.vault.wipe()
-        self._fresh = None
-        self.token.changed()
-
-    def _config_get(self, req):
-        name = req.text()
-        req.end()
-        found = False
-        for n, value in self.token.config.items():
-            if not name or n == name:
-                self.resp.put_text(n)
-                self.resp.put_text(_config_text(value))
-                found = True
-        if not found:
-            raise Fail(_NOT_FOUND, "no setting %s" % name)
-
-    def _config_set(self, req):
-        name = req.text()
-        text = req.text()
-        req.end()
-        config = self.token.config
-        for n, value in config.items():
-            if n == name:
-                config.set(name, _config_value(value, text))
-                self.token.changed()
-                self.resp.put_text(_config_text(config.get(name)))
-                return
-        raise Fail(_NOT_FOUND, "no setting %s" % name)
-
     # ---- the device PIN (firmware/pin.py, imported by the token only when it is used)
 
     def _unlocked(self):
@@ -541,33 +411,6 @@ class Server:
         vault = self.token.vault
         if getattr(vault, "protected", False) and not vault.unlocked:
             raise Fail(_PIN_REQUIRED, "enter the PIN on the token first")
-
-    def _pin_set(self, req):
-        old = req.text()
-        new = req.text()
-        entropy = req.raw(_MAX_ENTROPY)
-        req.end()
-        self.token.pin.set(new, old, entropy)
-        self._fresh = None
-        self.token.changed()
-
-    def _pin_clear(self, req):
-        old = req.text()
-        req.end()
-        self.token.pin.clear(old)
-        self._fresh = None
-        self.token.changed()
-
-    def _pin_status(self, req):
-        req.end()
-        vault = self.token.vault
-        if not vault.protected:
-            self.resp.put("<BBBBH", 0, 0, 0, 0, 0)
-            return
-        p = self.token.pin
-        self.resp.put(
-            "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
-        )
 
     def kept(self):
         """The session state the app keeps while this module is unloaded (None: nothing).
@@ -601,63 +444,6 @@ class Server:
         # The token's seconds for the back-off; ticks when the clock is not set.
         return clock.unix() if clock.valid() else time.ticks_ms() // 1000
 
-    def _secure(self, req):
-        # The security commands live in authcmds.py, imported at the first one: a token
-        # nobody logs in to never loads them.
-        import authcmds
-
-        return authcmds.run(self, self._code, req)
-
-
-def _config_text(value):
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
-def _config_value(current, text):
-    # Settings travel as text; the current value's type says how to read the new one.
-    if isinstance(current, bool):
-        low = text.lower()
-        if low in ("1", "true", "on", "yes"):
-            return True
-        if low in ("0", "false", "off", "no"):
-            return False
-        raise ValueError("expected true or false")
-    if isinstance(current, int):
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError("expected an integer") from None
-    return text
-
-
-def _repl_open():
-    import security
-
-    return security.repl_open()
-
-
-def largest_free_block():
-    """The largest allocation that succeeds now, in bytes (to 16), found by trying: the
-    heap's fragmentation is what limits a big allocation, and MicroPython reports it only as
-    printed text (micropython.mem_info). A failed try makes the allocator collect first, so
-    the blocks of earlier tries do not count against later ones. Not for a hot path."""
-    lo = 0
-    hi = gc.mem_free()
-    while hi - lo > 16:
-        mid = (lo + hi) // 2
-        try:
-            buf = bytearray(mid)
-        except MemoryError:
-            hi = mid
-        else:
-            buf = None  # noqa: F841 - dropped: the next try may need its room
-            lo = mid
-    return lo
-
 
 async def serve(token, reader, writer, first=-1, idle_ms=0):
     """Serve the protocol on (reader, writer) until the input ends (never, on a board), or,
@@ -670,5 +456,3 @@ async def serve(token, reader, writer, first=-1, idle_ms=0):
     finally:
         if idle_ms:
             token.session = server.kept()
-
-
