@@ -11,7 +11,6 @@
 # Buffers (frame codec, request, response) are made once, in protocol.Messages. Secrets arrive
 # in ADD and VECTORS and never leave: no command returns one, and no error message contains one.
 
-import asyncio
 import gc
 import sys
 import time
@@ -60,8 +59,6 @@ _DUPLICATE = const(0x21)
 _NOT_FOUND = const(0x22)
 _CORRUPT = const(0x24)
 _AMBIGUOUS = const(0x25)
-_CLOCK_NOT_SET = const(0x30)
-_DENIED = const(0x31)
 _OUT_OF_MEMORY = const(0x33)
 _PIN_REQUIRED = const(0x38)
 _PIN_WRONG = const(0x39)
@@ -88,11 +85,8 @@ _VAULT_STATUS = {
     "PIN_WRONG": _PIN_WRONG,
 }
 ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
-_KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
+KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
 _MAX_SECRET = const(128)
-_MAX_CHECKS = const(16)
-_ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 code
-_CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
 _ENOSPC = const(28)
 _ACCOUNT_OVERHEAD = const(112)  # an account's object and its bytes' headers (32-bit port)
 HEAP_MARGIN = 8192  # free heap ADD leaves beside the new account (a variable: tests set it)
@@ -112,6 +106,7 @@ class Server:
         self._oom = None  # the command that last ran out of memory (INFO reports it)
         self._auth = None  # auth.Auth, made at the first login
         self._authed_ms = None  # ticks of the last command of a logged-in session
+        self._lazy = None  # the handler module imported last (see _execute)
         kept = getattr(token, "session", None)  # from a server unloaded while idle (serve())
         if kept is not None:
             self._fresh, self._fresh_ms, self._auth, self._authed_ms = kept
@@ -120,13 +115,13 @@ class Server:
             _INFO: "cmdinfo",
             _TIME_GET: "cmdinfo",
             _TIME_SET: "cmdinfo",
-            _LIST: self._list,
+            _LIST: "cmdcodes",
             _ADD: self._add,
             _DELETE: self._delete,
             _RENAME: self._rename,
-            _CODES: self._codes,
-            _CALC: self._calc,
-            _CHECK: self._check,
+            _CODES: "cmdcodes",
+            _CALC: "cmdcodes",
+            _CHECK: "cmdcodes",
             _VECTORS: "cmdtools",
             _SCREEN: "cmdtools",
             _WIPE: "cmdtools",
@@ -150,17 +145,18 @@ class Server:
     async def _execute(self, code, request, response):
         # Every failure becomes a status and a message: the host always gets an answer.
         handler = self._handlers.get(code)
-        lazy = None
+        if self._lazy is not None and self._lazy != handler:
+            self.drop_lazy()  # another command: its handler module's code may go
         try:
             if handler is None:
                 raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
             if code in _PROTECTED:
                 self._require_login()
             if isinstance(handler, str):
-                # A rare command's handler lives in its own module (cmdinfo, cmdtools, ...):
-                # imported for this command only and dropped from sys.modules after it (the
-                # finally below), so the other commands never carry its code on the heap.
-                lazy = handler
+                # Most handlers live in modules of their own (cmdcodes, cmdinfo, ...): imported
+                # for their commands and dropped at the next other command (drop_lazy), so a
+                # command carries the dispatcher and its own handler only, not every command's.
+                self._lazy = handler
                 result = __import__(handler).run(self, code, request)
             else:
                 result = handler(request)
@@ -200,26 +196,8 @@ class Server:
         except Exception as e:  # noqa: BLE001 - a bug must not leave the host without an answer
             # The type only: an exception's text could quote a value we were given.
             status, message = protocol.INTERNAL, "internal error (%s)" % type(e).__name__
-        finally:
-            if lazy is not None:
-                sys.modules.pop(lazy, None)
         response.message(message)
         return status
-
-    def _put_entry(self, index, account):
-        hotp = account.kind == "hotp"
-        self.resp.put(
-            "<BBBBHI",
-            index,
-            _KINDS.index(account.kind),
-            ALGORITHMS.index(account.algorithm) + 1,
-            account.digits,
-            account.period,
-            # a u32 on the wire: enough for any counter a person presses to; saturate beyond
-            min(account.counter, 0xFFFFFFFF) if hotp else 0,
-        )
-        self.resp.put_text(account.issuer)
-        self.resp.put_text(account.name)
 
     # ---- commands
 
@@ -244,49 +222,10 @@ class Server:
         )
         self.resp.put_text(self.firmware_version())
 
-    def _list(self, req):
-        start = req.u8()
-        req.end()
-        accounts = self.token.vault.accounts()
-        self.resp.put("B", len(accounts))
-        self._list_entries(accounts, start)
-
     def _no_codes_after_a_jump(self):
         guard = getattr(self.token, "clockguard", None)
         if guard is not None:
             guard.check_codes(self.token.clock)
-
-    async def _codes(self, req):
-        start = req.u8()
-        req.end()
-        self._unlocked()
-        self._no_codes_after_a_jump()
-        clock = self.token.clock
-        valid = clock.valid()
-        now = clock.unix() if valid else 0
-        accounts = self.token.vault.accounts()
-        self.resp.put("<BBQ", len(accounts), 1 if valid else 0, now)
-        await self._code_entries(accounts, start, now if valid else None)
-
-    def _list_entries(self, accounts, start):
-        # As many whole entries as surely fit; the host asks again from the next index.
-        i = start
-        while i < len(accounts) and self.resp.length + _ENTRY_MAX <= protocol.MAX_RESPONSE:
-            self._put_entry(i, accounts[i])
-            i += 1
-
-    async def _code_entries(self, accounts, start, now):
-        i = start
-        while i < len(accounts) and self.resp.length + _ENTRY_MAX <= protocol.MAX_RESPONSE:
-            account = accounts[i]
-            self._put_entry(i, account)
-            if now is not None and account.kind != "hotp":  # TOTP and Steam
-                period = account.period
-                self.resp.put("<IB", account.key().totp(now), period - now % period)
-                await asyncio.sleep_ms(0)  # let the UI run between codes
-            else:
-                self.resp.put("<IB", 0xFFFFFFFF, 0)  # no clock, or HOTP (only CALC counts)
-            i += 1
 
     def _account(self, req):
         issuer = req.text()
@@ -307,7 +246,7 @@ class Server:
         name = req.text()
         secret = req.raw(_MAX_SECRET)
         req.end()
-        if kind >= len(_KINDS) or not 1 <= algorithm <= len(ALGORITHMS):
+        if kind >= len(KINDS) or not 1 <= algorithm <= len(ALGORITHMS):
             raise Fail(protocol.INVALID, "unknown kind or algorithm")
         vault = self.token.vault
         self._heap_room(vault, len(issuer) + len(name) + len(secret))
@@ -318,7 +257,7 @@ class Server:
             algorithm=ALGORITHMS[algorithm - 1],
             digits=digits,
             period=period,
-            kind=_KINDS[kind],
+            kind=KINDS[kind],
             counter=counter,
             replace=bool(flags & 1),
         )
@@ -360,49 +299,6 @@ class Server:
         self._fresh = None
         self.token.changed()
 
-    def _calc(self, req):
-        account = self._account(req)
-        req.end()
-        self._unlocked()
-        key = account.key()
-        if account.kind == "hotp":
-            counter = self.token.vault.next_hotp(account)  # on flash before the code leaves
-            self.token.changed()
-            self.resp.put("<IBQ", key.hotp(counter), 0, counter)
-            return
-        clock = self.token.clock
-        if not clock.valid():
-            raise Fail(_CLOCK_NOT_SET, "the token's clock is not set")
-        self._no_codes_after_a_jump()
-        now = clock.unix()
-        period = account.period
-        self.resp.put("<IBQ", key.totp(now), period - now % period, now // period)
-
-    async def _check(self, req):
-        # Codes at host-chosen times (TOTP) or counters (HOTP), without side effects, for the
-        # account just added: provisioning proves the stored secret this way. Limited to that
-        # account and a short window, so the serial port cannot harvest future codes of the
-        # accounts already on the token.
-        account = self._account(req)
-        n = req.u8()
-        if n > _MAX_CHECKS:
-            raise Fail(protocol.BAD_REQUEST, "at most %d values" % _MAX_CHECKS)
-        fresh = self._fresh
-        if (
-            fresh is None
-            or fresh is not account
-            or time.ticks_diff(time.ticks_ms(), self._fresh_ms) > _CHECK_WINDOW_MS
-        ):
-            raise Fail(_DENIED, "CHECK works only on the account just added")
-        self._unlocked()
-        key = account.key()
-        hotp = account.kind == "hotp"
-        for _ in range(n):
-            value = req.u64()
-            self.resp.put("<I", key.hotp(value) if hotp else key.totp(value))
-            await asyncio.sleep_ms(0)  # a SHA512 code takes a while on an ESP32: let the UI run
-        req.end()
-
     # ---- the device PIN (firmware/pin.py, imported by the token only when it is used)
 
     def _unlocked(self):
@@ -412,10 +308,16 @@ class Server:
         if getattr(vault, "protected", False) and not vault.unlocked:
             raise Fail(_PIN_REQUIRED, "enter the PIN on the token first")
 
+    def drop_lazy(self):
+        """Drop the handler module imported last from sys.modules: once its command is done,
+        nothing refers to it and the next collection frees its code."""
+        sys.modules.pop(self._lazy, None)
+        self._lazy = None
+
     def kept(self):
         """The session state the app keeps while this module is unloaded (None: nothing).
         Each part keeps its own time limit: a login ends after _AUTH_IDLE_MS without a
-        command and CHECK after _CHECK_WINDOW_MS, unloaded or not; HELLO ends both."""
+        command and CHECK after 5 minutes (cmdcodes), unloaded or not; HELLO ends both."""
         if self._fresh is None and self._auth is None and self._authed_ms is None:
             return None
         return (self._fresh, self._fresh_ms, self._auth, self._authed_ms)
@@ -454,5 +356,6 @@ async def serve(token, reader, writer, first=-1, idle_ms=0):
     try:
         await server.run(reader, first, idle_ms)
     finally:
+        server.drop_lazy()
         if idle_ms:
             token.session = server.kept()

@@ -23,7 +23,7 @@ FIRMWARE = REPO / "firmware"
 DOC = REPO / "docs" / "protocol.md"
 PROTOCOL_FILES = (
     "protocol.py", "server.py", "authcmds.py", "clockguard.py",
-    "cmdinfo.py", "cmdconfig.py", "cmdpin.py", "cmdtools.py",
+    "cmdcodes.py", "cmdinfo.py", "cmdconfig.py", "cmdpin.py", "cmdtools.py",
 )  # fmt: skip
 
 # Firmware constants that are not part of the wire contract, and why.
