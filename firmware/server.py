@@ -6,7 +6,10 @@
 # reader/writer are the board's binary serial streams (board.serial()); token exposes vault,
 # clock, config, display (a framebuf or None), changed() and FIRMWARE_VERSION (see app.py).
 # Frames, chunks, retries and the serial stream are the message layer's (protocol.Messages):
-# this module sees whole requests and maps each command code to its handler.
+# this module sees whole requests and maps each command code to its handler: a method here
+# (HELLO and the vault changes ADD, DELETE, RENAME, beside the session state every command
+# needs) or a module imported for its commands only (cmdcodes, cmdinfo, cmdconfig, cmdpin,
+# cmdtools, authcmds: `run(server, code, request)`), so a command's heap holds its own code.
 #
 # Buffers (frame codec, request, response) are made once, in protocol.Messages. Secrets arrive
 # in ADD and VECTORS and never leave: no command returns one, and no error message contains one.
