@@ -6,13 +6,16 @@
 # reader/writer are the board's binary serial streams (board.serial()); token exposes vault,
 # clock, config, display (a framebuf or None), changed() and FIRMWARE_VERSION (see app.py).
 # Frames, chunks, retries and the serial stream are the message layer's (protocol.Messages):
-# this module sees whole requests and maps each command code to its handler.
+# this module sees whole requests and maps each command code to its handler: a method here
+# (HELLO and the vault changes ADD, DELETE, RENAME, beside the session state every command
+# needs) or a module imported for its commands only (cmdcodes, cmdinfo, cmdconfig, cmdpin,
+# cmdtools, authcmds: `run(server, code, request)`), so a command's heap holds its own code.
 #
 # Buffers (frame codec, request, response) are made once, in protocol.Messages. Secrets arrive
 # in ADD and VECTORS and never leave: no command returns one, and no error message contains one.
 
-import asyncio
 import gc
+import sys
 import time
 
 import protocol
@@ -59,22 +62,10 @@ _DUPLICATE = const(0x21)
 _NOT_FOUND = const(0x22)
 _CORRUPT = const(0x24)
 _AMBIGUOUS = const(0x25)
-_CLOCK_NOT_SET = const(0x30)
-_DENIED = const(0x31)
-_NO_DISPLAY = const(0x32)
 _OUT_OF_MEMORY = const(0x33)
 _PIN_REQUIRED = const(0x38)
 _PIN_WRONG = const(0x39)
 _AUTH_REQUIRED = const(0x34)
-
-# INFO flag bits
-_INFO_CLOCK = const(0x01)
-_INFO_DISPLAY = const(0x02)
-_INFO_CORRUPT = const(0x04)
-_INFO_RECOVERED = const(0x08)
-_INFO_PIN = const(0x40)
-_INFO_PASSWORD = const(0x10)
-_INFO_LOCKED = const(0x20)
 
 # With a password set, these need an authenticated session: everything that changes the vault
 # or the settings, shows labels or codes (VECTORS too: `verify` shows codes, if of the host's
@@ -96,17 +87,10 @@ _VAULT_STATUS = {
     "PIN_REQUIRED": _PIN_REQUIRED,
     "PIN_WRONG": _PIN_WRONG,
 }
-_ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
-_KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
+ALGORITHMS = ("sha1", "sha256", "sha512")  # wire values 1, 2, 3
+KINDS = ("totp", "hotp", "steam")  # wire values 0, 1, 2
 _MAX_SECRET = const(128)
-_STEAM_DIGITS = const(5)
-_MAX_VECTORS = const(32)
-_MAX_CHECKS = const(16)
-_ENTRY_MAX = const(145)  # largest CODES entry: 10 fixed + 2 * 65 labels + 5 code
-_CHECK_WINDOW_MS = const(300000)  # CHECK works on a fresh account for 5 minutes
-_WIPE_MAGIC = b"WIPE"
 _ENOSPC = const(28)
-_MAX_ENTROPY = const(32)
 _ACCOUNT_OVERHEAD = const(112)  # an account's object and its bytes' headers (32-bit port)
 HEAP_MARGIN = 8192  # free heap ADD leaves beside the new account (a variable: tests set it)
 
@@ -125,37 +109,37 @@ class Server:
         self._oom = None  # the command that last ran out of memory (INFO reports it)
         self._auth = None  # auth.Auth, made at the first login
         self._authed_ms = None  # ticks of the last command of a logged-in session
-        self._code = 0  # the command being run (authcmds.run dispatches on it)
+        self._lazy = None  # the handler module imported last (see _execute)
         kept = getattr(token, "session", None)  # from a server unloaded while idle (serve())
         if kept is not None:
             self._fresh, self._fresh_ms, self._auth, self._authed_ms = kept
         self._handlers = {
             _HELLO: self._hello,
-            _INFO: self._info,
-            _TIME_GET: self._time_get,
-            _TIME_SET: self._time_set,
-            _LIST: self._list,
+            _INFO: "cmdinfo",
+            _TIME_GET: "cmdinfo",
+            _TIME_SET: "cmdinfo",
+            _LIST: "cmdcodes",
             _ADD: self._add,
             _DELETE: self._delete,
             _RENAME: self._rename,
-            _CODES: self._codes,
-            _CALC: self._calc,
-            _CHECK: self._check,
-            _VECTORS: self._vectors,
-            _SCREEN: self._screen,
-            _WIPE: self._wipe,
-            _CONFIG_GET: self._config_get,
-            _CONFIG_SET: self._config_set,
-            _PIN_SET: self._pin_set,
-            _PIN_CLEAR: self._pin_clear,
-            _PIN_STATUS: self._pin_status,
-            _AUTH_CHALLENGE: self._secure,
-            _AUTH_PROOF: self._secure,
-            _PASSWORD_SET: self._secure,
-            _PASSWORD_CLEAR: self._secure,
-            _LOCK: self._secure,
-            _UNLOCK: self._secure,
-            _FACTORY_RESET: self._secure,
+            _CODES: "cmdcodes",
+            _CALC: "cmdcodes",
+            _CHECK: "cmdcodes",
+            _VECTORS: "cmdtools",
+            _SCREEN: "cmdtools",
+            _WIPE: "cmdtools",
+            _CONFIG_GET: "cmdconfig",
+            _CONFIG_SET: "cmdconfig",
+            _PIN_SET: "cmdpin",
+            _PIN_CLEAR: "cmdpin",
+            _PIN_STATUS: "cmdpin",
+            _AUTH_CHALLENGE: "authcmds",
+            _AUTH_PROOF: "authcmds",
+            _PASSWORD_SET: "authcmds",
+            _PASSWORD_CLEAR: "authcmds",
+            _LOCK: "authcmds",
+            _UNLOCK: "authcmds",
+            _FACTORY_RESET: "authcmds",
         }
 
     async def run(self, reader, first=-1, idle_ms=0):
@@ -164,13 +148,21 @@ class Server:
     async def _execute(self, code, request, response):
         # Every failure becomes a status and a message: the host always gets an answer.
         handler = self._handlers.get(code)
+        if self._lazy is not None and self._lazy != handler:
+            self.drop_lazy()  # another command: its handler module's code may go
         try:
             if handler is None:
                 raise Fail(_UNKNOWN_COMMAND, "unknown command 0x%02x" % code)
             if code in _PROTECTED:
                 self._require_login()
-            self._code = code
-            result = handler(request)
+            if isinstance(handler, str):
+                # Most handlers live in modules of their own (cmdcodes, cmdinfo, ...): imported
+                # for their commands and dropped at the next other command (drop_lazy), so a
+                # command carries the dispatcher and its own handler only, not every command's.
+                self._lazy = handler
+                result = __import__(handler).run(self, code, request)
+            else:
+                result = handler(request)
             if result is not None:  # a coroutine: commands that take a while
                 await result
             # A quiet moment: what the command left behind is freed now, in one piece,
@@ -210,24 +202,9 @@ class Server:
         response.message(message)
         return status
 
-    def _put_entry(self, index, account):
-        hotp = account.kind == "hotp"
-        self.resp.put(
-            "<BBBBHI",
-            index,
-            _KINDS.index(account.kind),
-            _ALGORITHMS.index(account.algorithm) + 1,
-            account.digits,
-            account.period,
-            # a u32 on the wire: enough for any counter a person presses to; saturate beyond
-            min(account.counter, 0xFFFFFFFF) if hotp else 0,
-        )
-        self.resp.put_text(account.issuer)
-        self.resp.put_text(account.name)
-
     # ---- commands
 
-    def _firmware_version(self):
+    def firmware_version(self):
         return str(getattr(self.token, "FIRMWARE_VERSION", "unknown"))
 
     def _hello(self, req):
@@ -246,107 +223,12 @@ class Server:
             protocol.MAX_REQUEST,
             protocol.MAX_RESPONSE,
         )
-        self.resp.put_text(self._firmware_version())
-
-    def _info(self, req):
-        req.end()
-        token = self.token
-        vault = token.vault
-        flags = 0
-        corrupt = bool(getattr(vault, "corrupt", False))
-        count = 0
-        if not corrupt:
-            try:
-                count = vault.count
-            except ValueError:
-                corrupt = True
-        if token.clock.valid():
-            flags |= _INFO_CLOCK
-        if token.display is not None:
-            flags |= _INFO_DISPLAY
-        if corrupt:
-            flags |= _INFO_CORRUPT
-        if getattr(vault, "recovered", False):
-            flags |= _INFO_RECOVERED
-        if not corrupt and getattr(vault, "protected", False):
-            flags |= _INFO_PIN
-        sec = self._security()
-        if sec is not None:
-            if sec.has_password():
-                flags |= _INFO_PASSWORD
-            if sec.locked() and not _repl_open():
-                flags |= _INFO_LOCKED  # the REPL is closed now (UNLOCK opens it until reset)
-        self.resp.put("<BBB", vault.capacity, count, flags)
-        self.resp.put_text(self._firmware_version())
-        # Minor 1: the heap this token has left, and where it last ran out of memory.
-        gc.collect()
-        self.resp.put("<II", gc.mem_free(), largest_free_block())
-        note = getattr(token, "memory_note", None) or ""
-        if self._oom is not None:
-            note = "command 0x%02x" % self._oom
-        self.resp.put_text(note)
-
-    def _time_get(self, req):
-        req.end()
-        clock = self.token.clock
-        valid = clock.valid()
-        self.resp.put("<BQ", 1 if valid else 0, clock.unix_ms() if valid else 0)
-
-    async def _time_set(self, req):
-        ms = req.u64()
-        req.end()
-        guard = getattr(self.token, "clockguard", None)
-        clock = self.token.clock
-        if guard is not None:  # docs/security.md, "Clock changes"
-            guard.check_set(self.token, ms, self._logged_in())
-        result = clock.set_unix_ms(ms)
-        if result is not None:  # a clock may wait for the second edge as a coroutine
-            await result
-        self.token.changed()
-
-    def _list(self, req):
-        start = req.u8()
-        req.end()
-        accounts = self.token.vault.accounts()
-        self.resp.put("B", len(accounts))
-        self._list_entries(accounts, start)
+        self.resp.put_text(self.firmware_version())
 
     def _no_codes_after_a_jump(self):
         guard = getattr(self.token, "clockguard", None)
         if guard is not None:
             guard.check_codes(self.token.clock)
-
-    async def _codes(self, req):
-        start = req.u8()
-        req.end()
-        self._unlocked()
-        self._no_codes_after_a_jump()
-        clock = self.token.clock
-        valid = clock.valid()
-        now = clock.unix() if valid else 0
-        accounts = self.token.vault.accounts()
-        self.resp.put("<BBQ", len(accounts), 1 if valid else 0, now)
-        await self._code_entries(accounts, start, now if valid else None)
-
-    def _list_entries(self, accounts, start):
-        # As many whole entries as surely fit; the host asks again from the next index.
-        i = start
-        while i < len(accounts) and self.resp.length + _ENTRY_MAX <= protocol.MAX_RESPONSE:
-            self._put_entry(i, accounts[i])
-            i += 1
-
-    async def _code_entries(self, accounts, start, now):
-        i = start
-        while i < len(accounts) and self.resp.length + _ENTRY_MAX <= protocol.MAX_RESPONSE:
-            account = accounts[i]
-            self._put_entry(i, account)
-            if now is not None and account.kind != "hotp":  # TOTP and Steam
-                period = account.period
-                self.resp.put("<IB", account.key().totp(now), period - now % period)
-                await asyncio.sleep_ms(0)  # let the UI run between codes
-            else:
-                self.resp.put("<IB", 0xFFFFFFFF, 0)  # no clock, or HOTP (only CALC counts)
-            i += 1
 
     def _account(self, req):
         issuer = req.text()
@@ -367,7 +249,7 @@ class Server:
         name = req.text()
         secret = req.raw(_MAX_SECRET)
         req.end()
-        if kind >= len(_KINDS) or not 1 <= algorithm <= len(_ALGORITHMS):
+        if kind >= len(KINDS) or not 1 <= algorithm <= len(ALGORITHMS):
             raise Fail(protocol.INVALID, "unknown kind or algorithm")
         vault = self.token.vault
         self._heap_room(vault, len(issuer) + len(name) + len(secret))
@@ -375,10 +257,10 @@ class Server:
             issuer,
             name,
             secret,
-            algorithm=_ALGORITHMS[algorithm - 1],
+            algorithm=ALGORITHMS[algorithm - 1],
             digits=digits,
             period=period,
-            kind=_KINDS[kind],
+            kind=KINDS[kind],
             counter=counter,
             replace=bool(flags & 1),
         )
@@ -420,119 +302,6 @@ class Server:
         self._fresh = None
         self.token.changed()
 
-    def _calc(self, req):
-        account = self._account(req)
-        req.end()
-        self._unlocked()
-        key = account.key()
-        if account.kind == "hotp":
-            counter = self.token.vault.next_hotp(account)  # on flash before the code leaves
-            self.token.changed()
-            self.resp.put("<IBQ", key.hotp(counter), 0, counter)
-            return
-        clock = self.token.clock
-        if not clock.valid():
-            raise Fail(_CLOCK_NOT_SET, "the token's clock is not set")
-        self._no_codes_after_a_jump()
-        now = clock.unix()
-        period = account.period
-        self.resp.put("<IBQ", key.totp(now), period - now % period, now // period)
-
-    async def _check(self, req):
-        # Codes at host-chosen times (TOTP) or counters (HOTP), without side effects, for the
-        # account just added: provisioning proves the stored secret this way. Limited to that
-        # account and a short window, so the serial port cannot harvest future codes of the
-        # accounts already on the token.
-        account = self._account(req)
-        n = req.u8()
-        if n > _MAX_CHECKS:
-            raise Fail(protocol.BAD_REQUEST, "at most %d values" % _MAX_CHECKS)
-        fresh = self._fresh
-        if (
-            fresh is None
-            or fresh is not account
-            or time.ticks_diff(time.ticks_ms(), self._fresh_ms) > _CHECK_WINDOW_MS
-        ):
-            raise Fail(_DENIED, "CHECK works only on the account just added")
-        self._unlocked()
-        key = account.key()
-        hotp = account.kind == "hotp"
-        for _ in range(n):
-            value = req.u64()
-            self.resp.put("<I", key.hotp(value) if hotp else key.totp(value))
-            await asyncio.sleep_ms(0)  # a SHA512 code takes a while on an ESP32: let the UI run
-        req.end()
-
-    async def _vectors(self, req):
-        import otp
-
-        n = req.u8()
-        if n > _MAX_VECTORS:
-            raise Fail(protocol.BAD_REQUEST, "at most %d vectors" % _MAX_VECTORS)
-        for _ in range(n):
-            algorithm = req.u8()
-            digits = req.u8()
-            period = req.u16()
-            value = req.u64()
-            secret = req.raw(_MAX_SECRET)
-            if not 1 <= algorithm <= len(_ALGORITHMS):
-                raise Fail(protocol.INVALID, "unknown algorithm")
-            if not secret:
-                raise Fail(protocol.INVALID, "empty secret")
-            steam = digits == _STEAM_DIGITS  # digits 5: a Steam code (docs/protocol.md)
-            if period == 0:  # HOTP: value is the counter
-                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, 30, steam)
-                code = key.hotp(value)
-            else:
-                key = otp.Key(secret, _ALGORITHMS[algorithm - 1], digits, period, steam)
-                code = key.totp(value)
-            self.resp.put("<I", code)
-            await asyncio.sleep_ms(0)  # let the display run between vectors
-        req.end()
-
-    def _screen(self, req):
-        req.end()
-        self._unlocked()
-        self._no_codes_after_a_jump()  # the panel shows the codes
-        display = self.token.display
-        if display is None:
-            raise Fail(_NO_DISPLAY, "this token has no display")
-        buf = display.buffer
-        self.resp.put("<BBB", display.width, display.height, 0)  # 0: MONO_VLSB, page-major
-        self.resp.put_bytes(buf)
-
-    def _wipe(self, req):
-        if bytes(req.buf) != _WIPE_MAGIC:
-            raise Fail(protocol.BAD_REQUEST, "wipe needs its confirmation bytes")
-        self.token.vault.wipe()
-        self._fresh = None
-        self.token.changed()
-
-    def _config_get(self, req):
-        name = req.text()
-        req.end()
-        found = False
-        for n, value in self.token.config.items():
-            if not name or n == name:
-                self.resp.put_text(n)
-                self.resp.put_text(_config_text(value))
-                found = True
-        if not found:
-            raise Fail(_NOT_FOUND, "no setting %s" % name)
-
-    def _config_set(self, req):
-        name = req.text()
-        text = req.text()
-        req.end()
-        config = self.token.config
-        for n, value in config.items():
-            if n == name:
-                config.set(name, _config_value(value, text))
-                self.token.changed()
-                self.resp.put_text(_config_text(config.get(name)))
-                return
-        raise Fail(_NOT_FOUND, "no setting %s" % name)
-
     # ---- the device PIN (firmware/pin.py, imported by the token only when it is used)
 
     def _unlocked(self):
@@ -542,37 +311,16 @@ class Server:
         if getattr(vault, "protected", False) and not vault.unlocked:
             raise Fail(_PIN_REQUIRED, "enter the PIN on the token first")
 
-    def _pin_set(self, req):
-        old = req.text()
-        new = req.text()
-        entropy = req.raw(_MAX_ENTROPY)
-        req.end()
-        self.token.pin.set(new, old, entropy)
-        self._fresh = None
-        self.token.changed()
-
-    def _pin_clear(self, req):
-        old = req.text()
-        req.end()
-        self.token.pin.clear(old)
-        self._fresh = None
-        self.token.changed()
-
-    def _pin_status(self, req):
-        req.end()
-        vault = self.token.vault
-        if not vault.protected:
-            self.resp.put("<BBBBH", 0, 0, 0, 0, 0)
-            return
-        p = self.token.pin
-        self.resp.put(
-            "<BBBBH", 1, 0 if p.required else 1, min(p.failures, 255), p.tries_left, p.wait_s()
-        )
+    def drop_lazy(self):
+        """Drop the handler module imported last from sys.modules: once its command is done,
+        nothing refers to it and the next collection frees its code."""
+        sys.modules.pop(self._lazy, None)
+        self._lazy = None
 
     def kept(self):
         """The session state the app keeps while this module is unloaded (None: nothing).
         Each part keeps its own time limit: a login ends after _AUTH_IDLE_MS without a
-        command and CHECK after _CHECK_WINDOW_MS, unloaded or not; HELLO ends both."""
+        command and CHECK after 5 minutes (cmdcodes), unloaded or not; HELLO ends both."""
         if self._fresh is None and self._auth is None and self._authed_ms is None:
             return None
         return (self._fresh, self._fresh_ms, self._auth, self._authed_ms)
@@ -601,63 +349,6 @@ class Server:
         # The token's seconds for the back-off; ticks when the clock is not set.
         return clock.unix() if clock.valid() else time.ticks_ms() // 1000
 
-    def _secure(self, req):
-        # The security commands live in authcmds.py, imported at the first one: a token
-        # nobody logs in to never loads them.
-        import authcmds
-
-        return authcmds.run(self, self._code, req)
-
-
-def _config_text(value):
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
-def _config_value(current, text):
-    # Settings travel as text; the current value's type says how to read the new one.
-    if isinstance(current, bool):
-        low = text.lower()
-        if low in ("1", "true", "on", "yes"):
-            return True
-        if low in ("0", "false", "off", "no"):
-            return False
-        raise ValueError("expected true or false")
-    if isinstance(current, int):
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError("expected an integer") from None
-    return text
-
-
-def _repl_open():
-    import security
-
-    return security.repl_open()
-
-
-def largest_free_block():
-    """The largest allocation that succeeds now, in bytes (to 16), found by trying: the
-    heap's fragmentation is what limits a big allocation, and MicroPython reports it only as
-    printed text (micropython.mem_info). A failed try makes the allocator collect first, so
-    the blocks of earlier tries do not count against later ones. Not for a hot path."""
-    lo = 0
-    hi = gc.mem_free()
-    while hi - lo > 16:
-        mid = (lo + hi) // 2
-        try:
-            buf = bytearray(mid)
-        except MemoryError:
-            hi = mid
-        else:
-            buf = None  # noqa: F841 - dropped: the next try may need its room
-            lo = mid
-    return lo
-
 
 async def serve(token, reader, writer, first=-1, idle_ms=0):
     """Serve the protocol on (reader, writer) until the input ends (never, on a board), or,
@@ -668,7 +359,6 @@ async def serve(token, reader, writer, first=-1, idle_ms=0):
     try:
         await server.run(reader, first, idle_ms)
     finally:
+        server.drop_lazy()
         if idle_ms:
             token.session = server.kept()
-
-

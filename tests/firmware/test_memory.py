@@ -7,6 +7,7 @@ import struct
 import time
 
 import app as appmod
+import cmdinfo
 import fsutil
 import mptest
 import protocol
@@ -221,7 +222,7 @@ def test_largest_free_block_is_an_allocation_that_succeeds():
 
     gc.collect()
     free = gc.mem_free()  # before the probe: its last try stays garbage until a collection
-    largest = server.largest_free_block()
+    largest = cmdinfo.largest_free_block()
     assert 0 < largest <= free, (largest, free)
     buf = bytearray(largest - 64)  # what it reports can be had (less a little for the probe)
     assert len(buf) == largest - 64

@@ -96,7 +96,10 @@ def test_a_module_is_imported_after_what_it_imports(mem: ModuleType) -> None:
     deps = mem.module_deps()
     assert {"app", "server", "vault", "drivers.ssd1306"} <= set(deps)
     server = mem.import_order("server", deps)
-    assert "protocol" in server and "asyncio" in server and "server" not in server
+    assert "protocol" in server and "server" not in server
+    codes = mem.import_order("cmdcodes", deps)  # a handler module: asyncio, then its server
+    assert "asyncio" in codes and codes.index("protocol") < codes.index("server")
+    assert "cmdcodes" not in codes
     vault = mem.import_order("vault", deps)
     assert "store" in vault and "vault" not in vault
     assert mem.import_order("drivers.ssd1306", deps)[0] == "drivers"

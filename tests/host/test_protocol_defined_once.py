@@ -21,7 +21,10 @@ from host_tools import protocol as hp
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
 DOC = REPO / "docs" / "protocol.md"
-PROTOCOL_FILES = ("protocol.py", "server.py", "authcmds.py", "clockguard.py")
+PROTOCOL_FILES = (
+    "protocol.py", "server.py", "authcmds.py", "clockguard.py",
+    "cmdcodes.py", "cmdinfo.py", "cmdconfig.py", "cmdpin.py", "cmdtools.py",
+)  # fmt: skip
 
 # Firmware constants that are not part of the wire contract, and why.
 FIRMWARE_INTERNAL = {
