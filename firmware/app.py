@@ -243,6 +243,8 @@ class App:
             # The vault keeps few keys built (they cost RAM): the app holds the shown one's.
             key = self._key = a.key()
             self._key_of = a
+            # Key setup's code (hmac_fast) is done with until the next account is shown.
+            sys.modules.pop("hmac_fast", None)
         counter = otp.counter(days, sod, period)
         left = period - otp.elapsed(days, sod, period)  # whole seconds left, incl. this one
         v.code = key.hotp(counter)
@@ -371,6 +373,7 @@ class App:
                         # its next use (security.State stays: its back-off keeps time).
                         self.clockguard = None
                         _drop(("apptoken", "clockguard", "version"))
+                        _drop_wait_for()
                         _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
@@ -466,6 +469,18 @@ def _drop(names):
     # collection once nothing refers to them.
     for name in names:
         sys.modules.pop(name, None)
+
+
+def _drop_wait_for():
+    # The protocol's reads time out with asyncio.wait_for_ms: asyncio keeps what it imported
+    # for it (asyncio.funcs, about 430 bytes on a 32-bit port) as its own attributes, so the
+    # module goes only once those go too. The next server run imports it again.
+    import asyncio
+
+    d = asyncio.__dict__
+    for name in ("wait_for_ms", "wait_for", "gather", "funcs"):
+        d.pop(name, None)
+    sys.modules.pop("asyncio.funcs", None)
 
 
 def run(board):
