@@ -131,38 +131,14 @@ _FILE = "vault.bin"
 _MAGIC = b"TKVA"
 
 
-class VaultError(ValueError):
-    code = "ERROR"
+def __getattr__(name):
+    # vault.VaultError and its subclasses live in vaulterror.py, imported when one is first
+    # raised or caught (an `except` clause names its class only then): a token that never
+    # met one holds none of the seven classes. That module is never dropped, so each class
+    # stays one object (isinstance and except keep working).
+    import vaulterror
 
-
-class FullError(VaultError):
-    code = "FULL"
-
-
-class DuplicateError(VaultError):
-    code = "DUPLICATE"
-
-
-class NotFoundError(VaultError):
-    code = "NOT_FOUND"
-
-
-class AmbiguousError(VaultError):
-    code = "AMBIGUOUS"
-
-
-class InvalidError(VaultError):
-    code = "INVALID"
-
-
-class CorruptError(VaultError):
-    code = "CORRUPT"
-
-
-class LockedError(VaultError):
-    """The vault's secrets are encrypted with the PIN and the PIN has not been entered."""
-
-    code = "PIN_REQUIRED"
+    return getattr(vaulterror, name)
 
 
 def make_key(secret, algorithm, digits, period):
@@ -267,7 +243,9 @@ class Account:
         seal = self._seal
         if seal is not None:
             if seal.cipher is None:
-                raise LockedError("enter the PIN on the token first")
+                import vaulterror
+
+                raise vaulterror.LockedError("enter the PIN on the token first")
             secret = seal.cipher.open(secret)
         key = make_key(secret, self.algorithm, self.digits, self.period)
         if len(_keys) >= _KEPT_KEYS:
@@ -293,7 +271,11 @@ class Vault:
             or capacity < 1
             or capacity > _MAX_CAPACITY
         ):
-            raise InvalidError("capacity must be an integer from 1 to %d" % _MAX_CAPACITY)
+            import vaulterror
+
+            raise vaulterror.InvalidError(
+                "capacity must be an integer from 1 to %d" % _MAX_CAPACITY
+            )
         self.capacity = capacity
         self._store = store.Store(
             directory.rstrip("/") + "/" + _FILE,
@@ -325,7 +307,9 @@ class Vault:
         if not self._loaded:
             self.load()
         if self.corrupt:
-            raise CorruptError("vault is damaged: wipe it to start again")
+            import vaulterror
+
+            raise vaulterror.CorruptError("vault is damaged: wipe it to start again")
 
     def accounts(self):
         if not self._loaded:
