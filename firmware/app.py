@@ -57,6 +57,8 @@ _SERVER_IDLE_MS = const(12000)
 # the others; a PinPad the app holds keeps its own class). uiscreens, which also draws HOTP
 # accounts, goes once a TOTP code is drawn.
 _RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
+# Key setup (otp.Key's): dropped once the shown key is built, and after a command.
+_KEY_SETUP = ("otpkey", "hmac_fast")
 _RARE_LOADED = const(1)  # App._rare: modules of _RARE (and uiscreens) may be loaded
 _HOTP_UI = const(2)  # App._rare: uiscreens is (an HOTP account is shown)
 
@@ -243,8 +245,8 @@ class App:
             # The vault keeps few keys built (they cost RAM): the app holds the shown one's.
             key = self._key = a.key()
             self._key_of = a
-            # Key setup's code (hmac_fast) is done with until the next account is shown.
-            sys.modules.pop("hmac_fast", None)
+            # Key setup's code is done with until the next account is shown.
+            _drop(_KEY_SETUP)
         counter = otp.counter(days, sod, period)
         left = period - otp.elapsed(days, sod, period)  # whole seconds left, incl. this one
         v.code = key.hotp(counter)
@@ -373,6 +375,7 @@ class App:
                         # its next use (security.State stays: its back-off keeps time).
                         self.clockguard = None
                         _drop(("apptoken", "clockguard", "version"))
+                        _drop(_KEY_SETUP)
                         _drop_wait_for()
                         _unload_server()
             except Exception as e:  # noqa: BLE001
