@@ -121,7 +121,7 @@ class App:
         import appload
 
         appload.start(self)
-        _drop(("appload",))
+        _drop(("appload", "uiinit"))
         # What loading the modules left behind (about 13 KB on a 32-bit port), and the code
         # that read the vault and the settings (in _COMMAND_MODULES: loaded again if needed).
         _unload_server()

@@ -36,10 +36,11 @@ Only a port without the viper emitter takes the slow path: hashlib for SHA1/SHA2
 pure-Python sha512.py, which allocate per code.
 
 Memory. This module holds what an idle token runs: computing codes. Building a key (on
-showing an account) is otpkey.py, which the app drops again once the shown key is built. The rest (b32decode, days_from_civil, steam_text, truncate, Key.format,
-the slow path, float times, the code for periods that do not divide a day, and the messages
-saying which , loaded on first use: an ESP32 token with the usual
-periods never loads it. Its functions are reached here as ever (otp.b32decode, key.format).
+showing an account) is otpkey.py, which the app drops again once the shown key is built.
+The rest (b32decode, days_from_civil, steam_text, truncate, Key.format, the slow path, float
+times, the code for periods that do not divide a day, and the messages saying which argument
+is wrong) is otp_more.py, loaded on first use: an ESP32 token with the usual periods never
+loads it. Its functions are reached here as ever (otp.b32decode, key.format).
 
 Float time. A single-precision float (ESP32) holds every whole second only below 2**24: today's
 Unix time (about 1.8e9) in such a float is already rounded to a multiple of 128 s, and its

@@ -37,30 +37,10 @@ _SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1
 
 class Screen:
     def __init__(self, display, clock, draw, owner=None):
-        self.display = display
-        self.ui = None
-        if display is not None:
-            import ui
+        # Runs once, at boot: its code is uiinit.py (dropped by the app after boot).
+        import uiinit
 
-            self.ui = ui.UI(display)
-        self._clock = clock
-        self._draw = draw
-        self._owner = owner
-        self.on = True
-        self.dimmed = False
-        self.dirty = True
-        self.fault = None  # an error shown by the last render, until one works again
-        self.frames = 0
-        now = time.ticks_ms()
-        self.input_at = now
-        self._shift = 0
-        self._shift_at = now
-        self._second = -1  # clock.sod of the last frame drawn
-        self._wake_ask = False
-        # The settings (appload.apply_config writes them and applies them to the panel).
-        self.contrast = 128
-        self.rotated = None
-        self.timeout_ms = 30000
+        uiinit.screen(self, display, clock, draw, owner)
 
     # ---- requests from the rest of the token
 
