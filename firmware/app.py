@@ -80,32 +80,10 @@ class App:
     _notice = None  # a message shown until the next press (the PIN wipe)
 
     def __init__(self, board):
-        if _stopped_by_memory[0] is not None:  # the app before this one (main.py restarted it)
-            self.memory_note = _stopped_by_memory[0]
-        self.board = board
-        self.display = None
-        self.clock = None
-        self.config = None
-        self.vault = None
-        self.buttons = None
-        self.screen = None
-        self.power = None
-        self.accounts = ()
-        self.index = 0
-        self.selected_at = time.ticks_ms()
-        self._view = None  # ui.View of the selected account, filled per frame
-        self._key = None  # otp.Key of the account whose code is drawn (_key_of)
-        self._key_of = None
-        self._vault_rev = -1
-        self._storage_rev = -1  # vault revision at which reading the flash failed
-        self._cfg_rev = -1
-        self._clock_rev = -1
-        self._hotp_code = -1
-        self._preview_s = 5
-        self._two = False
-        self._need_sync = False
-        self._rare = 0  # what may be loaded off the hot path (_RARE_LOADED, _HOTP_UI)
-        self._draw_fn = self._draw  # bound once: the screen calls it every frame
+        # Runs once, at boot: its code is bootinit.py (App.start() drops it).
+        import bootinit
+
+        bootinit.app(self, board)
 
     @property
     def token(self):
@@ -121,7 +99,7 @@ class App:
         import appload
 
         appload.start(self)
-        _drop(("appload", "uiinit"))
+        _drop(("appload", "bootinit"))
         # What loading the modules left behind (about 13 KB on a 32-bit port), and the code
         # that read the vault and the settings (in _COMMAND_MODULES: loaded again if needed).
         _unload_server()
@@ -376,7 +354,12 @@ class App:
                         self.clockguard = None
                         _drop(("apptoken", "clockguard", "version"))
                         _drop(_KEY_SETUP)
-                        _drop_wait_for()
+                        # The protocol's reads time out with asyncio.wait_for_ms: asyncio
+                        # keeps what it imported for that (asyncio.funcs, about 430 bytes on
+                        # a 32-bit port) as its own attributes; the next run imports it again.
+                        asyncio.__dict__.pop("wait_for_ms", None)
+                        asyncio.__dict__.pop("funcs", None)
+                        _drop(("asyncio.funcs",))
                         _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)
@@ -472,18 +455,6 @@ def _drop(names):
     # collection once nothing refers to them.
     for name in names:
         sys.modules.pop(name, None)
-
-
-def _drop_wait_for():
-    # The protocol's reads time out with asyncio.wait_for_ms: asyncio keeps what it imported
-    # for it (asyncio.funcs, about 430 bytes on a 32-bit port) as its own attributes, so the
-    # module goes only once those go too. The next server run imports it again.
-    import asyncio
-
-    d = asyncio.__dict__
-    for name in ("wait_for_ms", "wait_for", "gather", "funcs"):
-        d.pop(name, None)
-    sys.modules.pop("asyncio.funcs", None)
 
 
 def run(board):

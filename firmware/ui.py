@@ -122,10 +122,10 @@ class View:
 
 class UI:
     def __init__(self, fb):
-        # Runs once, at boot: its code is uiinit.py (dropped by the app after boot).
-        import uiinit
+        # Runs once, at boot: its code is bootinit.py (dropped by the app after boot).
+        import bootinit
 
-        uiinit.ui(self, fb)
+        bootinit.ui(self, fb)
 
     def shift(self, dx, dy):
         if dx != self.dx or dy != self.dy:

@@ -1,7 +1,8 @@
-"""The setup of the UI (ui.UI) and of the screen component (screen.Screen): run once, at boot
-(and by a stopped app that had no screen yet), so the idle token does not hold this code:
-App.start() drops this module once boot is done. Each function is its class's __init__
-(`self` is the new object).
+"""The setup of what boot makes once: the App, its UI (ui.UI), screen (screen.Screen), clock
+(clock.Clock) and buttons (buttons.Buttons). Each function here is its class's __init__ (`self`
+is the new object), so the idle token does not hold code that ran once: App.start() drops
+this module once boot is done (a test, or a stopped app that had no screen yet, imports it
+again).
 """
 
 import time
@@ -11,6 +12,7 @@ from micropython import const
 _NONE = const(0)  # ui.UI._drawn: the frame holds another screen, or something unknown
 _DIGIT_GLYPHS = const(10)  # ui: the digits' glyphs (the Steam letters come later)
 _GW = const(12)  # ui: glyph width
+_NOT_READ = const(1)  # clock.NOT_READ
 
 
 def ui(self, fb):
@@ -85,3 +87,75 @@ def screen(self, display, clock, draw, owner):
     self.contrast = 128
     self.rotated = None
     self.timeout_ms = 30000
+
+
+def app(self, board):
+    """app.App(board)."""
+    import app as appmod
+
+    stopped = appmod._stopped_by_memory[0]
+    if stopped is not None:  # the app before this one (main.py restarted it)
+        self.memory_note = stopped
+    self.board = board
+    self.display = None
+    self.clock = None
+    self.config = None
+    self.vault = None
+    self.buttons = None
+    self.screen = None
+    self.power = None
+    self.accounts = ()
+    self.index = 0
+    self.selected_at = time.ticks_ms()
+    self._view = None  # ui.View of the selected account, filled per frame
+    self._key = None  # otp.Key of the account whose code is drawn (_key_of)
+    self._key_of = None
+    self._vault_rev = -1
+    self._storage_rev = -1  # vault revision at which reading the flash failed
+    self._cfg_rev = -1
+    self._clock_rev = -1
+    self._hotp_code = -1
+    self._preview_s = 5
+    self._two = False
+    self._need_sync = False
+    self._rare = 0  # what may be loaded off the hot path (_RARE_LOADED, _HOTP_UI)
+    self._draw_fn = self._draw  # bound once: the screen calls it every frame
+
+
+def clock(self, rtc, ticks_ms, sleep_ms):
+    """clock.Clock(rtc, ticks_ms, sleep_ms)."""
+    self._rtc = rtc
+    self._ticks = ticks_ms or time.ticks_ms
+    self._sleep = sleep_ms or time.sleep_ms
+    self.days = 0
+    self.sod = 0
+    self.ms = 0
+    self._anchor = 0  # ticks_ms at which second `sod` of day `days` began
+    self._valid = False
+    self._phase_ok = False  # anchor measured at an observed edge (not guessed)
+    self.status = _NOT_READ
+    self.error = "clock not read"
+    self.revision = 0
+    self.last_sync = 0  # ticks_ms of the last edge sync
+
+
+def buttons(self, pins, debounce_ms, long_ms, ticks_ms):
+    """buttons.Buttons(pins, debounce_ms, long_ms, ticks_ms)."""
+    self._pins = tuple(pins)
+    n = len(self._pins)
+    self.count = n
+    self._ticks = ticks_ms or time.ticks_ms
+    self._debounce = debounce_ms
+    self._long = long_ms
+    self._raw = bytearray(n)  # last reading
+    self._stable = bytearray(n)  # debounced state
+    self._swallow = bytearray(n)  # ignore this press's SHORT/LONG
+    self._long_done = bytearray(n)
+    now = self._ticks()
+    self._since = [now] * n  # when _raw last changed
+    self._down_at = [now] * n
+    for i in range(n):
+        if self._read(i):  # held at start: wait for a release
+            self._raw[i] = self._stable[i] = 1
+            self._swallow[i] = 1
+            self._long_done[i] = 1
