@@ -58,7 +58,7 @@ _SERVER_IDLE_MS = const(12000)
 # accounts, goes once a TOTP code is drawn.
 _RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
 # Key setup (otp.Key's): dropped once the shown key is built, and after a command.
-_KEY_SETUP = ("otpkey", "hmac_fast")
+_KEY_SETUP = ("hmac_fast",)
 _RARE_LOADED = const(1)  # App._rare: modules of _RARE (and uiscreens) may be loaded
 _HOTP_UI = const(2)  # App._rare: uiscreens is (an HOTP account is shown)
 

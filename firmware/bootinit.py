@@ -1,8 +1,8 @@
 """The setup of what boot makes once: the App, its UI (ui.UI), screen (screen.Screen), clock
-(clock.Clock) and buttons (buttons.Buttons). Each function here is its class's __init__ (`self`
-is the new object), so the idle token does not hold code that ran once: App.start() drops
-this module once boot is done (a test, or a stopped app that had no screen yet, imports it
-again).
+(clock.Clock), buttons (buttons.Buttons) and vault (vault.Vault). Each function here is its
+class's __init__ (`self` is the new object), so the idle token does not hold code that ran
+once: App.start() drops this module once boot is done (a test, a command that opens another
+vault, or a stopped app that had no screen yet imports it again).
 """
 
 import time
@@ -13,6 +13,7 @@ _NONE = const(0)  # ui.UI._drawn: the frame holds another screen, or something u
 _DIGIT_GLYPHS = const(10)  # ui: the digits' glyphs (the Steam letters come later)
 _GW = const(12)  # ui: glyph width
 _NOT_READ = const(1)  # clock.NOT_READ
+_MAX_CAPACITY = const(255)  # vault.Vault: accounts (the count is a byte in the file)
 
 
 def ui(self, fb):
@@ -159,3 +160,32 @@ def buttons(self, pins, debounce_ms, long_ms, ticks_ms):
             self._raw[i] = self._stable[i] = 1
             self._swallow[i] = 1
             self._long_done[i] = 1
+
+
+def vault(self, directory, capacity):
+    """vault.Vault(directory, capacity)."""
+    import store
+    import vault
+
+    if (
+        not isinstance(capacity, int)
+        or isinstance(capacity, bool)
+        or capacity < 1
+        or capacity > _MAX_CAPACITY
+    ):
+        import vaulterror
+
+        raise vaulterror.InvalidError("capacity must be an integer from 1 to %d" % _MAX_CAPACITY)
+    self.capacity = capacity
+    self._store = store.Store(
+        directory.rstrip("/") + "/" + vault._FILE,
+        vault._MAGIC,
+        2 + vault.PIN_BLOCK + capacity * (vault.FIXED + 2 * vault.MAX_LABEL + vault.MAX_SEALED),
+    )
+    self._seal = vault._Seal()
+    self._header = None  # the PIN block of the copy being decoded
+    self._accounts = []
+    self._loaded = False
+    self.corrupt = False
+    self.recovered = False
+    self.revision = 0

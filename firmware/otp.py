@@ -36,7 +36,7 @@ Only a port without the viper emitter takes the slow path: hashlib for SHA1/SHA2
 pure-Python sha512.py, which allocate per code.
 
 Memory. This module holds what an idle token runs: computing codes. Building a key (on
-showing an account) is otpkey.py, which the app drops again once the shown key is built.
+showing an account) is hmac_fast.init_key, which the app drops once the shown key is built.
 The rest (b32decode, days_from_civil, steam_text, truncate, Key.format, the slow path, float
 times, the code for periods that do not divide a day, and the messages saying which argument
 is wrong) is otp_more.py, loaded on first use: an ESP32 token with the usual periods never
@@ -97,11 +97,11 @@ class Key:
     and shows neither in its repr."""
 
     def __init__(self, secret, algorithm="sha1", digits=6, period=30, steam=False):
-        # The setup runs once per key (when an account is shown): its code is otpkey.py,
-        # which the app drops with hmac_fast once the shown key is built.
-        import otpkey
+        # The setup runs once per key (when an account is shown): its code is in hmac_fast.py,
+        # which the app drops once the shown key is built.
+        import hmac_fast
 
-        otpkey.init(self, secret, algorithm, digits, period, steam)
+        hmac_fast.init_key(self, secret, algorithm, digits, period, steam)
 
     def __repr__(self):
         return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)

@@ -109,7 +109,6 @@ once per use and nothing else is written on a press.
 
 import struct
 
-import store
 from micropython import const
 
 # The file's layout and limits (vaultload.py, which reads and checks records, and vaultedit.py,
@@ -123,11 +122,10 @@ FIXED = const(15)  # a record's fixed part
 MAX_LABEL = const(64)
 MAX_SECRET = const(128)
 MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
-_MAX_CAPACITY = const(255)
 _STEAM_DIGITS = const(5)
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # flags bits 0-1
 _KINDS = ("totp", "hotp", "steam")  # flags bits 4-5
-_FILE = "vault.bin"
+_FILE = "vault.bin"  # (bootinit.vault makes the store.Store)
 _MAGIC = b"TKVA"
 
 
@@ -265,30 +263,11 @@ class Account:
 
 class Vault:
     def __init__(self, directory, capacity=64):
-        if (
-            not isinstance(capacity, int)
-            or isinstance(capacity, bool)
-            or capacity < 1
-            or capacity > _MAX_CAPACITY
-        ):
-            import vaulterror
+        # Runs once, at boot (a command's check of another vault makes its own): its code is
+        # bootinit.py, which the app drops after boot.
+        import bootinit
 
-            raise vaulterror.InvalidError(
-                "capacity must be an integer from 1 to %d" % _MAX_CAPACITY
-            )
-        self.capacity = capacity
-        self._store = store.Store(
-            directory.rstrip("/") + "/" + _FILE,
-            _MAGIC,
-            2 + PIN_BLOCK + capacity * (FIXED + 2 * MAX_LABEL + MAX_SEALED),
-        )
-        self._seal = _Seal()
-        self._header = None  # the PIN block of the copy being decoded
-        self._accounts = []
-        self._loaded = False
-        self.corrupt = False
-        self.recovered = False
-        self.revision = 0
+        bootinit.vault(self, directory, capacity)
 
     # ---- reading: loading is vaultload.py, imported at boot (and after a failed load) and
     # dropped again by the app (app._COMMAND_MODULES): the idle token holds the accounts.
