@@ -36,6 +36,10 @@ idle token runs: the code screen, stepping through accounts, the tasks):
                 they take, the HOTP counter's too
     uiscreens   the UI's message and HOTP screens (kept while HOTP accounts are shown)
     apptoken    what the protocol server sees of the app (token), made per server run
+    bootinit    the setup (__init__) of the App, Vault, Clock, Buttons, Screen and UI: dropped
+                after boot
+    hmac_fast   a key's setup (otp.Key): dropped once the shown account's key is built
+(vault's error classes, vaulterror.py, load when one is first raised or caught.)
 """
 
 import gc
