@@ -162,9 +162,8 @@ def buttons(self, pins, debounce_ms, long_ms, ticks_ms):
             self._long_done[i] = 1
 
 
-def vault(self, directory, capacity):
-    """vault.Vault(directory, capacity)."""
-    import store
+def vault(self, capacity):
+    """vault.Vault(directory, capacity) but its store (vault.py makes that)."""
     import vault
 
     if (
@@ -177,11 +176,6 @@ def vault(self, directory, capacity):
 
         raise vaulterror.InvalidError("capacity must be an integer from 1 to %d" % _MAX_CAPACITY)
     self.capacity = capacity
-    self._store = store.Store(
-        directory.rstrip("/") + "/" + vault._FILE,
-        vault._MAGIC,
-        2 + vault.PIN_BLOCK + capacity * (vault.FIXED + 2 * vault.MAX_LABEL + vault.MAX_SEALED),
-    )
     self._seal = vault._Seal()
     self._header = None  # the PIN block of the copy being decoded
     self._accounts = []

@@ -109,6 +109,7 @@ once per use and nothing else is written on a press.
 
 import struct
 
+import store
 from micropython import const
 
 # The file's layout and limits (vaultload.py, which reads and checks records, and vaultedit.py,
@@ -125,7 +126,7 @@ MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
 _STEAM_DIGITS = const(5)
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # flags bits 0-1
 _KINDS = ("totp", "hotp", "steam")  # flags bits 4-5
-_FILE = "vault.bin"  # (bootinit.vault makes the store.Store)
+_FILE = "vault.bin"
 _MAGIC = b"TKVA"
 
 
@@ -263,11 +264,16 @@ class Account:
 
 class Vault:
     def __init__(self, directory, capacity=64):
-        # Runs once, at boot (a command's check of another vault makes its own): its code is
-        # bootinit.py, which the app drops after boot.
+        # Runs once, at boot: checking the capacity and the initial state are bootinit.py's,
+        # which the app drops after boot.
         import bootinit
 
-        bootinit.vault(self, directory, capacity)
+        bootinit.vault(self, capacity)
+        self._store = store.Store(
+            directory.rstrip("/") + "/" + _FILE,
+            _MAGIC,
+            2 + PIN_BLOCK + capacity * (FIXED + 2 * MAX_LABEL + MAX_SEALED),
+        )
 
     # ---- reading: loading is vaultload.py, imported at boot (and after a failed load) and
     # dropped again by the app (app._COMMAND_MODULES): the idle token holds the accounts.
