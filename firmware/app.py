@@ -36,6 +36,10 @@ idle token runs: the code screen, stepping through accounts, the tasks):
                 they take, the HOTP counter's too
     uiscreens   the UI's message and HOTP screens (kept while HOTP accounts are shown)
     apptoken    what the protocol server sees of the app (token), made per server run
+    bootinit    the setup (__init__) of the App, Vault, Clock, Buttons, Screen and UI: dropped
+                after boot
+    hmac_fast   a key's setup (otp.Key): dropped once the shown account's key is built
+(vault's error classes, vaulterror.py, load when one is first raised or caught.)
 """
 
 import gc
@@ -57,6 +61,8 @@ _SERVER_IDLE_MS = const(12000)
 # the others; a PinPad the app holds keeps its own class). uiscreens, which also draws HOTP
 # accounts, goes once a TOTP code is drawn.
 _RARE = ("appscreens", "appsec", "pinpad", "factory", "apptoken")
+# Key setup (otp.Key's): dropped once the shown key is built, and after a command.
+_KEY_SETUP = ("hmac_fast",)
 _RARE_LOADED = const(1)  # App._rare: modules of _RARE (and uiscreens) may be loaded
 _HOTP_UI = const(2)  # App._rare: uiscreens is (an HOTP account is shown)
 
@@ -78,32 +84,10 @@ class App:
     _notice = None  # a message shown until the next press (the PIN wipe)
 
     def __init__(self, board):
-        if _stopped_by_memory[0] is not None:  # the app before this one (main.py restarted it)
-            self.memory_note = _stopped_by_memory[0]
-        self.board = board
-        self.display = None
-        self.clock = None
-        self.config = None
-        self.vault = None
-        self.buttons = None
-        self.screen = None
-        self.power = None
-        self.accounts = ()
-        self.index = 0
-        self.selected_at = time.ticks_ms()
-        self._view = None  # ui.View of the selected account, filled per frame
-        self._key = None  # otp.Key of the account whose code is drawn (_key_of)
-        self._key_of = None
-        self._vault_rev = -1
-        self._storage_rev = -1  # vault revision at which reading the flash failed
-        self._cfg_rev = -1
-        self._clock_rev = -1
-        self._hotp_code = -1
-        self._preview_s = 5
-        self._two = False
-        self._need_sync = False
-        self._rare = 0  # what may be loaded off the hot path (_RARE_LOADED, _HOTP_UI)
-        self._draw_fn = self._draw  # bound once: the screen calls it every frame
+        # Runs once, at boot: its code is bootinit.py (App.start() drops it).
+        import bootinit
+
+        bootinit.app(self, board)
 
     @property
     def token(self):
@@ -119,7 +103,7 @@ class App:
         import appload
 
         appload.start(self)
-        _drop(("appload",))
+        _drop(("appload", "bootinit"))
         # What loading the modules left behind (about 13 KB on a 32-bit port), and the code
         # that read the vault and the settings (in _COMMAND_MODULES: loaded again if needed).
         _unload_server()
@@ -243,6 +227,8 @@ class App:
             # The vault keeps few keys built (they cost RAM): the app holds the shown one's.
             key = self._key = a.key()
             self._key_of = a
+            # Key setup's code is done with until the next account is shown.
+            _drop(_KEY_SETUP)
         counter = otp.counter(days, sod, period)
         left = period - otp.elapsed(days, sod, period)  # whole seconds left, incl. this one
         v.code = key.hotp(counter)
@@ -371,6 +357,13 @@ class App:
                         # its next use (security.State stays: its back-off keeps time).
                         self.clockguard = None
                         _drop(("apptoken", "clockguard", "version"))
+                        _drop(_KEY_SETUP)
+                        # The protocol's reads time out with asyncio.wait_for_ms: asyncio
+                        # keeps what it imported for that (asyncio.funcs, about 430 bytes on
+                        # a 32-bit port) as its own attributes; the next run imports it again.
+                        asyncio.__dict__.pop("wait_for_ms", None)
+                        asyncio.__dict__.pop("funcs", None)
+                        _drop(("asyncio.funcs",))
                         _unload_server()
             except Exception as e:  # noqa: BLE001
                 self._log("server", e)

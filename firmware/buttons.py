@@ -37,24 +37,10 @@ _LONG_MS = const(700)
 
 class Buttons:
     def __init__(self, pins, debounce_ms=_DEBOUNCE_MS, long_ms=_LONG_MS, ticks_ms=None):
-        self._pins = tuple(pins)
-        n = len(self._pins)
-        self.count = n
-        self._ticks = ticks_ms or time.ticks_ms
-        self._debounce = debounce_ms
-        self._long = long_ms
-        self._raw = bytearray(n)  # last reading
-        self._stable = bytearray(n)  # debounced state
-        self._swallow = bytearray(n)  # ignore this press's SHORT/LONG
-        self._long_done = bytearray(n)
-        now = self._ticks()
-        self._since = [now] * n  # when _raw last changed
-        self._down_at = [now] * n
-        for i in range(n):
-            if self._read(i):  # held at start: wait for a release
-                self._raw[i] = self._stable[i] = 1
-                self._swallow[i] = 1
-                self._long_done[i] = 1
+        # Runs once, at boot: its code is bootinit.py (dropped by the app after boot).
+        import bootinit
+
+        bootinit.buttons(self, pins, debounce_ms, long_ms, ticks_ms)
 
     def _read(self, i):
         try:

@@ -51,19 +51,10 @@ NOT_TICKING = const(5)  # the RTC answers but its seconds do not move
 
 class Clock:
     def __init__(self, rtc, ticks_ms=None, sleep_ms=None):
-        self._rtc = rtc
-        self._ticks = ticks_ms or time.ticks_ms
-        self._sleep = sleep_ms or time.sleep_ms
-        self.days = 0
-        self.sod = 0
-        self.ms = 0
-        self._anchor = 0  # ticks_ms at which second `sod` of day `days` began
-        self._valid = False
-        self._phase_ok = False  # anchor measured at an observed edge (not guessed)
-        self.status = NOT_READ
-        self.error = "clock not read"
-        self.revision = 0
-        self.last_sync = 0  # ticks_ms of the last edge sync
+        # Runs once, at boot: its code is bootinit.py (dropped by the app after boot).
+        import bootinit
+
+        bootinit.clock(self, rtc, ticks_ms, sleep_ms)
 
     # ---- the hot path
 

@@ -35,11 +35,12 @@ int (below 2**30 on a 32-bit port: until the year 3000 at 30 s periods for count
 Only a port without the viper emitter takes the slow path: hashlib for SHA1/SHA256 and the
 pure-Python sha512.py, which allocate per code.
 
-Memory. This module holds what an idle token runs: building a key (on showing an account)
-and computing codes. The rest (b32decode, days_from_civil, steam_text, truncate, Key.format,
-the slow path, float times, the code for periods that do not divide a day, and the messages
-saying which , loaded on first use: an ESP32 token with the usual
-periods never loads it. Its functions are reached here as ever (otp.b32decode, key.format).
+Memory. This module holds what an idle token runs: computing codes. Building a key (on
+showing an account) is hmac_fast.init_key, which the app drops once the shown key is built.
+The rest (b32decode, days_from_civil, steam_text, truncate, Key.format, the slow path, float
+times, the code for periods that do not divide a day, and the messages saying which argument
+is wrong) is otp_more.py, loaded on first use: an ESP32 token with the usual periods never
+loads it. Its functions are reached here as ever (otp.b32decode, key.format).
 
 Float time. A single-precision float (ESP32) holds every whole second only below 2**24: today's
 Unix time (about 1.8e9) in such a float is already rounded to a multiple of 128 s, and its
@@ -61,9 +62,6 @@ from micropython import const
 
 _DAY = const(86400)
 _SMALL = const(0x3FFFFFFF)  # the largest small int on a 32-bit port (2**30 - 1)
-_STEAM_DIGITS = const(5)
-_STEAM_MOD = const(11881376)  # 26**5: five Steam characters
-_ALGORITHMS = ("sha1", "sha256", "sha512")  # index + 1: the kind (1 SHA1, 2 SHA256, 3 SHA512)
 
 _NO_VIPER = False  # set on a port built without the viper emitter (tests set it too)
 
@@ -99,59 +97,11 @@ class Key:
     and shows neither in its repr."""
 
     def __init__(self, secret, algorithm="sha1", digits=6, period=30, steam=False):
-        if isinstance(period, float) and period % 1 == 0:  # not NaN or infinity either
-            period = int(period)
-        name = algorithm.lower() if isinstance(algorithm, str) else None
-        kind = _ALGORITHMS.index(name) + 1 if name in _ALGORITHMS else 0
-        # type() is int: not a bool, not a float (a big int is an int too)
-        if not (
-            isinstance(secret, (bytes, bytearray))
-            and secret
-            and kind
-            and type(digits) is int
-            and (digits == _STEAM_DIGITS if steam else 6 <= digits <= 8)
-            and type(period) is int
-            and period >= 1
-        ):
-            import otp_more
+        # The setup runs once per key (when an account is shown): its code is in hmac_fast.py,
+        # which the app drops once the shown key is built.
+        import hmac_fast
 
-            otp_more.key_error(secret, kind, digits, period, steam)  # says which one
-        self.algorithm = name
-        self.digits = digits
-        self.period = period
-        # A Steam key is known by its modulus (no attribute more: the hot path's attribute
-        # lookups stay as they were).
-        self._mod = _STEAM_MOD if steam else 10**digits
-        core = None  # the viper core module, imported on first use; None without viper
-        if not _NO_VIPER:
-            try:
-                if kind == 1:
-                    import hmac_sha1 as core
-                elif kind == 2:
-                    import hmac_sha256 as core
-                else:
-                    import hmac_sha512 as core
-            except SyntaxError:  # no viper emitter: the slow path (hashlib, sha512.py)
-                pass
-        if core is None:
-            import otp_more
-
-            self._st = None
-            run = otp_more.slow_run(kind, secret, self._mod)
-        else:
-            import hmac_fast
-
-            self._st = hmac_fast.new(core, secret, self._mod)
-            run = core.run
-        # The per-code entry points, as closures over what they need (_entry_points_maker):
-        # instance attributes, so key.hotp(c) and key.totp_at(d, s) reach them without a
-        # lookup in the class.
-        q = 0 if self._st is None or _DAY % period else _DAY // period
-        self.hotp, self.totp, self.totp_at = _entry_points(run, self._st, q, period)
-        if not q:  # no viper core, or a period that does not divide a day
-            import otp_more
-
-            self.totp_at = otp_more.any_period(self.hotp, period)
+        hmac_fast.init_key(self, secret, algorithm, digits, period, steam)
 
     def __repr__(self):
         return "<Key %s %d digits %d s>" % (self.algorithm, self.digits, self.period)

@@ -31,36 +31,16 @@ _POLL_OFF_MS = const(20)
 _EDGE_MARGIN_MS = const(2)  # wake this long after the predicted second edge
 _SHIFT_MS = const(180000)
 _DIM_AFTER_MS = const(60000)
-# Burn-in offsets (dx, dy), the next one every _SHIFT_MS.
-_SHIFTS = ((0, 0), (1, 1), (2, 0), (1, 2), (0, 1), (2, 2), (1, 0), (0, 2), (2, 1))
+# Burn-in offsets dx, dy (a pair of bytes each: one small object), the next every _SHIFT_MS.
+_SHIFTS = b"\x00\x00\x01\x01\x02\x00\x01\x02\x00\x01\x02\x02\x01\x00\x00\x02\x02\x01"
 
 
 class Screen:
     def __init__(self, display, clock, draw, owner=None):
-        self.display = display
-        self.ui = None
-        if display is not None:
-            import ui
+        # Runs once, at boot: its code is bootinit.py (dropped by the app after boot).
+        import bootinit
 
-            self.ui = ui.UI(display)
-        self._clock = clock
-        self._draw = draw
-        self._owner = owner
-        self.on = True
-        self.dimmed = False
-        self.dirty = True
-        self.fault = None  # an error shown by the last render, until one works again
-        self.frames = 0
-        now = time.ticks_ms()
-        self.input_at = now
-        self._shift = 0
-        self._shift_at = now
-        self._second = -1  # clock.sod of the last frame drawn
-        self._wake_ask = False
-        # The settings (appload.apply_config writes them and applies them to the panel).
-        self.contrast = 128
-        self.rotated = None
-        self.timeout_ms = 30000
+        bootinit.screen(self, display, clock, draw, owner)
 
     # ---- requests from the rest of the token
 
@@ -79,8 +59,8 @@ class Screen:
     def draw(self):
         """Draw the current frame into the display's buffer (no I/O)."""
         ui = self.ui
-        dx, dy = _SHIFTS[self._shift]
-        ui.shift(dx, dy)
+        i = self._shift * 2
+        ui.shift(_SHIFTS[i], _SHIFTS[i + 1])
         self._draw(ui)
         self._second = self._clock.sod
 
@@ -205,7 +185,7 @@ class Screen:
         self.idle(now)
         if time.ticks_diff(now, self._shift_at) >= _SHIFT_MS:
             self._shift_at = now
-            self._shift = (self._shift + 1) % len(_SHIFTS)
+            self._shift = (self._shift + 1) % (len(_SHIFTS) // 2)
             self.dirty = True
         if not self.on:
             self.dirty = False

@@ -123,7 +123,6 @@ FIXED = const(15)  # a record's fixed part
 MAX_LABEL = const(64)
 MAX_SECRET = const(128)
 MAX_SEALED = const(176)  # iv 16 + 128 bytes padded to 144 + tag 16
-_MAX_CAPACITY = const(255)
 _STEAM_DIGITS = const(5)
 _ALGORITHMS = ("sha1", "sha256", "sha512")  # flags bits 0-1
 _KINDS = ("totp", "hotp", "steam")  # flags bits 4-5
@@ -131,38 +130,14 @@ _FILE = "vault.bin"
 _MAGIC = b"TKVA"
 
 
-class VaultError(ValueError):
-    code = "ERROR"
+def __getattr__(name):
+    # vault.VaultError and its subclasses live in vaulterror.py, imported when one is first
+    # raised or caught (an `except` clause names its class only then): a token that never
+    # met one holds none of the seven classes. That module is never dropped, so each class
+    # stays one object (isinstance and except keep working).
+    import vaulterror
 
-
-class FullError(VaultError):
-    code = "FULL"
-
-
-class DuplicateError(VaultError):
-    code = "DUPLICATE"
-
-
-class NotFoundError(VaultError):
-    code = "NOT_FOUND"
-
-
-class AmbiguousError(VaultError):
-    code = "AMBIGUOUS"
-
-
-class InvalidError(VaultError):
-    code = "INVALID"
-
-
-class CorruptError(VaultError):
-    code = "CORRUPT"
-
-
-class LockedError(VaultError):
-    """The vault's secrets are encrypted with the PIN and the PIN has not been entered."""
-
-    code = "PIN_REQUIRED"
+    return getattr(vaulterror, name)
 
 
 def make_key(secret, algorithm, digits, period):
@@ -267,7 +242,9 @@ class Account:
         seal = self._seal
         if seal is not None:
             if seal.cipher is None:
-                raise LockedError("enter the PIN on the token first")
+                import vaulterror
+
+                raise vaulterror.LockedError("enter the PIN on the token first")
             secret = seal.cipher.open(secret)
         key = make_key(secret, self.algorithm, self.digits, self.period)
         if len(_keys) >= _KEPT_KEYS:
@@ -287,26 +264,16 @@ class Account:
 
 class Vault:
     def __init__(self, directory, capacity=64):
-        if (
-            not isinstance(capacity, int)
-            or isinstance(capacity, bool)
-            or capacity < 1
-            or capacity > _MAX_CAPACITY
-        ):
-            raise InvalidError("capacity must be an integer from 1 to %d" % _MAX_CAPACITY)
-        self.capacity = capacity
+        # Runs once, at boot: checking the capacity and the initial state are bootinit.py's,
+        # which the app drops after boot.
+        import bootinit
+
+        bootinit.vault(self, capacity)
         self._store = store.Store(
             directory.rstrip("/") + "/" + _FILE,
             _MAGIC,
             2 + PIN_BLOCK + capacity * (FIXED + 2 * MAX_LABEL + MAX_SEALED),
         )
-        self._seal = _Seal()
-        self._header = None  # the PIN block of the copy being decoded
-        self._accounts = []
-        self._loaded = False
-        self.corrupt = False
-        self.recovered = False
-        self.revision = 0
 
     # ---- reading: loading is vaultload.py, imported at boot (and after a failed load) and
     # dropped again by the app (app._COMMAND_MODULES): the idle token holds the accounts.
@@ -325,7 +292,9 @@ class Vault:
         if not self._loaded:
             self.load()
         if self.corrupt:
-            raise CorruptError("vault is damaged: wipe it to start again")
+            import vaulterror
+
+            raise vaulterror.CorruptError("vault is damaged: wipe it to start again")
 
     def accounts(self):
         if not self._loaded:
