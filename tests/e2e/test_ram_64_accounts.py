@@ -6,9 +6,8 @@ buttons, an HOTP press, a setting, a rename, a delete and a wipe; no MemoryError
 the heap figures of `sim-ctl status` within the targets: steady (64 accounts, protocol server
 unloaded) <= 64 KiB, peak <= 96 KiB.
 
-Not met yet: the heap targets. Everything else is asserted (a MemoryError or a wrong code
-fails the test); when the figures miss the targets the test ends as xfail with them (steady
-about 88 KB, peak about 105 KB at this writing), and passes once they are met.
+Everything is asserted: a MemoryError (the token's INFO names any), a wrong code or a heap
+figure over its target fails the test.
 Provisioning uses the session layer directly (one session, no CHECK per account) to stay
 within seconds; the codes are then checked all at once with `code --json`.
 """
@@ -28,7 +27,6 @@ import pytest
 from e2e_helpers import host_tools, wait_screen
 
 from host_tools.account import AccountSpec
-from host_tools.errors import DeviceTimeoutError, TokenOutOfMemoryError
 from host_tools.session import open_session
 
 pytestmark = pytest.mark.e2e
@@ -63,18 +61,6 @@ def heap(sim) -> dict:  # type: ignore[no-untyped-def]
     return figures
 
 
-# Issue 11, open: with the device PIN, Steam and the security code merged, the ESP32 heap holds
-# 63 of the 64 accounts. How it ends varies by a few hundred bytes: ADD's heap check refuses
-# the 64th (8,352 bytes free, 8,418 needed), the first CODES of all 64 runs out of memory, or
-# the app itself dies of the MemoryError and the unlocked token falls to its REPL (the host
-# then reports "the token answers with the MicroPython REPL": an open defect of the issue's
-# point 3). Only those endings are expected here: a wrong code or any other failure still
-# fails the test, and when the firmware fits again the test reports XPASS.
-@pytest.mark.xfail(
-    raises=(TokenOutOfMemoryError, DeviceTimeoutError),
-    strict=False,
-    reason="issue 11: the merged firmware runs out of the ESP32 heap before 64 accounts",
-)
 def test_64_accounts_on_an_esp32_heap(sim_factory, capsys) -> None:  # type: ignore[no-untyped-def]
     if not os.access(MP32, os.X_OK):
         pytest.skip(f"needs the 32-bit MicroPython ($MICROPYTHON32 or {MP32})")
@@ -144,12 +130,13 @@ def test_64_accounts_on_an_esp32_heap(sim_factory, capsys) -> None:  # type: ign
     time.sleep(4)  # the protocol server is unloaded after 2 s of quiet
     steady = heap(sim)
     peak = max(peak, steady["peak"])
+    status, out, err = host_tools(sim, capsys, "info", "--json")
+    assert status == 0, err
+    assert json.loads(out)["out_of_memory"] is None  # nothing ran out of memory
     status, _, err = host_tools(sim, capsys, "wipe", "--force", stdin="")
     assert status == 0, err
     wait_screen(sim, lambda sc, _f: sc.has_text("No accounts"), what="No accounts")
-    if steady["used"] > STEADY_MAX or peak > PEAK_MAX:
-        # Everything above works; the heap figures are the part of issue 11 still open.
-        pytest.xfail(
-            f"issue 11: steady heap {steady['used']:,} B (target {STEADY_MAX:,}), "
-            f"peak {peak:,} B (target {PEAK_MAX:,})"
-        )
+    figures = f"steady heap {steady['used']:,} B, peak {peak:,} B"
+    print(f"ESP32 heap, 64 accounts: {figures}")
+    assert steady["used"] <= STEADY_MAX, f"{figures}: steady over {STEADY_MAX:,}"
+    assert peak <= PEAK_MAX, f"{figures}: peak over {PEAK_MAX:,}"
