@@ -39,3 +39,13 @@ def test_esp32_budget_per_word_size(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_word_size_of_the_venvs_interpreter() -> None:
     assert simcmd.word_bits(find_micropython()) in (32, 64)
+
+
+def test_the_sim_gives_the_firmware_a_boards_heap_unless_told_otherwise() -> None:
+    from host_tools.cli import cli
+
+    sim = cli.commands["sim"]
+    heap = next(p for p in sim.params if p.name == "heap")
+    assert heap.default == "esp32"
+    flag = next(p for p in sim.params if p.name == "source")
+    assert flag.is_flag and not flag.get_default(click.Context(sim))  # compiled unless --source
