@@ -70,8 +70,10 @@ class Board:
         # before it unloads its protocol server (app.py, 12 s), when the sim was started with
         # --serial-quiet-ms / --server-idle-ms: tests of what follows need not wait them out
         # in real time. Unset (an ESP32 board, the default sim) the firmware's own apply.
+        # (A port without os.getenv, like the RV32 test build, has no environment to ask.)
+        getenv = getattr(os, "getenv", None)
         for name in ("serial_quiet_ms", "server_idle_ms"):
-            ms = os.getenv("SIM_" + name.upper())
+            ms = getenv("SIM_" + name.upper()) if getenv else None
             if ms:
                 setattr(self, name, int(ms))
 
