@@ -9,7 +9,9 @@
 # A locked token never lets this file end: a crash restarts the app, so there is no way into
 # the REPL. Unlocked, it behaves as before: if the app cannot start, say so on the panel; if
 # it stops (Ctrl-C, a crash), app.run() has already blanked the panel and said why; either
-# way fall through to the REPL (USB still works for mpremote/deploy).
+# way fall through to the REPL (USB still works for mpremote/deploy). Out of memory is the
+# exception, locked or not: the app starts again (a fresh heap; INFO says so), since the REPL
+# would hide it from the host.
 import micropython
 
 micropython.kbd_intr(-1)
