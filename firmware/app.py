@@ -447,10 +447,7 @@ _COMMAND_MODULES = (
 def _unload_server():
     # The command modules go from sys.modules; once nothing refers to them (their task has
     # ended), the collection frees their code.
-    import sys
-
-    for name in _COMMAND_MODULES:
-        sys.modules.pop(name, None)
+    _drop(_COMMAND_MODULES)
     gc.collect()
 
 
